@@ -1,0 +1,345 @@
+"""Read and validate a CSV of series into a `SeriesFrame`.
+
+Two layouts are understood. *Wide*: one time column and one column per variable (ETTh1). *Long*:
+``unique_id, ds, y`` plus optional covariate columns, many series of different lengths. The layout,
+the time column and the frequency are detected; each can be named in the config instead.
+
+Every check fails with a `DataError` naming the file, the column, the line and the fix. Lenient
+choices (sorting rows, filling gaps and missing values, dropping short series) are opt-in and
+reported in `SeriesFrame.notes`, never silent. Line numbers count the header as line 1.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from forecaster.config import DataConfig
+from forecaster.errors import DataError
+
+TIME_NAMES = ("ds", "date", "datetime", "timestamp", "time")
+ID_NAMES = ("unique_id", "series_id", "item_id", "series", "id")
+VALUE_NAMES = ("y", "value", "target")
+MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
+FLOAT32_MAX = float(np.finfo(np.float32).max)
+
+
+@dataclass
+class SeriesFrame:
+    """Validated series: one time index and one (rows, features) array per series.
+
+    Features are ordered targets first, then covariates; `n_targets` says where the targets end.
+    """
+
+    path: str
+    layout: str  # wide | long
+    time_col: str
+    id_col: str | None
+    columns: list[str]
+    n_targets: int
+    freq: str
+    ids: list[str]
+    times: list[pd.DatetimeIndex]
+    values: list[np.ndarray]
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(t) for t in self.times)
+
+
+def read_frame(cfg: DataConfig, path: str | Path | None = None) -> SeriesFrame:
+    """Read `path` (default `cfg.path`) and validate it as configured by `cfg`."""
+    path = str(path if path is not None else cfg.path)
+    table, lines = _read_table(path, cfg.delimiter)
+    layout = _detect_layout(table, cfg, path)
+    time_col = _time_column(table, cfg, path)
+    id_col = _id_column(table, cfg, path) if layout == "long" else None
+    targets, covariates = _value_columns(table, cfg, path, layout, time_col, id_col)
+    columns = targets + covariates
+    times = _parse_times(table[time_col], lines, path, time_col)
+    numbers = {c: _parse_numbers(table[c], lines, path, c) for c in columns}
+    data = pd.DataFrame(numbers)
+    data.insert(0, "__time", times)
+    data["__line"] = lines
+    data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
+    frame = SeriesFrame(path, layout, time_col, id_col, columns, len(targets), "", [], [], [])
+    freqs = set()
+    for sid, rows in data.groupby("__id", sort=False):
+        idx, vals, freq = _one_series(rows, columns, cfg, frame, str(sid))
+        frame.ids.append(str(sid))
+        frame.times.append(idx)
+        frame.values.append(vals)
+        freqs.add(freq)
+    if len(freqs) > 1:
+        raise DataError(
+            f"series have different frequencies ({', '.join(sorted(freqs))})", file=path,
+            column=time_col, fix="put series of one frequency in a file, or resample them first",
+        )
+    frame.freq = freqs.pop()
+    return frame
+
+
+def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
+    """The file as a table of strings, and each row's line number."""
+    fix_path = "check the path, or pass --data.path FILE"
+    p = Path(path)
+    if not p.exists():
+        raise DataError("file not found", file=path, fix=fix_path)
+    if not p.is_file():
+        raise DataError("not a file", file=path, fix=fix_path)
+    raw = p.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise DataError("this is a binary file, not a CSV", file=path, fix="export the data as CSV")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise DataError("not UTF-8 text", file=path, row=line, fix="save the file as UTF-8 CSV") from None
+    if not text.strip():
+        raise DataError("the file is empty", file=path, fix="give a CSV with a header and data rows")
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    header = next(reader)
+    _check_delimiter(header, delimiter, path)
+    rows, lines = [], []
+    for row in reader:
+        if not row:
+            continue
+        if len(row) != len(header):
+            raise DataError(
+                f"this row has {len(row)} fields but the header has {len(header)}",
+                file=path, row=reader.line_num,
+                fix="make every row have one value per header column (quote values holding "
+                f"'{delimiter}')",
+            )
+        rows.append(row)
+        lines.append(reader.line_num)
+    if not rows:
+        raise DataError("the file has a header but no data rows", file=path, fix="add data rows")
+    header = [h.strip() for h in header]
+    dupes = sorted({h for h in header if header.count(h) > 1})
+    if dupes:
+        raise DataError(f"duplicate column names {dupes}", file=path, row=1, fix="rename the columns")
+    return pd.DataFrame(rows, columns=header, dtype=object), np.asarray(lines)
+
+
+def _check_delimiter(header: list[str], delimiter: str, path: str) -> None:
+    if len(header) > 1:
+        return
+    for other in (";", "\t", "|", ","):
+        if other != delimiter and other in header[0]:
+            shown = "\\t" if other == "\t" else other
+            raise DataError(
+                f"the header has one column but contains '{shown}': the file looks "
+                f"'{shown}'-delimited", file=path, row=1, fix=f"pass --data.delimiter '{shown}'",
+            )
+    raise DataError("the file has a single column; a time column and a value column are needed",
+                    file=path, row=1, fix="add a time column and at least one value column")
+
+
+def _find(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    lower = {c.lower(): c for c in table.columns}
+    return next((lower[n] for n in names if n in lower), None)
+
+
+def _detect_layout(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
+    if cfg.format not in ("auto", "wide", "long"):
+        raise DataError(f"unknown format '{cfg.format}'", file=path, fix="use --data.format auto|wide|long")
+    if cfg.format != "auto":
+        return cfg.format
+    return "long" if cfg.id_col or _find(table, ID_NAMES) else "wide"
+
+
+def _need_column(table: pd.DataFrame, name: str, what: str, flag: str, path: str) -> str:
+    if name not in table.columns:
+        raise DataError(
+            f"no {what} column '{name}'; columns are {list(table.columns)}", file=path, row=1,
+            fix=f"name the {what} column with {flag}",
+        )
+    return name
+
+
+def _time_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
+    if cfg.time_col:
+        return _need_column(table, cfg.time_col, "time", "--data.time_col", path)
+    found = _find(table, TIME_NAMES)
+    if found:
+        return found
+    first = table.columns[0]
+    if pd.to_datetime(table[first].head(20), errors="coerce", format="mixed").notna().all():
+        return first
+    raise DataError(
+        f"no time column found (looked for {', '.join(TIME_NAMES)} and a first column of "
+        f"timestamps); columns are {list(table.columns)}", file=path, row=1,
+        fix="name it with --data.time_col",
+    )
+
+
+def _id_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
+    if cfg.id_col:
+        return _need_column(table, cfg.id_col, "series id", "--data.id_col", path)
+    found = _find(table, ID_NAMES)
+    if not found:
+        raise DataError(
+            f"a long file needs a series id column (one of {', '.join(ID_NAMES)}); columns are "
+            f"{list(table.columns)}", file=path, row=1,
+            fix="name it with --data.id_col, or use --data.format wide",
+        )
+    return found
+
+
+def _value_columns(table: pd.DataFrame, cfg: DataConfig, path: str, layout: str,
+                   time_col: str, id_col: str | None) -> tuple[list[str], list[str]]:
+    covariates = list(cfg.covariates or [])
+    if layout == "long":
+        value = cfg.value_col or _find(table, VALUE_NAMES)
+        if value is None:
+            raise DataError(
+                f"a long file needs a value column (one of {', '.join(VALUE_NAMES)}); columns "
+                f"are {list(table.columns)}", file=path, row=1, fix="name it with --data.value_col",
+            )
+        targets = [_need_column(table, value, "value", "--data.value_col", path)]
+    else:
+        taken = {time_col, *covariates}
+        targets = list(cfg.targets or [c for c in table.columns if c not in taken])
+    for col in targets + covariates:
+        _need_column(table, col, "value", "--data.targets / --data.covariates", path)
+    if not targets:
+        raise DataError("no value columns besides the time column", file=path, row=1,
+                        fix="add at least one numeric column")
+    return targets, covariates
+
+
+def _parse_times(col: pd.Series, lines: np.ndarray, path: str, name: str) -> pd.DatetimeIndex:
+    text = col.astype(str).str.strip()
+    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+    bad = np.flatnonzero(parsed.isna().to_numpy())
+    if bad.size:
+        i = bad[0]
+        raise DataError(
+            f"cannot read {text.iloc[i]!r} as a timestamp ({bad.size} such rows)", file=path,
+            column=name, row=int(lines[i]), fix="write timestamps like 2016-07-01 00:00:00",
+        )
+    if getattr(parsed.dt, "tz", None) is not None:
+        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.DatetimeIndex(parsed)
+
+
+def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> np.ndarray:
+    text = col.astype(str).str.strip()
+    missing = text.str.lower().isin(MISSING).to_numpy()
+    if missing.all():
+        raise DataError("the column is empty (no values at all)", file=path, column=name,
+                        fix="drop the column, or choose the columns with --data.targets")
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(np.isnan(numbers) & ~missing)
+    if bad.size:
+        i = bad[0]
+        raise DataError(f"{text.iloc[i]!r} is not a number ({bad.size} such rows)", file=path,
+                        column=name, row=int(lines[i]), fix="write plain decimal numbers")
+    huge = np.flatnonzero(~np.isnan(numbers) & ~(np.abs(numbers) <= FLOAT32_MAX))
+    if huge.size:
+        i = huge[0]
+        raise DataError(f"{text.iloc[i]!r} is infinite or too large for float32", file=path,
+                        column=name, row=int(lines[i]),
+                        fix="remove or rescale the value (|x| must be below 3.4e38)")
+    return numbers
+
+
+def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, frame: SeriesFrame,
+                sid: str) -> tuple[pd.DatetimeIndex, np.ndarray, str]:
+    """Order, regularise and fill one series; returns its index, values and frequency."""
+    path, label = frame.path, (f"series '{sid}': " if frame.layout == "long" else "")
+    times = pd.DatetimeIndex(rows["__time"])
+    lines = rows["__line"].to_numpy()
+    if not times.is_monotonic_increasing:
+        first = int(np.flatnonzero(np.diff(times.asi8) < 0)[0]) + 1
+        if not cfg.sort:
+            raise DataError(
+                f"{label}rows are out of time order ({times[first]} comes after "
+                f"{times[first - 1]})", file=path, column=frame.time_col, row=int(lines[first]),
+                fix="sort the file by time, or pass --data.sort true",
+            )
+        order = np.argsort(times.asi8, kind="stable")
+        rows, times, lines = rows.iloc[order], times[order], lines[order]
+        frame.notes.append(f"{label}sorted {len(rows)} rows by time")
+    dup = np.flatnonzero(times.duplicated())
+    if dup.size:
+        i = dup[0]
+        raise DataError(f"{label}duplicate timestamp {times[i]} ({dup.size} duplicates)",
+                        file=path, column=frame.time_col, row=int(lines[i]),
+                        fix="keep one row per timestamp (aggregate or drop duplicates)")
+    values = rows[columns].to_numpy(dtype=float)
+    if len(times) < 3:
+        raise DataError(f"{label}only {len(times)} rows; a frequency needs at least 3",
+                        file=path, column=frame.time_col, fix="give more rows")
+    freq = pd.infer_freq(times)
+    if freq is None:
+        times, values, freq = _regularise(times, values, lines, cfg, frame, label)
+    values = _fill_missing(values, lines_for(times, rows, lines), cfg, frame, columns, label)
+    return times, values, freq
+
+
+def lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
+    """Line numbers aligned with `times` (0 for timestamps inserted to fill gaps)."""
+    if len(times) == len(lines):
+        return lines
+    known = pd.Series(lines, index=pd.DatetimeIndex(rows["__time"]))
+    return known.reindex(times).fillna(0).to_numpy(dtype=int)
+
+
+def _regularise(times, values, lines, cfg: DataConfig, frame: SeriesFrame, label: str):
+    """Find the step of an irregular index; fill whole missing steps if asked, else fail."""
+    deltas = np.diff(times.asi8)
+    step = int(pd.Series(deltas).mode().iloc[0])
+    off = np.flatnonzero(deltas % step != 0)
+    path, col = frame.path, frame.time_col
+    if off.size:
+        i = off[0] + 1
+        raise DataError(
+            f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is "
+            f"{pd.Timedelta(step)}", file=path, column=col, row=int(lines[i]),
+            fix="resample the series to a regular frequency",
+        )
+    gaps = np.flatnonzero(deltas > step)
+    n_missing = int((deltas[gaps] // step - 1).sum())
+    if cfg.fill == "error":
+        i = gaps[0] + 1
+        raise DataError(
+            f"{label}{n_missing} missing timestamps in {gaps.size} gaps; the first gap is "
+            f"between {times[i - 1]} and {times[i]}", file=path, column=col, row=int(lines[i]),
+            fix="add the missing rows, or pass --data.fill ffill (or interpolate) to fill them",
+        )
+    full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
+    filled = pd.DataFrame(values, index=times).reindex(full).to_numpy()
+    frame.notes.append(f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
+    freq = pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
+    return full, filled, freq
+
+
+def _fill_missing(values: np.ndarray, lines: np.ndarray, cfg: DataConfig, frame: SeriesFrame,
+                  columns: list[str], label: str) -> np.ndarray:
+    nan = np.isnan(values)
+    if not nan.any():
+        return values
+    if cfg.fill == "error":
+        r, c = np.argwhere(nan)[0]
+        raise DataError(
+            f"{label}{int(nan.sum())} missing values; the first is here", file=frame.path,
+            column=columns[c], row=int(lines[r]) or None,
+            fix="fill them in the file, or pass --data.fill ffill (or interpolate)",
+        )
+    if cfg.fill not in ("ffill", "interpolate"):
+        raise DataError(f"unknown fill policy '{cfg.fill}'", file=frame.path,
+                        fix="use --data.fill error|ffill|interpolate")
+    table = pd.DataFrame(values, columns=columns)
+    table = table.ffill() if cfg.fill == "ffill" else table.interpolate(limit_direction="both")
+    table = table.bfill()
+    counts = ", ".join(f"{c}: {n}" for c, n in zip(columns, nan.sum(axis=0)) if n)
+    frame.notes.append(f"{label}filled {int(nan.sum())} missing values by {cfg.fill} ({counts})")
+    return table.to_numpy()

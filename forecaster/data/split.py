@@ -1,0 +1,63 @@
+"""Chronological splits and the window arithmetic over them.
+
+A window is a start row `s`: inputs are rows [s, s + context_len), targets rows
+[s + context_len, s + context_len + horizon). A split owns a range of *target* rows [lo, hi); a
+window belongs to it when all its targets do. Inputs may reach back across the border (the
+standard long-horizon protocol), targets never, so no split sees another's targets.
+"""
+
+from __future__ import annotations
+
+from forecaster.config import DataConfig
+from forecaster.errors import ConfigError
+
+SPLITS = ("train", "val", "test")
+ETT_BORDERS = (8640, 11520, 14400)  # ETTh1/ETTh2: 12/4/4 months of hourly rows
+
+
+def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
+    """Target-row ranges [lo, hi) of train, val and test for a series of `length` rows."""
+    if cfg.split == "ett":
+        ends = ETT_BORDERS
+    elif cfg.split == "borders":
+        if not cfg.borders or len(cfg.borders) != 3 or list(cfg.borders) != sorted(cfg.borders):
+            raise ConfigError("data.borders must be three increasing row numbers "
+                              "[train_end, val_end, test_end] with data.split borders")
+        ends = tuple(cfg.borders)
+    elif cfg.split == "ratio":
+        ratios = cfg.ratios
+        if len(ratios) != 3 or min(ratios) < 0 or abs(sum(ratios) - 1) > 1e-6:
+            raise ConfigError(f"data.ratios must be three non-negative shares summing to 1, got {ratios}")
+        n_train, n_test = int(length * ratios[0]), int(length * ratios[2])
+        ends = (n_train, length - n_test, length)
+    else:
+        raise ConfigError(f"unknown data.split '{cfg.split}'; valid: ratio, ett, borders")
+    return [(0, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
+
+
+def window_range(lo: int, hi: int, context_len: int, horizon: int) -> tuple[int, int]:
+    """(first start, count) of the windows whose targets lie in rows [lo, hi)."""
+    first = max(lo - context_len, 0)
+    count = hi - context_len - horizon - first + 1
+    return first, max(count, 0)
+
+
+def window_counts(length: int, cfg: DataConfig) -> list[int]:
+    """Number of train, val and test windows for a series of `length` rows."""
+    bounds = split_bounds(length, cfg)
+    if bounds[-1][1] > length:
+        return [0, 0, 0]
+    return [window_range(lo, hi, cfg.context_len, cfg.horizon)[1] for lo, hi in bounds]
+
+
+def rows_needed(cfg: DataConfig, limit: int = 10_000_000) -> int:
+    """The fewest rows a series needs for at least one window in every split."""
+    lo, hi = 1, cfg.context_len + cfg.horizon
+    while min(window_counts(hi, cfg)) < 1:  # grow, then bisect: counts rise with length
+        lo, hi = hi, hi * 2
+        if hi > limit:
+            return limit
+    while lo < hi:
+        mid = (lo + hi) // 2
+        lo, hi = (mid + 1, hi) if min(window_counts(mid, cfg)) < 1 else (lo, mid)
+    return hi

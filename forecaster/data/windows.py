@@ -1,0 +1,163 @@
+"""Sliding windows by index arithmetic over one contiguous tensor, and `prepare()`.
+
+All series are scaled and concatenated into one float32 tensor of shape (rows, features); a split
+is a list of (first start row, count) segments, one per series. A window index maps to its start
+row with a binary search over the segments' cumulative counts, so memory grows with rows, not with
+windows, and no window is ever copied until a batch is gathered.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+
+from forecaster.config import DataConfig
+from forecaster.data.io import SeriesFrame, read_frame
+from forecaster.data.scaling import Scaler
+from forecaster.data.split import SPLITS, rows_needed, split_bounds, window_range
+from forecaster.errors import DataError
+
+
+class WindowDataset(Dataset):
+    """Windows over `values` (rows, features): item i is (x (context_len, F), y (horizon, T)).
+
+    Args:
+        values: the scaled rows of every series, concatenated.
+        starts: first window start row of each segment (global row index).
+        counts: number of windows in each segment.
+        context_len: input steps.
+        horizon: target steps.
+        n_targets: the first `n_targets` features are the targets.
+    """
+
+    def __init__(self, values: torch.Tensor, starts: np.ndarray, counts: np.ndarray, *,
+                 context_len: int, horizon: int, n_targets: int):
+        self.values = values
+        self.starts = torch.as_tensor(starts, dtype=torch.long)
+        self.cum = torch.as_tensor(np.cumsum(counts), dtype=torch.long)
+        self.context_len, self.horizon, self.n_targets = context_len, horizon, n_targets
+        self._x_steps = torch.arange(context_len)
+        self._y_steps = torch.arange(context_len, context_len + horizon)
+
+    def __len__(self) -> int:
+        return int(self.cum[-1]) if len(self.cum) else 0
+
+    def start_rows(self, index: torch.Tensor) -> torch.Tensor:
+        """Global start row of each window index."""
+        seg = torch.searchsorted(self.cum, index, right=True)
+        before = torch.where(seg > 0, self.cum[seg - 1], torch.zeros_like(seg))
+        return self.starts[seg] + (index - before)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, y = self.__getitems__([i])
+        return x[0], y[0]
+
+    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
+        """A whole batch in one gather: x (B, context_len, F), y (B, horizon, n_targets)."""
+        index = torch.as_tensor(indices, dtype=torch.long)
+        if len(index) and (index.min() < 0 or index.max() >= len(self)):
+            raise IndexError(f"window index out of range [0, {len(self)})")
+        rows = self.start_rows(index)[:, None]
+        x = self.values[rows + self._x_steps]  # (B, C, F)
+        y = self.values[rows + self._y_steps, : self.n_targets]  # (B, H, T)
+        return x, y
+
+
+def collate_batch(batch):
+    """`WindowDataset.__getitems__` already returns a stacked batch."""
+    return batch
+
+
+@dataclass
+class PreparedData:
+    """Everything a model needs from the data, built once by `prepare()`."""
+
+    frame: SeriesFrame
+    scaler: Scaler
+    values: torch.Tensor  # (rows, features), scaled, every series concatenated
+    offsets: np.ndarray  # first row of each series in `values`
+    segments: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (starts, counts)
+    context_len: int
+    horizon: int
+    period: int
+
+    @property
+    def n_features(self) -> int:
+        return self.values.shape[1]
+
+    @property
+    def n_targets(self) -> int:
+        return self.frame.n_targets
+
+    def dataset(self, split: str) -> WindowDataset:
+        starts, counts = self.segments[split]
+        return WindowDataset(self.values, starts, counts, context_len=self.context_len,
+                             horizon=self.horizon, n_targets=self.n_targets)
+
+    def n_windows(self, split: str) -> int:
+        return int(self.segments[split][1].sum())
+
+
+def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None) -> PreparedData:
+    """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows."""
+    frame = frame if frame is not None else read_frame(cfg)
+    _drop_or_fail_short(frame, cfg)
+    bounds = [split_bounds(len(t), cfg) for t in frame.times]
+    if scaler is None:
+        train_rows = np.concatenate([v[: b[0][1]] for v, b in zip(frame.values, bounds)])
+        scaler = Scaler.fit(train_rows)
+    lengths = np.array([len(t) for t in frame.times])
+    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    scaled = np.concatenate([scaler.transform(v) for v in frame.values]).astype(np.float32)
+    segments = {}
+    for k, split in enumerate(SPLITS):
+        ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
+        starts = np.array([first for first, _ in ranges]) + offsets
+        segments[split] = (starts, np.array([count for _, count in ranges]))
+    return PreparedData(frame, scaler, torch.from_numpy(scaled), offsets, segments,
+                        cfg.context_len, cfg.horizon, season_period(frame.freq, cfg))
+
+
+def _drop_or_fail_short(frame: SeriesFrame, cfg: DataConfig) -> None:
+    need = rows_needed(cfg)
+    short = [i for i, t in enumerate(frame.times) if len(t) < need]
+    if not short:
+        return
+    i = short[0]
+    what = f"series '{frame.ids[i]}' has" if frame.layout == "long" else "the file has"
+    split = f"the '{cfg.split}' split" + (f" {cfg.ratios}" if cfg.split == "ratio" else "")
+    if not cfg.drop_short or len(short) == len(frame.times):
+        raise DataError(
+            f"{what} {len(frame.times[i])} rows; context_len {cfg.context_len} + horizon "
+            f"{cfg.horizon} with {split} needs at least {need} rows per series"
+            + (f" ({len(short)} series too short)" if len(short) > 1 else ""),
+            file=frame.path,
+            fix="give more rows, lower --data.context_len / --data.horizon"
+            + (", or pass --data.drop_short true to skip short series" if frame.layout == "long" else ""),
+        )
+    for i in reversed(short):
+        frame.notes.append(f"dropped series '{frame.ids[i]}' ({len(frame.times[i])} rows < {need})")
+        del frame.ids[i], frame.times[i], frame.values[i]
+
+
+def season_period(freq: str, cfg: DataConfig) -> int:
+    """The seasonal period in steps: configured, else a day (or hour, week, year) of steps."""
+    if cfg.season_period:
+        return cfg.season_period
+    offset = pd.tseries.frequencies.to_offset(freq)
+    try:
+        step = pd.Timedelta(offset)
+    except ValueError:  # calendar frequencies: month, quarter, year, business day
+        name = offset.name.upper()
+        table = {"M": 12, "Q": 4, "Y": 1, "A": 1, "B": 5, "W": 52}
+        return next((p for k, p in table.items() if name.startswith(k)), 1)
+    if step < pd.Timedelta(days=1):
+        candidates = [pd.Timedelta(days=1) / step, pd.Timedelta(hours=1) / step]
+    else:
+        candidates = [pd.Timedelta(weeks=1) / step, pd.Timedelta(days=365) / step]
+    fit = [int(c) for c in candidates if c >= 2 and float(c).is_integer() and c <= cfg.context_len]
+    return fit[0] if fit else 1
