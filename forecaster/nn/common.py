@@ -1,0 +1,97 @@
+"""Pieces shared by the networks: the data facts a network is built for, RevIN and patching."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from forecaster.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class DataShape:
+    """Facts derived from the data, never configured.
+
+    n_features: input columns (targets first, then covariates); n_targets: forecast columns;
+    context_len / horizon: input and output steps; period: seasonal period in steps.
+    """
+
+    n_features: int
+    n_targets: int
+    context_len: int
+    horizon: int
+    period: int = 1
+
+
+class RevIN(nn.Module):
+    """Reversible instance normalisation (Kim et al., ICLR 2022): each window is standardised per
+    channel before the network and the forecast is mapped back with the same statistics.
+
+    Args:
+        n_features: channels.
+        affine: learn a per-channel scale and shift.
+    """
+
+    def __init__(self, n_features: int, *, affine: bool = True, eps: float = 1e-5):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(n_features)) if affine else None
+        self.bias = nn.Parameter(torch.zeros(n_features)) if affine else None
+
+    def normalize(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
+        """x: (B, T, F) -> normalised x and the (mean, std) statistics, each (B, 1, F)."""
+        mean = x.mean(dim=1, keepdim=True).detach()
+        std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps).detach()
+        x = (x - mean) / std
+        if self.weight is not None:
+            x = x * self.weight + self.bias
+        return x, (mean, std)
+
+    def denormalize(self, y: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
+        """y: (B, H, C) for the first C channels -> original scale of the window."""
+        mean, std = stats
+        c = y.shape[-1]
+        if self.weight is not None:
+            y = (y - self.bias[:c]) / (self.weight[:c] + self.eps * self.eps)
+        return y * std[..., :c] + mean[..., :c]
+
+
+class Patcher(nn.Module):
+    """Cuts (N, T) sequences into overlapping patches (N, n_patches, patch_len).
+
+    The end is padded with `stride` copies of the last value (as PatchTST does) so the newest
+    steps always fall in a full patch. `patch_len=1, stride=1` gives one token per step.
+    """
+
+    def __init__(self, *, context_len: int, patch_len: int, stride: int):
+        super().__init__()
+        if patch_len < 1 or stride < 1 or patch_len > context_len:
+            raise ConfigError(f"need 1 <= model.patch_len <= context_len ({context_len}) and "
+                              f"model.stride >= 1, got patch_len {patch_len}, stride {stride}")
+        self.patch_len, self.stride = patch_len, stride
+        self.pad = stride if patch_len > 1 else 0
+        self.n_patches = (context_len + self.pad - patch_len) // stride + 1
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.pad:
+            x = F.pad(x.unsqueeze(1), (0, self.pad), mode="replicate").squeeze(1)  # (N, T + pad)
+        return x.unfold(-1, self.patch_len, self.stride)  # (N, n_patches, patch_len)
+
+
+def to_channels(x: torch.Tensor) -> torch.Tensor:
+    """(B, T, F) -> (B * F, T): one sequence per channel, for channel-independent models."""
+    B, T, F_ = x.shape
+    return x.permute(0, 2, 1).reshape(B * F_, T)
+
+
+def from_channels(y: torch.Tensor, batch: int) -> torch.Tensor:
+    """(B * F, H) -> (B, H, F)."""
+    return y.reshape(batch, -1, y.shape[-1]).permute(0, 2, 1)
+
+
+def count_parameters(module: nn.Module) -> int:
+    """Trainable parameters."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
