@@ -47,6 +47,7 @@ class SeriesFrame:
     times: list[pd.DatetimeIndex]
     values: list[np.ndarray]
     notes: list[str] = field(default_factory=list)
+    header: list[str] = field(default_factory=list)
 
     @property
     def n_rows(self) -> int:
@@ -57,6 +58,20 @@ def read_frame(cfg: DataConfig, path: str | Path | None = None) -> SeriesFrame:
     """Read `path` (default `cfg.path`) and validate it as configured by `cfg`."""
     path = str(path if path is not None else cfg.path)
     table, lines = _read_table(path, cfg.delimiter)
+    return frame_from_table(table, lines, cfg, path)
+
+
+def frame_from_dataframe(df: pd.DataFrame, cfg: DataConfig, *, source: str = "input") -> SeriesFrame:
+    """Validate an in-memory table (e.g. a request payload) exactly like a CSV file."""
+    if df.empty:
+        raise DataError("no rows", file=source, fix="send at least context_len rows per series")
+    table = df.astype(str).reset_index(drop=True)
+    table.columns = [str(c).strip() for c in table.columns]
+    return frame_from_table(table, np.arange(2, len(table) + 2), cfg, source)
+
+
+def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, path: str) -> SeriesFrame:
+    """Validate a table of strings whose row i came from line `lines[i]` of `path`."""
     layout = _detect_layout(table, cfg, path)
     time_col = _time_column(table, cfg, path)
     id_col = _id_column(table, cfg, path) if layout == "long" else None
@@ -68,7 +83,8 @@ def read_frame(cfg: DataConfig, path: str | Path | None = None) -> SeriesFrame:
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
-    frame = SeriesFrame(path, layout, time_col, id_col, columns, len(targets), "", [], [], [])
+    frame = SeriesFrame(path, layout, time_col, id_col, columns, len(targets), "", [], [], [],
+                        header=list(table.columns))
     freqs = set()
     for sid, rows in data.groupby("__id", sort=False):
         idx, vals, freq = _one_series(rows, columns, cfg, frame, str(sid))

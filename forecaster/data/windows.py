@@ -105,7 +105,7 @@ class PreparedData:
 def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None) -> PreparedData:
     """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows."""
     frame = frame if frame is not None else read_frame(cfg)
-    _drop_or_fail_short(frame, cfg)
+    check_lengths(frame, cfg)
     bounds = [split_bounds(len(t), cfg) for t in frame.times]
     if scaler is None:
         train_rows = np.concatenate([v[: b[0][1]] for v, b in zip(frame.values, bounds)])
@@ -122,7 +122,8 @@ def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | 
                         cfg.context_len, cfg.horizon, season_period(frame.freq, cfg))
 
 
-def _drop_or_fail_short(frame: SeriesFrame, cfg: DataConfig) -> None:
+def check_lengths(frame: SeriesFrame, cfg: DataConfig) -> None:
+    """Fail on series too short for a window in every split, or drop them if `cfg.drop_short`."""
     need = rows_needed(cfg)
     short = [i for i, t in enumerate(frame.times) if len(t) < need]
     if not short:

@@ -1,0 +1,146 @@
+"""Train a set of variants over seeds on the same data and split, and rank them.
+
+One parent MLflow run holds a child run per variant and seed, the ranked table (CSV and
+Markdown), a bar chart of test MSE per variant and an overlay of every variant's forecast on one
+test window. Variants that change nothing in `data` share one prepared dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from collections import defaultdict
+
+import numpy as np
+import torch
+
+from forecaster.config import Config, VARIANTS, with_variant
+from forecaster.data.windows import PreparedData, prepare
+from forecaster.errors import ConfigError
+from forecaster.experiment import experiment_name, train
+from forecaster import tracking
+
+def parse_variants(text: str | None) -> list[str]:
+    names = [v.strip() for v in (text or ",".join(VARIANTS)).split(",") if v.strip()]
+    unknown = [v for v in names if v not in VARIANTS]
+    if unknown or not names:
+        raise ConfigError(f"unknown variants {unknown}; valid: {', '.join(VARIANTS)}")
+    return names
+
+
+def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -> list[dict]:
+    """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...); returns one row per fit."""
+    if seeds < 1:
+        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+    cache: dict[str, PreparedData] = {}
+    rows, overlay = [], {}
+    with tracking.start_run(uri=cfg.tracking.uri, experiment=experiment_name(cfg),
+                            run_name=f"compare-{cfg.name}", enabled=cfg.tracking.enabled,
+                            tags={"kind": "comparison", "variants": ",".join(variants), "seeds": seeds}) as parent:
+        parent.log_params({"variants": ",".join(variants), "seeds": seeds, "config": cfg.name})
+        for variant in variants:
+            for k in range(seeds):
+                vcfg = with_variant(cfg, variant)
+                vcfg.seed = cfg.seed + k
+                key = json.dumps(vcfg.data.__dict__, sort_keys=True, default=str)
+                if key not in cache:
+                    cache[key] = prepare(vcfg.data)
+                data = cache[key]
+                if console is not None:
+                    console.print(f"[bold]{variant}[/] seed {vcfg.seed}: training ...")
+                outcome = train(vcfg, prepared=data, nested=True, quiet=True)
+                rows.append({"variant": variant, "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics})
+                if k == 0:
+                    overlay[variant] = _one_window(outcome.network, data)
+        summary = summarise(rows)
+        parent.log_text(to_csv(summary), "comparison.csv")
+        parent.log_text(to_markdown(summary), "comparison.md")
+        tracking.log_json(parent, rows, "metrics.json")
+        if summary:
+            best = summary[0]
+            parent.log_metrics({"best_mse": best["mse"], "best_mae": best["mae"]})
+            parent.set_tags({"best_variant": best["variant"]})
+        if cfg.tracking.plots and summary:
+            _log_plots(parent, summary, overlay, next(iter(cache.values())))
+    return rows
+
+
+@torch.no_grad()
+def _one_window(network, data: PreparedData):
+    network.eval()
+    test = data.dataset("test")
+    x, y = test.__getitems__([len(test) // 2])
+    return x[0, :, 0].numpy(), y[0, :, 0].numpy(), network(x)[0, :, 0].numpy()
+
+
+def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> None:
+    from forecaster import plots
+
+    names = [r["variant"] for r in summary]
+    run.log_figure(plots.metric_bars(names, [r["mse"] for r in summary], [r["mse_std"] for r in summary]),
+                   "plots/mse_by_variant.png")
+    x, y, _ = next(iter(overlay.values()))
+    scale, mean = data.scaler.scale[0], data.scaler.mean[0]
+    preds = {name: p * scale + mean for name, (_, _, p) in overlay.items()}
+    run.log_figure(plots.overlay_figure(x * scale + mean, y * scale + mean, preds, column=data.frame.columns[0]),
+                   "plots/forecast_overlay.png")
+
+
+def summarise(rows: list[dict]) -> list[dict]:
+    """Mean and standard deviation over seeds per variant, ranked by mean test MSE."""
+    groups = defaultdict(list)
+    for row in rows:
+        groups[row["variant"]].append(row)
+    out = []
+    for variant, group in groups.items():
+        item = {"variant": variant, "seeds": len(group)}
+        for key in ("mse", "mae", "mse_original", "mae_original", "n_params", "epochs", "seconds_per_epoch",
+                    "train_seconds", "predict_ms_per_window"):
+            values = [float(r[key]) for r in group]
+            item[key] = float(np.mean(values))
+            item[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        out.append(item)
+    out.sort(key=lambda r: r["mse"])
+    for i, item in enumerate(out, 1):
+        item["rank"] = i
+    return out
+
+
+def _cells(item: dict) -> list[str]:
+    pm = lambda k, f: f"{item[k]:{f}} ± {item[k + '_std']:{f}}" if item["seeds"] > 1 else f"{item[k]:{f}}"  # noqa: E731
+    return [str(item["rank"]), item["variant"], pm("mse", ".4f"), pm("mae", ".4f"), f"{item['mse_original']:.4g}",
+            f"{int(item['n_params']):,}", f"{item['epochs']:.1f}", f"{item['seconds_per_epoch']:.2f}",
+            f"{item['train_seconds']:.1f}", f"{item['predict_ms_per_window']:.3f}"]
+
+
+HEADERS = ["rank", "variant", "MSE", "MAE", "MSE (original)", "params", "epochs", "s/epoch", "train s", "ms/window"]
+
+
+def to_markdown(summary: list[dict]) -> str:
+    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
+    lines += ["| " + " | ".join(_cells(item)) + " |" for item in summary]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(summary: list[dict]) -> str:
+    import csv
+    import io
+
+    if not summary:
+        return ""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=["rank", *[k for k in summary[0] if k != "rank"]])
+    writer.writeheader()
+    writer.writerows(summary)
+    return buf.getvalue()
+
+
+def rich_table(summary: list[dict], title: str):
+    from rich.table import Table
+
+    table = Table(title=title)
+    for h in HEADERS:
+        table.add_column(h, justify="left" if h == "variant" else "right")
+    for item in summary:
+        table.add_row(*_cells(item))
+    return table

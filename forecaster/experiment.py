@@ -1,0 +1,138 @@
+"""One fit, end to end: data -> network -> training -> test metrics -> MLflow run -> model package.
+
+`train()` is what `forecaster train` runs and what `forecaster compare` runs once per variant and
+seed (sharing one prepared dataset). It seeds everything before building the network, so a rerun
+with the same seed reproduces the weights and the metrics.
+"""
+
+from __future__ import annotations
+
+import random
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from forecaster.config import Config, dump_yaml, flatten
+from forecaster.data.windows import PreparedData, prepare
+from forecaster.metrics import evaluate
+from forecaster.nn.common import DataShape, count_parameters
+from forecaster.nn.registry import build_model
+from forecaster.serving import Schema, save_package
+from forecaster import tracking
+
+
+@dataclass
+class Outcome:
+    """What a fit leaves behind."""
+
+    metrics: dict
+    network: nn.Module
+    model_uri: str | None
+    run_id: str | None
+
+
+def seed_all(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def shape_of(data: PreparedData) -> DataShape:
+    return DataShape(data.n_features, data.n_targets, data.context_len, data.horizon, data.period)
+
+
+def experiment_name(cfg: Config) -> str:
+    return cfg.tracking.experiment or cfg.name
+
+
+def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path | None = None,
+          register: str | None = None, nested: bool = False, quiet: bool = False) -> Outcome:
+    """Fit `cfg`'s model and score it on every test window; track it and save its package."""
+    from forecaster.data.module import ForecastDataModule
+    from forecaster.training import fit
+
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    data = prepared if prepared is not None else prepare(cfg.data)
+    seed_all(cfg.seed)
+    network = build_model(cfg.model, shape_of(data))
+    variant = cfg.variant()
+    tags = {"variant": variant, "seed": cfg.seed, "dataset": Path(data.frame.path).name,
+            "dataset_hash": tracking.file_hash(data.frame.path), **tracking.package_versions()}
+    with tracking.start_run(uri=cfg.tracking.uri, experiment=experiment_name(cfg),
+                            run_name=f"{variant}-seed{cfg.seed}", enabled=cfg.tracking.enabled,
+                            nested=nested, tags=tags) as run:
+        run.log_params(flatten(cfg))
+        run.log_text(dump_yaml(cfg), "config.yaml")
+        if quiet:
+            cfg.trainer.progress_bar = False
+        result = fit(network, ForecastDataModule(cfg.data, prepared=data), cfg.trainer, seed=cfg.seed,
+                     sink=run.log_metrics)
+        metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size)
+        metrics.update(
+            train_seconds=result.train_seconds, epochs=result.epochs, n_params=count_parameters(network),
+            seconds_per_epoch=result.train_seconds / result.epochs if result.epochs else 0.0,
+        )
+        if result.best_val_loss is not None:
+            metrics["best_val_loss"] = result.best_val_loss
+        run.log_metrics(metrics)
+        tracking.log_json(run, {"variant": variant, "seed": cfg.seed, **metrics}, "metrics.json")
+        if cfg.tracking.plots:
+            log_plots(run, network, data, variant)
+        model_uri = _save_and_log(run, cfg, network, data, save, register)
+    return Outcome(metrics, network, model_uri, run.run_id)
+
+
+def _save_and_log(run, cfg: Config, network: nn.Module, data: PreparedData, save, register) -> str | None:
+    schema = Schema.of(data.frame, cfg.data, data.period)
+    log = cfg.tracking.enabled and (cfg.tracking.log_model or register)
+    if save is None and not log:
+        return None
+    with tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
+        target = Path(save) if save is not None else Path(tmp) / "package"
+        save_package(target, cfg=cfg, network=network, scaler=data.scaler, schema=schema)
+        if not log:
+            return None
+        example = input_example(data, cfg.data.context_len)
+        return run.log_model(target, example, horizon=cfg.data.horizon, register=register)
+
+
+def input_example(data: PreparedData, context_len: int, max_series: int = 2) -> pd.DataFrame:
+    """The last `context_len` rows of (at most `max_series`) series, in the CSV's layout."""
+    frame, parts = data.frame, []
+    for sid, times, values in list(zip(frame.ids, frame.times, frame.values))[:max_series]:
+        part = pd.DataFrame(values[-context_len:], columns=frame.columns)
+        part.insert(0, frame.time_col, times[-context_len:].astype(str))
+        if frame.id_col:
+            part.insert(0, frame.id_col, sid)
+        parts.append(part)
+        if frame.layout == "wide":
+            break
+    return pd.concat(parts, ignore_index=True)
+
+
+@torch.no_grad()
+def log_plots(run, network: nn.Module, data: PreparedData, variant: str, n_windows: int = 3) -> None:
+    """Forecasts vs actuals for a few test windows, and attention maps for attention variants."""
+    from forecaster import plots
+
+    network.eval()
+    test = data.dataset("test")
+    picks = np.linspace(0, len(test) - 1, n_windows).astype(int).tolist()
+    x, y = test.__getitems__(picks)
+    pred = network(x)
+    col = 0  # the first target column, on the original scale
+    unscale = lambda a: a[..., col] * data.scaler.scale[col] + data.scaler.mean[col]  # noqa: E731
+    name = data.frame.columns[col]
+    run.log_figure(plots.forecast_figure(unscale(x.numpy()), unscale(y.numpy()), unscale(pred.numpy()),
+                                         column=name, title=f"{variant}: forecast vs actual ({name})"),
+                   "plots/forecast.png")
+    if hasattr(network, "attention_weights"):
+        weights = [w[0].numpy() for w in network.attention_weights(x[:1]) if w is not None]
+        run.log_figure(plots.attention_figure(weights, title=f"{variant}: attention weights, one test window"),
+                       "plots/attention.png")

@@ -1,0 +1,41 @@
+"""`forecaster data inspect`: what forecaster detects in a CSV, and whether it can train on it."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from forecaster.config import DataConfig
+from forecaster.data.io import read_frame
+from forecaster.data.split import ETT_BORDERS, window_counts
+from forecaster.data.windows import check_lengths, season_period
+
+
+def inspect_file(path: str, cfg: DataConfig) -> str:
+    """A plain-text report; raises `DataError` (exit 2) when the file cannot be used for training."""
+    frame = read_frame(cfg, path)
+    lengths = [len(t) for t in frame.times]
+    targets, covariates = frame.columns[: frame.n_targets], frame.columns[frame.n_targets:]
+    lines = [
+        f"file:         {path}",
+        f"format:       {frame.layout}" + (f" (series id column '{frame.id_col}')" if frame.id_col else ""),
+        f"time column:  {frame.time_col}",
+        f"frequency:    {frame.freq} (seasonal period {season_period(frame.freq, cfg)} steps)",
+        f"series:       {len(frame.ids)}" + (f" (lengths {min(lengths):,}..{max(lengths):,})" if len(lengths) > 1 else ""),
+        f"rows:         {frame.n_rows:,} ({min(t[0] for t in frame.times)} .. {max(t[-1] for t in frame.times)})",
+        f"targets:      {len(targets)} ({', '.join(targets)})",
+        f"covariates:   {', '.join(covariates) or 'none'}",
+        "gaps:         none" if not any("missing timestamps" in n for n in frame.notes) else "gaps:         filled",
+        "missing:      none" if not any("missing values" in n for n in frame.notes) else "missing:      filled",
+    ]
+    lines += [f"note:         {note}" for note in frame.notes]
+    lines.append(f"windows (context_len {cfg.context_len}, horizon {cfg.horizon}):")
+    splits = [cfg] + ([replace(cfg, split="ett")] if cfg.split != "ett" and min(lengths) >= ETT_BORDERS[-1] else [])
+    for split_cfg in splits:
+        counts = pd.DataFrame([window_counts(n, split_cfg) for n in lengths]).sum().tolist()
+        name = split_cfg.split + (f" {split_cfg.ratios}" if split_cfg.split == "ratio" else "")
+        lines.append(f"  {name:<24} train {counts[0]:,} / validation {counts[1]:,} / test {counts[2]:,}")
+    check_lengths(frame, cfg)
+    lines.append("usable for training: yes")
+    return "\n".join(lines)

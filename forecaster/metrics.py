@@ -1,0 +1,51 @@
+"""Test metrics over every window, on scaled and original values. Torch only: training, the
+comparison and `forecaster evaluate` all score with this one function.
+
+MSE and MAE on scaled values follow the long-horizon literature; `*_original` are in the data's
+own units. Each is the mean over every window, step and target column.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import DataLoader
+
+from forecaster.data.scaling import Scaler
+from forecaster.data.windows import WindowDataset, collate_batch
+
+
+@torch.no_grad()
+def evaluate(network: nn.Module, dataset: WindowDataset, scaler: Scaler, *, batch_size: int = 256,
+             keep_errors: bool = False) -> dict:
+    """Score `network` on every window of `dataset`.
+
+    Returns:
+        mse, mae, mse_original, mae_original, n_test_windows, predict_ms_per_window, and with
+        `keep_errors` the per-window squared errors (`window_se`, a numpy array) for paired tests.
+    """
+    was_training = network.training
+    network.eval()
+    scale = torch.as_tensor(scaler.scale[: dataset.n_targets], dtype=torch.float64)
+    sums = torch.zeros(4, dtype=torch.float64)
+    window_se, count, seconds = [], 0, 0.0
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
+        start = time.perf_counter()
+        pred = network(x)
+        seconds += time.perf_counter() - start
+        err = (pred - y).double()  # (B, H, T)
+        sums += torch.stack([err.square().sum(), err.abs().sum(),
+                             (err * scale).square().sum(), (err * scale).abs().sum()])
+        if keep_errors:
+            window_se.append(err.square().mean(dim=(1, 2)).numpy())
+        count += err.numel()
+    network.train(was_training)
+    mse, mae, mse_o, mae_o = (sums / max(count, 1)).tolist()
+    out = {"mse": mse, "mae": mae, "mse_original": mse_o, "mae_original": mae_o,
+           "n_test_windows": len(dataset), "predict_ms_per_window": 1000 * seconds / max(len(dataset), 1)}
+    if keep_errors:
+        out["window_se"] = np.concatenate(window_se) if window_se else np.zeros(0)
+    return out

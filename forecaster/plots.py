@@ -1,0 +1,97 @@
+"""Matplotlib figures shared by run artifacts, the comparison report, notebooks and the README.
+
+Every function returns a `Figure` (Agg backend, no display needed); the caller saves or logs it.
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def forecast_figure(x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str,
+                    title: str = "") -> Figure:
+    """Inputs, actuals and forecasts of one column for a few windows.
+
+    Args:
+        x: (W, context_len) inputs; y, pred: (W, horizon) actuals and forecasts.
+    """
+    n = len(x)
+    fig, axes = plt.subplots(n, 1, figsize=(9, 2.2 * n), squeeze=False)
+    C, H = x.shape[1], y.shape[1]
+    for ax, xi, yi, pi in zip(axes[:, 0], x, y, pred):
+        ax.plot(np.arange(C), xi, color="0.45", lw=1, label="input")
+        ax.plot(np.arange(C, C + H), yi, color="black", lw=1.2, label="actual")
+        ax.plot(np.arange(C, C + H), pi, color="tab:red", lw=1.2, label="forecast")
+        ax.axvline(C - 0.5, color="0.7", ls="--", lw=0.8)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=3)
+    axes[0, 0].set_title(title or f"forecast vs actual: {column}")
+    axes[-1, 0].set_xlabel("step")
+    fig.tight_layout()
+    return fig
+
+
+def attention_figure(weights: list[np.ndarray], *, title: str = "") -> Figure:
+    """Heat maps of attention weights, one row per layer and one column per head.
+
+    Args:
+        weights: per layer, (H, T, S) weights of one sequence.
+    """
+    n_layers, n_heads = len(weights), weights[0].shape[0]
+    fig, axes = plt.subplots(n_layers, n_heads, figsize=(2.2 * n_heads, 2.2 * n_layers), squeeze=False)
+    for i, layer in enumerate(weights):
+        for h in range(n_heads):
+            ax = axes[i, h]
+            ax.imshow(layer[h], cmap="viridis", aspect="auto", interpolation="nearest")
+            ax.set_xticks([]), ax.set_yticks([])
+            ax.set_title(f"layer {i + 1} head {h + 1}", fontsize=8)
+    axes[-1, 0].set_xlabel("key")
+    axes[-1, 0].set_ylabel("query")
+    fig.suptitle(title or "attention weights", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def pattern_figure(masks: dict[str, np.ndarray]) -> Figure:
+    """Which keys each query may see, one panel per pattern. masks: name -> (T, S) bool."""
+    fig, axes = plt.subplots(1, len(masks), figsize=(2.4 * len(masks), 2.6), squeeze=False)
+    for ax, (name, mask) in zip(axes[0], masks.items()):
+        ax.imshow(mask, cmap="Blues", vmin=0, vmax=1.3, interpolation="nearest")
+        ax.set_title(name, fontsize=9)
+        ax.set_xticks([]), ax.set_yticks([])
+    axes[0, 0].set_xlabel("key")
+    axes[0, 0].set_ylabel("query")
+    fig.tight_layout()
+    return fig
+
+
+def metric_bars(names: list[str], means: list[float], stds: list[float], *, metric: str = "mse") -> Figure:
+    """Horizontal bars of a metric per variant, best at the top."""
+    order = np.argsort(means)[::-1]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
+    ax.barh([names[i] for i in order], [means[i] for i in order], xerr=[stds[i] for i in order],
+            color="tab:blue", alpha=0.8)
+    ax.set_xlabel(f"test {metric} (scaled)")
+    ax.set_title(f"test {metric} per variant (lower is better)")
+    fig.tight_layout()
+    return fig
+
+
+def overlay_figure(x: np.ndarray, y: np.ndarray, preds: dict[str, np.ndarray], *, column: str) -> Figure:
+    """Every variant's forecast of one window over the actuals. x: (C,), y: (H,), preds: name -> (H,)."""
+    C, H = len(x), len(y)
+    fig, ax = plt.subplots(figsize=(10, 4))
+    tail = min(C, 3 * H)
+    ax.plot(np.arange(C - tail, C), x[-tail:], color="0.45", lw=1, label="input")
+    ax.plot(np.arange(C, C + H), y, color="black", lw=2, label="actual")
+    for name, p in preds.items():
+        ax.plot(np.arange(C, C + H), p, lw=1.1, label=name)
+    ax.axvline(C - 0.5, color="0.7", ls="--", lw=0.8)
+    ax.set_title(f"forecasts of one test window: {column}")
+    ax.legend(fontsize=8, ncol=4)
+    fig.tight_layout()
+    return fig

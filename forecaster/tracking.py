@@ -1,0 +1,162 @@
+"""Everything MLflow: the tracking URI, runs, params, metrics, artifacts and the logged model.
+
+One MLflow run per fit, opened here and written through one path (no Lightning logger, no autolog,
+so no duplicate runs). A run that raises ends FAILED, one interrupted by Ctrl-C ends KILLED, never
+RUNNING. The embedded default store is `sqlite:///mlflow.db` in the working directory (the
+`./mlruns` file store is deprecated); `MLFLOW_TRACKING_URI` or `tracking.uri` point elsewhere, such
+as a team's tracking server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+DEFAULT_URI = "sqlite:///mlflow.db"
+MODEL_NAME = "model"
+
+
+def tracking_uri(configured: str | None = None) -> str:
+    """`tracking.uri`, else `MLFLOW_TRACKING_URI`, else the embedded SQLite store."""
+    return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def file_hash(path: str | Path) -> str:
+    """A short content hash of a data file, to tell datasets apart across runs."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()[:16]
+
+
+def package_versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {}
+    for name in ("forecaster", "torch", "pytorch-lightning", "mlflow", "pandas", "numpy"):
+        try:
+            out[f"version.{name}"] = version(name)
+        except PackageNotFoundError:
+            pass
+    return out
+
+
+class Run:
+    """Writes to one MLflow run."""
+
+    def __init__(self, run_id: str):
+        import mlflow
+
+        self.run_id = run_id
+        self.client = mlflow.MlflowClient()
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        import mlflow
+
+        mlflow.log_params({k: ("null" if v is None else v) for k, v in params.items()}, run_id=self.run_id)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        import mlflow
+
+        clean = {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+        mlflow.log_metrics(clean, step=step, run_id=self.run_id)
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            self.client.set_tag(self.run_id, key, str(value))
+
+    def log_text(self, text: str, path: str) -> None:
+        self.client.log_text(self.run_id, text, path)
+
+    def log_figure(self, figure, path: str) -> None:
+        import matplotlib.pyplot as plt
+
+        self.client.log_figure(self.run_id, figure, path)
+        plt.close(figure)
+
+    def log_model(self, package_dir: str | Path, input_example, *, horizon: int,
+                  register: str | None = None) -> str:
+        """Log the package as an MLflow pyfunc model; optionally register it with alias `champion`.
+
+        Returns:
+            the model's URI (`models:/<model_id>`).
+        """
+        import mlflow
+        from mlflow.models import infer_signature
+
+        from forecaster.pyfunc import PACKAGE_ARTIFACT, ForecasterPyfunc, forecast_table
+        from forecaster.serving import ForecastPackage
+
+        output = forecast_table(ForecastPackage.load(package_dir), input_example)
+        signature = infer_signature(input_example, output, params={"horizon": horizon})
+        with _active(self.run_id):
+            info = mlflow.pyfunc.log_model(
+                name=MODEL_NAME, python_model=ForecasterPyfunc(), artifacts={PACKAGE_ARTIFACT: str(package_dir)},
+                signature=signature, input_example=input_example, registered_model_name=register,
+                pip_requirements=_requirements(),
+            )
+        if register:
+            version = info.registered_model_version
+            self.client.set_registered_model_alias(register, "champion", str(version))
+            self.set_tags({"registered_model": f"{register}@champion (version {version})"})
+        return info.model_uri
+
+
+def _requirements() -> list[str]:
+    from importlib.metadata import version
+
+    return [f"{name}=={version(name)}" for name in ("torch", "pandas", "numpy", "safetensors", "pyyaml", "mlflow")]
+
+
+@contextlib.contextmanager
+def _active(run_id: str):
+    """Make `run_id` the fluent API's active run for a call that needs one."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is not None and active.info.run_id == run_id:
+        yield
+        return
+    with mlflow.start_run(run_id=run_id, nested=active is not None):
+        yield
+
+
+class NullRun:
+    """Stands in for `Run` when tracking is off: every call does nothing."""
+
+    run_id = None
+
+    def __getattr__(self, name):
+        return lambda *args, **kwargs: None
+
+
+@contextlib.contextmanager
+def start_run(*, uri: str | None, experiment: str, run_name: str, enabled: bool = True,
+              nested: bool = False, tags: dict[str, Any] | None = None) -> Iterator[Run | NullRun]:
+    """Open a run (a child of the active run when `nested`); close it FINISHED, FAILED or KILLED."""
+    if not enabled:
+        yield NullRun()
+        return
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(uri))
+    mlflow.set_experiment(experiment)
+    run = mlflow.start_run(run_name=run_name, nested=nested, tags={k: str(v) for k, v in (tags or {}).items()})
+    try:
+        yield Run(run.info.run_id)
+    except KeyboardInterrupt:
+        mlflow.end_run(status="KILLED")
+        raise
+    except BaseException:
+        mlflow.end_run(status="FAILED")
+        raise
+    mlflow.end_run(status="FINISHED")
+
+
+def log_json(run: Run | NullRun, data: Any, path: str) -> None:
+    run.log_text(json.dumps(data, indent=2, default=float), path)

@@ -1,0 +1,137 @@
+"""The Lightning system around any registered network, and the Trainer built from config.
+
+`ForecastModule` owns what a network should not: the loss, the steps, the optimiser and the
+schedule (AdamW with one-cycle or cosine decay). `fit()` builds the Trainer (early stopping on
+validation loss, a checkpoint of the best weights, gradient clipping, seeding, and the
+accelerator / devices / strategy / num_nodes / precision passed through, so the same config runs
+on a GPU or with DDP), trains, and leaves the network holding its best weights. Networks without
+trainable weights (naive baselines) are not trained. Per-epoch metrics go to a `sink` callable,
+so this module knows nothing of MLflow.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from dataclasses import dataclass
+from typing import Callable
+
+import pytorch_lightning as pl
+import torch
+import torch.nn.functional as F
+from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from torch import nn
+
+from forecaster.config import TrainerConfig
+from forecaster.data.module import ForecastDataModule
+from forecaster.errors import ConfigError, ForecasterError
+
+LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
+
+
+class TrainingDiverged(ForecasterError):
+    """The loss became NaN or infinite."""
+
+
+class ForecastModule(pl.LightningModule):
+    """Trains `network` on (x, y) batches with the configured loss; validation loss is MSE."""
+
+    def __init__(self, network: nn.Module, cfg: TrainerConfig):
+        super().__init__()
+        if cfg.loss not in LOSSES:
+            raise ConfigError(f"unknown trainer.loss '{cfg.loss}'; valid: {', '.join(LOSSES)}")
+        self.network, self.cfg, self.loss_fn = network, cfg, LOSSES[cfg.loss]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x)
+
+    def training_step(self, batch, batch_idx):
+        x, y = batch
+        loss = self.loss_fn(self.network(x), y)
+        if not torch.isfinite(loss):
+            raise TrainingDiverged(
+                f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "
+                f"step {self.global_step}\n  fix: lower --trainer.lr (now {self.cfg.lr}) or "
+                "--trainer.gradient_clip_val, or check the data for extreme values"
+            )
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        return loss
+
+    def validation_step(self, batch, batch_idx):
+        x, y = batch
+        self.log("val_loss", F.mse_loss(self.network(x), y), on_epoch=True, prog_bar=True, batch_size=len(x))
+
+    def configure_optimizers(self):
+        opt = torch.optim.AdamW(self.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
+        total = int(self.trainer.estimated_stepping_batches)
+        if self.cfg.scheduler == "none":
+            return opt
+        if self.cfg.scheduler == "onecycle":
+            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.cfg.lr, total_steps=max(total, 2),
+                                                        pct_start=0.3)
+        elif self.cfg.scheduler == "cosine":
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total, 1))
+        else:
+            raise ConfigError(f"unknown trainer.scheduler '{self.cfg.scheduler}'; valid: onecycle, cosine, none")
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
+
+
+class EpochMetrics(Callback):
+    """Sends train_loss, val_loss and the learning rate to `sink(metrics, epoch)` after each epoch."""
+
+    def __init__(self, sink: Callable[[dict, int], None]):
+        self.sink = sink
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        metrics = {k: float(v) for k, v in trainer.callback_metrics.items() if k in ("train_loss", "val_loss")}
+        metrics["lr"] = trainer.optimizers[0].param_groups[0]["lr"]
+        self.sink(metrics, trainer.current_epoch)
+
+
+@dataclass
+class FitResult:
+    epochs: int
+    train_seconds: float
+    best_val_loss: float | None
+
+
+def is_trainable(network: nn.Module) -> bool:
+    return any(p.requires_grad for p in network.parameters())
+
+
+def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, *, seed: int,
+        sink: Callable[[dict, int], None] | None = None) -> FitResult:
+    """Train `network` in place and load its best weights (by validation loss)."""
+    pl.seed_everything(seed, workers=True, verbose=False)
+    if not is_trainable(network):
+        return FitResult(epochs=0, train_seconds=0.0, best_val_loss=None)
+    module = ForecastModule(network, cfg)
+    with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
+        checkpoint = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1,
+                                     save_weights_only=True)
+        callbacks = [EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience), checkpoint]
+        if sink is not None:
+            callbacks.append(EpochMetrics(sink))
+        trainer = pl.Trainer(
+            max_epochs=cfg.max_epochs, max_steps=cfg.max_steps, accelerator=cfg.accelerator,
+            devices=_devices(cfg.devices), strategy=cfg.strategy, num_nodes=cfg.num_nodes,
+            precision=cfg.precision, gradient_clip_val=cfg.gradient_clip_val or None,
+            deterministic=cfg.deterministic, limit_train_batches=cfg.limit_train_batches,
+            limit_val_batches=cfg.limit_val_batches, callbacks=callbacks, logger=False,
+            enable_progress_bar=cfg.progress_bar, enable_model_summary=False,
+            num_sanity_val_steps=0, default_root_dir=tmp,
+        )
+        start = time.perf_counter()
+        trainer.fit(module, datamodule=datamodule)
+        seconds = time.perf_counter() - start
+        if checkpoint.best_model_path:
+            state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
+            module.load_state_dict(state["state_dict"])
+        best = checkpoint.best_model_score
+    network.cpu()
+    return FitResult(epochs=trainer.current_epoch, train_seconds=seconds,
+                     best_val_loss=float(best) if best is not None else None)
+
+
+def _devices(text: str) -> int | str:
+    return int(text) if text.isdigit() else text
