@@ -149,7 +149,7 @@ def cmd_compare(args, extra) -> int:
     from forecaster.tracking import tracking_uri
 
     cfg = load_config(args, extra)
-    console = Console()
+    console = Console(width=None if sys.stdout.isatty() else 150)
     rows = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, console=console)
     console.print(rich_table(summarise(rows), title=f"{cfg.name}: test metrics on every window (ranked by MSE)"))
     if args.metrics_out:

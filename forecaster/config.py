@@ -36,7 +36,7 @@ class DataConfig:
     id_col: str | None = None  # long format; detected when None
     value_col: str | None = None  # long format target; detected when None
     targets: list[str] | None = None  # wide: target columns, default all numeric columns
-    covariates: list[str] | None = None  # extra input-only columns; default none
+    covariates: list[str] | None = None  # input-only columns; long default: all other columns, wide: none
     fill: str = "error"  # error | ffill | interpolate: what to do with missing values
     sort: bool = False  # sort rows by time instead of failing on out-of-order rows
     drop_short: bool = False  # skip series too short for a window instead of failing

@@ -15,6 +15,7 @@ from forecaster.data.windows import check_lengths, season_period
 def inspect_file(path: str, cfg: DataConfig) -> str:
     """A plain-text report; raises `DataError` (exit 2) when the file cannot be used for training."""
     frame = read_frame(cfg, path)
+    check_lengths(frame, cfg)
     lengths = [len(t) for t in frame.times]
     targets, covariates = frame.columns[: frame.n_targets], frame.columns[frame.n_targets:]
     lines = [
@@ -36,6 +37,5 @@ def inspect_file(path: str, cfg: DataConfig) -> str:
         counts = pd.DataFrame([window_counts(n, split_cfg) for n in lengths]).sum().tolist()
         name = split_cfg.split + (f" {split_cfg.ratios}" if split_cfg.split == "ratio" else "")
         lines.append(f"  {name:<24} train {counts[0]:,} / validation {counts[1]:,} / test {counts[2]:,}")
-    check_lengths(frame, cfg)
     lines.append("usable for training: yes")
     return "\n".join(lines)

@@ -8,10 +8,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import mlflow.pyfunc
 import pandas as pd
 
 PACKAGE_ARTIFACT = "package"
+MODEL_CODE = str(Path(__file__).with_name("pyfunc_model.py"))  # logged as code, never pickled
 
 
 class ForecasterPyfunc(mlflow.pyfunc.PythonModel):

@@ -136,7 +136,7 @@ class ForecastPackage:
         cfg = DataConfig(**asdict(self.cfg.data))
         cfg.path = path or cfg.path
         cfg.format, cfg.time_col, cfg.id_col = s.layout, s.time_col, s.id_col
-        cfg.covariates = s.columns[s.n_targets:] or None
+        cfg.covariates = s.columns[s.n_targets:]
         if s.layout == "long":
             cfg.value_col, cfg.targets = s.columns[0], None
         else:

@@ -12,11 +12,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import logging
 import os
 from pathlib import Path
 from typing import Any, Iterator
 
 DEFAULT_URI = "sqlite:///mlflow.db"
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
 MODEL_NAME = "model"
 
 
@@ -89,14 +91,14 @@ class Run:
         import mlflow
         from mlflow.models import infer_signature
 
-        from forecaster.pyfunc import PACKAGE_ARTIFACT, ForecasterPyfunc, forecast_table
+        from forecaster.pyfunc import MODEL_CODE, PACKAGE_ARTIFACT, forecast_table
         from forecaster.serving import ForecastPackage
 
         output = forecast_table(ForecastPackage.load(package_dir), input_example)
         signature = infer_signature(input_example, output, params={"horizon": horizon})
         with _active(self.run_id):
             info = mlflow.pyfunc.log_model(
-                name=MODEL_NAME, python_model=ForecasterPyfunc(), artifacts={PACKAGE_ARTIFACT: str(package_dir)},
+                name=MODEL_NAME, python_model=MODEL_CODE, artifacts={PACKAGE_ARTIFACT: str(package_dir)},
                 signature=signature, input_example=input_example, registered_model_name=register,
                 pip_requirements=_requirements(),
             )
@@ -144,6 +146,7 @@ def start_run(*, uri: str | None, experiment: str, run_name: str, enabled: bool 
         return
     import mlflow
 
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     mlflow.set_tracking_uri(tracking_uri(uri))
     mlflow.set_experiment(experiment)
     run = mlflow.start_run(run_name=run_name, nested=nested, tags={k: str(v) for k, v in (tags or {}).items()})

@@ -11,8 +11,10 @@ so this module knows nothing of MLflow.
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -25,6 +27,12 @@ from torch import nn
 from forecaster.config import TrainerConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.errors import ConfigError, ForecasterError
+
+# Lightning's start-up chatter (accelerator lines, tips) hides the results; warnings still show.
+for _name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
+warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
 

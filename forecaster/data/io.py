@@ -220,6 +220,8 @@ def _value_columns(table: pd.DataFrame, cfg: DataConfig, path: str, layout: str,
                 f"are {list(table.columns)}", file=path, row=1, fix="name it with --data.value_col",
             )
         targets = [_need_column(table, value, "value", "--data.value_col", path)]
+        if cfg.covariates is None:  # every other column is an input-only covariate
+            covariates = [c for c in table.columns if c not in (time_col, id_col, value)]
     else:
         taken = {time_col, *covariates}
         targets = list(cfg.targets or [c for c in table.columns if c not in taken])
@@ -243,7 +245,7 @@ def _parse_times(col: pd.Series, lines: np.ndarray, path: str, name: str) -> pd.
         )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DatetimeIndex(parsed)
+    return pd.DatetimeIndex(parsed).as_unit("ns")  # one resolution, so asi8 counts nanoseconds
 
 
 def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> np.ndarray:
@@ -294,11 +296,21 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, frame: 
     if len(times) < 3:
         raise DataError(f"{label}only {len(times)} rows; a frequency needs at least 3",
                         file=path, column=frame.time_col, fix="give more rows")
-    freq = pd.infer_freq(times)
+    freq = _infer_freq(times)
     if freq is None:
         times, values, freq = _regularise(times, values, lines, cfg, frame, label)
     values = _fill_missing(values, lines_for(times, rows, lines), cfg, frame, columns, label)
     return times, values, freq
+
+
+def _infer_freq(times: pd.DatetimeIndex) -> str | None:
+    """pandas' inferred frequency as a string (pandas 3 is moving it to an offset object)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        freq = pd.infer_freq(times)
+    return getattr(freq, "freqstr", freq)
 
 
 def lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:

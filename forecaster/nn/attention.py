@@ -37,13 +37,13 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
         q, k, v: (B, H, T, D).
         window: keys per query, the query included (t - window < s <= t).
         dropout_p: dropout on the attention weights.
-        block: queries per block; default max(window, 32).
+        block: queries per block; default max(window, min(32, T)).
 
     Returns:
         (B, H, T, D).
     """
     B, H, T, D = q.shape
-    b = block or max(window, MIN_BLOCK)
+    b = block or max(window, min(MIN_BLOCK, T))
     n_blocks = -(-T // b)
     pad = n_blocks * b - T
     span = b + window - 1

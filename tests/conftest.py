@@ -1,0 +1,84 @@
+"""Shared fixtures: small real CSV files, a temporary MLflow store, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+ETTH1 = ROOT / "datasets" / "ETTh1.csv"
+sys.path.insert(0, str(ROOT))
+
+import cli  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _seed_and_threads():
+    torch.manual_seed(0)
+    np.random.seed(0)
+    torch.set_num_threads(2)
+
+
+def wide_frame(n: int = 300, columns=("a", "b", "c"), freq: str = "h", seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n)
+    data = {"date": pd.date_range("2020-01-01", periods=n, freq=freq).astype(str)}
+    for k, c in enumerate(columns):
+        data[c] = np.round(10 * k + np.sin(2 * np.pi * t / 24 + k) + 0.1 * rng.normal(size=n), 5)
+    return pd.DataFrame(data)
+
+
+def long_frame(lengths=(200, 150, 260), seed: int = 0) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    parts = []
+    for k, n in enumerate(lengths):
+        t = np.arange(n)
+        parts.append(pd.DataFrame({
+            "unique_id": f"s{k}", "ds": pd.date_range("2021-03-01", periods=n, freq="D").astype(str),
+            "y": np.round(5 * k + np.sin(2 * np.pi * t / 7) + 0.1 * rng.normal(size=n), 5),
+        }))
+    return pd.concat(parts, ignore_index=True)
+
+
+@pytest.fixture
+def wide_csv(tmp_path) -> Path:
+    path = tmp_path / "wide.csv"
+    wide_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def long_csv(tmp_path) -> Path:
+    path = tmp_path / "long.csv"
+    long_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def mlflow_uri(tmp_path, monkeypatch) -> str:
+    """A fresh SQLite MLflow store; the working directory is the temp dir (no stray mlflow.db)."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    return uri
+
+
+def run_cli(capsys, *args) -> tuple[int, str, str]:
+    """Run `forecaster ARGS` in-process; returns (exit code, stdout, stderr)."""
+    code = cli.main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+TINY = [  # a tiny but complete training setting, used by CLI tests
+    "--data.context_len", "24", "--data.horizon", "6", "--data.batch_size", "32",
+    "--model.d_model", "16", "--model.n_heads", "2", "--model.n_layers", "1", "--model.d_ff", "16",
+    "--model.patch_len", "4", "--model.stride", "4", "--model.window", "2", "--model.hidden_size", "16",
+    "--trainer.max_epochs", "2", "--trainer.progress_bar", "false", "--tracking.plots", "true",
+]
