@@ -1,0 +1,141 @@
+"""Attention patterns against their definitions: causality, the window, and the blockwise kernel."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from forecaster.errors import ConfigError
+from forecaster.nn.attention import MultiHeadAttention, dense_attention, local_attention
+from forecaster.nn.blocks import TransformerBlock
+from forecaster.nn.masks import causal_mask, local_mask, receptive_field
+
+CAUSAL_FAMILY = ["causal", "local", "hybrid", "dynamic"]
+
+
+def test_window_convention_query_sees_itself_and_w_minus_1_before():
+    mask = local_mask(6, 3)
+    assert mask[4].tolist() == [False, False, True, True, True, False]
+    assert mask.sum(dim=1).tolist() == [1, 2, 3, 3, 3, 3]
+    assert receptive_field(2, 3) == 5
+
+
+@pytest.mark.parametrize("T", [1, 5, 16, 17, 40, 63])
+@pytest.mark.parametrize("w", [1, 2, 3, 8, 16, 70])
+def test_blockwise_local_equals_dense_reference_in_values_and_gradients(T, w):
+    torch.manual_seed(T * 100 + w)
+    q, k, v = (torch.randn(2, 3, T, 8, dtype=torch.float64, requires_grad=True) for _ in range(3))
+    out = local_attention(q, k, v, w)
+    ref, _ = dense_attention(q, k, v, local_mask(T, w))
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=1e-5)
+    g = torch.randn_like(out)
+    grads = torch.autograd.grad((out * g).sum(), (q, k, v))
+    ref_grads = torch.autograd.grad((ref * g).sum(), (q, k, v))
+    for a, b in zip(grads, ref_grads):
+        torch.testing.assert_close(a, b, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("block", [1, 4, 7, 64])
+def test_local_kernel_is_independent_of_block_size(block):
+    torch.manual_seed(1)
+    q, k, v = (torch.randn(1, 2, 30, 4, dtype=torch.float64) for _ in range(3))
+    torch.testing.assert_close(local_attention(q, k, v, 5, block=max(block, 5)), local_attention(q, k, v, 5))
+
+
+def _attn(pattern, window=3, d=16, heads=4):
+    torch.manual_seed(0)
+    return MultiHeadAttention(d_model=d, n_heads=heads, pattern=pattern, window=window).double().eval()
+
+
+@pytest.mark.parametrize("pattern", CAUSAL_FAMILY)
+def test_future_inputs_never_change_past_outputs(pattern):
+    attn = _attn(pattern)
+    x = torch.randn(2, 20, 16, dtype=torch.float64, requires_grad=True)
+    out, _ = attn(x)
+    t = 11
+    changed = x.detach().clone()
+    changed[:, t:] += torch.randn_like(changed[:, t:])
+    out2, _ = attn(changed)
+    torch.testing.assert_close(out[:, :t], out2[:, :t], atol=0, rtol=0)
+    (grad,) = torch.autograd.grad(out[:, :t].sum(), x)
+    assert torch.count_nonzero(grad[:, t:]) == 0  # exactly zero, not just small
+
+
+@pytest.mark.parametrize("pattern", ["local", "hybrid", "dynamic"])
+def test_one_layer_ignores_inputs_older_than_the_window_in_local_heads(pattern):
+    attn, w, t = _attn(pattern, window=4), 4, 15
+    x = torch.randn(1, 20, 16, dtype=torch.float64)
+    changed = x.clone()
+    changed[:, : t - w + 1] += 5.0  # everything before the window of query t
+    if pattern == "local":
+        torch.testing.assert_close(attn(x)[0][:, t], attn(changed)[0][:, t], atol=0, rtol=0)
+    else:  # only the local heads / the local branch are blind to it; the result must still move
+        assert not torch.allclose(attn(x)[0][:, t], attn(changed)[0][:, t])
+        _, weights = attn(x, need_weights=True)
+        if pattern == "hybrid":
+            assert weights[0, : attn.n_local, t, : t - w + 1].abs().max() == 0
+
+
+def test_stacked_local_layers_see_exactly_the_receptive_field():
+    torch.manual_seed(0)
+    w, L, T, t = 3, 2, 20, 15
+    blocks = [TransformerBlock(d_model=8, n_heads=2, d_ff=16, dropout=0.0, pattern="local", window=w).double().eval()
+              for _ in range(L)]
+    x = torch.randn(1, T, 8, dtype=torch.float64, requires_grad=True)
+    h = x
+    for block in blocks:
+        h, _ = block(h)
+    (grad,) = torch.autograd.grad(h[0, t].sum(), x)
+    seen = grad[0].abs().sum(dim=1) > 0
+    field = receptive_field(L, w)
+    assert seen.nonzero().squeeze(1).tolist() == list(range(t - field + 1, t + 1))
+
+
+@pytest.mark.parametrize("pattern", ["local", "hybrid", "dynamic"])
+def test_window_at_least_T_equals_causal(pattern):
+    x = torch.randn(2, 12, 16, dtype=torch.float64)
+    wide = _attn(pattern, window=12)
+    causal = _attn("causal")
+    causal.load_state_dict({k: v for k, v in wide.state_dict().items() if not k.startswith("gate")})
+    torch.testing.assert_close(wide(x)[0], causal(x)[0], atol=1e-10, rtol=1e-10)
+
+
+@pytest.mark.parametrize("pattern", ["global", "causal", "local", "hybrid", "dynamic"])
+def test_returned_weights_respect_the_pattern_and_sum_to_one(pattern):
+    attn = _attn(pattern, window=4)
+    x = torch.randn(2, 10, 16, dtype=torch.float64)
+    fast, _ = attn(x)
+    out, weights = attn(x, need_weights=True)
+    torch.testing.assert_close(out, fast, atol=1e-10, rtol=1e-10)  # inspection path = fast path
+    assert weights.shape == (2, 4, 10, 10)
+    torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 10, dtype=torch.float64))
+    allowed = attn.pattern_mask(10, 10)
+    assert torch.count_nonzero(weights.masked_select(~allowed.expand_as(weights))) == 0
+    if pattern == "global":
+        assert (weights > 0).all()
+
+
+def test_hybrid_splits_heads_local_and_global():
+    attn = _attn("hybrid", window=2)
+    mask = attn.pattern_mask(6, 6)
+    assert attn.n_local == 2
+    assert torch.equal(mask[0], local_mask(6, 2)) and torch.equal(mask[3], causal_mask(6))
+
+
+def test_cross_attention_reads_the_memory():
+    attn = _attn("cross")
+    q, memory = torch.randn(2, 3, 16, dtype=torch.float64), torch.randn(2, 9, 16, dtype=torch.float64)
+    out, weights = attn(q, memory, need_weights=True)
+    assert out.shape == (2, 3, 16) and weights.shape == (2, 4, 3, 9)
+    changed = memory.clone()
+    changed[:, 4] += 1
+    assert not torch.allclose(attn(q, changed)[0], out)
+
+
+def test_bad_settings_are_config_errors():
+    with pytest.raises(ConfigError, match="unknown attention pattern 'sparse'; valid: global, causal"):
+        MultiHeadAttention(d_model=8, n_heads=2, pattern="sparse")
+    with pytest.raises(ConfigError, match="divisible"):
+        MultiHeadAttention(d_model=10, n_heads=4)
+    with pytest.raises(ConfigError, match="hybrid pattern needs"):
+        MultiHeadAttention(d_model=8, n_heads=1, pattern="hybrid")

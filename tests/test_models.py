@@ -1,0 +1,91 @@
+"""One contract over every registered model and pattern, plus overfitting one small batch."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from forecaster.config import ATTENTION_PATTERNS, ModelConfig
+from forecaster.errors import ConfigError
+from forecaster.nn.common import DataShape
+from forecaster.nn.registry import MODELS, build_model
+
+SHAPE = DataShape(n_features=3, n_targets=2, context_len=32, horizon=8, period=8)
+SMALL = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, patch_len=8, stride=4, window=3, hidden_size=16,
+             dropout=0.0)
+CASES = [("transformer", a, ci) for a in ATTENTION_PATTERNS for ci in (True, False)] + [
+    (name, "causal", ci) for name in MODELS if name != "transformer" for ci in (True, False)]
+
+
+def _model(name, attention, ci, **kw):
+    torch.manual_seed(0)
+    return build_model(ModelConfig(name=name, attention=attention, channel_independent=ci, **{**SMALL, **kw}), SHAPE)
+
+
+@pytest.mark.parametrize("name, attention, ci", CASES)
+def test_contract_shape_finite_and_one_step_learns(name, attention, ci):
+    model = _model(name, attention, ci)
+    x = torch.randn(4, 32, 3)
+    y = model(x)
+    assert y.shape == (4, 8, 2) and torch.isfinite(y).all()
+    params = [p for p in model.parameters() if p.requires_grad]
+    if name in ("naive", "seasonal_naive"):
+        assert not params
+        return
+    before = [p.detach().clone() for p in params]
+    opt = torch.optim.AdamW(params, lr=1e-2)
+    torch.nn.functional.mse_loss(y, torch.randn(4, 8, 2)).backward()
+    opt.step()
+    assert any(not torch.equal(a, p) for a, p in zip(before, params))
+
+
+def test_naive_baselines_repeat_the_last_value_and_season():
+    x = torch.arange(32, dtype=torch.float32).reshape(1, 32, 1).repeat(1, 1, 3)
+    naive = _model("naive", "causal", True)(x)
+    assert (naive == 31).all()
+    seasonal = _model("seasonal_naive", "causal", True)(x)
+    assert seasonal[0, :, 0].tolist() == [24, 25, 26, 27, 28, 29, 30, 31]
+
+
+@pytest.mark.parametrize("attention", ["causal", "local", "hybrid", "dynamic"])
+def test_forecaster_encoder_is_causal_over_time_steps(attention):
+    torch.manual_seed(0)
+    cfg = ModelConfig(attention=attention, patch_len=1, stride=1, revin=False, **{k: v for k, v in SMALL.items()
+                                                                                  if k not in ("patch_len", "stride")})
+    model = build_model(cfg, SHAPE).double().eval()
+    x = torch.randn(2, 32, 3, dtype=torch.float64, requires_grad=True)
+    h, _ = model.encode(x)  # (B*F, T, d)
+    (grad,) = torch.autograd.grad(h[:, :20].sum(), x)
+    assert torch.count_nonzero(grad[:, 20:]) == 0
+
+
+@pytest.mark.parametrize("name, attention", [("transformer", a) for a in ATTENTION_PATTERNS]
+                         + [("lstm", "causal"), ("linear", "causal")])
+def test_each_model_overfits_one_small_batch(name, attention):
+    torch.manual_seed(0)
+    model = _model(name, attention, True)
+    t = torch.arange(40, dtype=torch.float32)
+    series = torch.stack([torch.sin(t / 3 + k) + 0.3 * torch.cos(t / 1.7 * (k + 1)) for k in range(3)], dim=1)
+    x, y = series[:32][None].repeat(4, 1, 1), series[32:40, :2][None].repeat(4, 1, 1)
+    x = x + 0.1 * torch.randn_like(x)
+    opt = torch.optim.Adam(model.parameters(), lr=5e-3)
+    first = None
+    for _ in range(200):
+        opt.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        opt.step()
+        first = first if first is not None else loss.item()
+    assert loss.item() < 0.05 * first, (first, loss.item())
+
+
+def test_attention_weights_on_request():
+    model = _model("transformer", "hybrid", True)
+    weights = model.attention_weights(torch.randn(2, 32, 3))
+    n_tokens = model.patcher.n_patches
+    assert len(weights) == 2 and weights[0].shape == (2 * 3, 2, n_tokens, n_tokens)
+
+
+def test_registry_error_lists_the_names():
+    with pytest.raises(ConfigError, match="unknown model.name 'tcn'; valid: transformer, lstm, naive"):
+        build_model(ModelConfig(name="tcn"), SHAPE)
