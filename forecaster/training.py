@@ -117,7 +117,8 @@ def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, 
     with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
         checkpoint = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1,
                                      save_weights_only=True)
-        callbacks = [EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience), checkpoint]
+        callbacks = [EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience, strict=False,
+                                   check_on_train_epoch_end=False), checkpoint]
         if sink is not None:
             callbacks.append(EpochMetrics(sink))
         trainer = pl.Trainer(

@@ -1,0 +1,87 @@
+"""The same model through MLflow: the registry alias and `mlflow models serve` over HTTP."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import urllib.request
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from conftest import TINY, run_cli
+from test_tracking import _free_port, wait_http
+
+
+@pytest.fixture
+def registered(mlflow_uri, wide_csv, capsys):
+    code, out, err = run_cli(capsys, "train", "--data", wide_csv, *TINY, "--model.attention", "dynamic",
+                             "--tracking.experiment", "serve", "--register", "tiny")
+    assert code == 0, err
+    uri = next(line.split(": ", 1)[1] for line in out.splitlines() if line.strip().startswith("model:"))
+    return uri
+
+
+def test_register_points_champion_at_the_new_version(registered, wide_csv, tmp_path, capsys):
+    from mlflow import MlflowClient
+
+    version = MlflowClient().get_model_version_by_alias("tiny", "champion")
+    assert str(version.version) == "1"
+    code, _, err = run_cli(capsys, "predict", "--model", "models:/tiny@champion", "--data", wide_csv,
+                           "--output", tmp_path / "a.csv")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "predict", "--model", registered, "--data", wide_csv, "--output", tmp_path / "b.csv")
+    assert code == 0, err
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+
+
+def test_unknown_mlflow_model_is_a_clear_error(mlflow_uri, wide_csv, capsys):
+    code, _, err = run_cli(capsys, "predict", "--model", "models:/nobody@champion", "--data", wide_csv)
+    assert code == 2 and "cannot load this MLflow model" in err
+
+
+@pytest.mark.slow
+def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_uri, wide_csv, tmp_path, capsys):
+    port = _free_port()
+    bin_dir = os.path.dirname(sys.executable)  # mlflow starts `uvicorn` from PATH, as in an activated venv
+    env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/tiny@champion", "-p", str(port),
+         "--host", "127.0.0.1", "--env-manager", "local", "--workers", "1"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_http(f"http://127.0.0.1:{port}/ping", proc, seconds=120)
+        recent = pd.read_csv(wide_csv).tail(40)
+        body = {"dataframe_split": recent.to_dict(orient="split", index=False), "params": {"horizon": 4}}
+        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=60) as response:
+            answer = pd.DataFrame(json.loads(response.read())["predictions"])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    recent.to_csv(tmp_path / "recent.csv", index=False)
+    code, out, err = run_cli(capsys, "predict", "--model", registered, "--data", tmp_path / "recent.csv",
+                             "--horizon", "4")
+    assert code == 0, err
+    expected = pd.read_csv(pd.io.common.StringIO(out))
+    assert answer["date"].tolist() == expected["date"].tolist()
+    np.testing.assert_allclose(answer[["a", "b", "c"]].to_numpy(), expected[["a", "b", "c"]].to_numpy(), rtol=1e-6)
+
+
+@pytest.mark.slow
+def test_forecaster_ui_serves_the_store(mlflow_uri):
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "cli", "ui", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": str(__import__("conftest").ROOT)})
+    try:
+        wait_http(f"http://127.0.0.1:{port}/health", proc, seconds=120)
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
+            assert page.status == 200 and b"MLflow" in page.read()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
