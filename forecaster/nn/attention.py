@@ -31,7 +31,9 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
     """Causal sliding-window attention in O(T * window) time and memory.
 
     Queries are cut into blocks of `b` tokens; each block attends to its own keys and the
-    `window - 1` keys before it (b + window - 1 keys), with a small (b, b + window - 1) mask.
+    `window - 1` keys before it (a span of b + window - 1 keys) under one small (b, span) mask
+    shared by every block. The first block has no keys before it and is attended separately with
+    a (b, b) mask, so no padding key ever needs masking and no per-block mask is built.
 
     Args:
         q, k, v: (B, H, T, D).
@@ -44,22 +46,33 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
     """
     B, H, T, D = q.shape
     b = block or max(window, min(MIN_BLOCK, T))
+    if b < window - 1:
+        raise ValueError(f"block ({b}) must be at least window - 1 ({window - 1})")
     n_blocks = -(-T // b)
     pad = n_blocks * b - T
-    span = b + window - 1
-    q = F.pad(q, (0, 0, 0, pad)).reshape(B * H, n_blocks, b, D)  # (BH, nb, b, D)
-    k = F.pad(k, (0, 0, window - 1, pad)).unfold(2, span, b)  # (B, H, nb, D, span)
-    v = F.pad(v, (0, 0, window - 1, pad)).unfold(2, span, b)
-    k = k.transpose(-1, -2).reshape(B * H, n_blocks, span, D)  # (BH, nb, span, D)
-    v = v.transpose(-1, -2).reshape(B * H, n_blocks, span, D)
+    if pad:  # padded queries and keys sit after every real one, so causality keeps them unseen
+        q, k, v = (F.pad(t, (0, 0, 0, pad)) for t in (q, k, v))
     a = torch.arange(b, device=q.device)[:, None]  # query offset in its block
-    j = torch.arange(span, device=q.device)[None, :]  # key offset in the block's span
-    in_window = (j >= a) & (j <= a + window - 1)  # (b, span)
-    block_start = torch.arange(n_blocks, device=q.device)[:, None, None] * b
-    real_key = block_start - (window - 1) + j >= 0  # (nb, 1, span): not front padding
-    mask = in_window & real_key  # (nb, b, span)
-    out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
-    return out.reshape(B, H, n_blocks * b, D)[:, :, :T]  # (B, H, T, D)
+    first = F.scaled_dot_product_attention(  # block 0: keys 0..b-1, causal window
+        q[:, :, :b], k[:, :, :b], v[:, :, :b], attn_mask=_window_mask(a, torch.arange(b, device=q.device), window),
+        dropout_p=dropout_p)
+    if n_blocks == 1:
+        return first[:, :, :T]
+    span = b + window - 1
+    start = b - (window - 1)  # first key of block 1's span
+    qb = q[:, :, b:].reshape(B * H, n_blocks - 1, b, D)  # (BH, nb-1, b, D)
+    kb = k[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * H, n_blocks - 1, span, D)
+    vb = v[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * H, n_blocks - 1, span, D)
+    j = torch.arange(span, device=q.device) - (window - 1)  # key position relative to the block start
+    rest = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=_window_mask(a, j, window)[None, None],
+                                          dropout_p=dropout_p)  # (BH, nb-1, b, D)
+    out = torch.cat([first, rest.reshape(B, H, (n_blocks - 1) * b, D)], dim=2)
+    return out[:, :, :T]  # (B, H, T, D)
+
+
+def _window_mask(queries: torch.Tensor, keys: torch.Tensor, window: int) -> torch.Tensor:
+    """(b, S) mask from query positions (b, 1) and key positions (S,): key in (t - window, t]."""
+    return (keys[None, :] <= queries) & (keys[None, :] > queries - window)
 
 
 def dense_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
