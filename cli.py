@@ -145,13 +145,14 @@ def cmd_train(args, extra) -> int:
 def cmd_compare(args, extra) -> int:
     from rich.console import Console
 
-    from forecaster.compare import compare, parse_variants, rich_table, summarise
+    from forecaster.compare import compare, parse_variants, rich_table
     from forecaster.tracking import tracking_uri
 
     cfg = load_config(args, extra)
     console = Console(width=None if sys.stdout.isatty() else 150)
-    rows = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, console=console)
-    console.print(rich_table(summarise(rows), title=f"{cfg.name}: test metrics on every window (ranked by MSE)"))
+    rows, summary = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, console=console)
+    console.print(rich_table(summary, title=f"{cfg.name}: test metrics on every window (ranked by MSE); "
+                                            "p: Diebold-Mariano p-value of the best variant's advantage"))
     if args.metrics_out:
         write_json(rows, args.metrics_out)
     if cfg.tracking.enabled:

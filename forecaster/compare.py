@@ -18,6 +18,7 @@ from forecaster.config import Config, VARIANTS, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.experiment import experiment_name, train
+from forecaster.metrics import diebold_mariano
 from forecaster import tracking
 
 def parse_variants(text: str | None) -> list[str]:
@@ -28,12 +29,16 @@ def parse_variants(text: str | None) -> list[str]:
     return names
 
 
-def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -> list[dict]:
-    """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...); returns one row per fit."""
+def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -> tuple[list[dict], list[dict]]:
+    """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...).
+
+    Returns:
+        one row per fit, and the ranked summary per variant (see `summarise`).
+    """
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     cache: dict[str, PreparedData] = {}
-    rows, overlay = [], {}
+    rows, overlay, errors = [], {}, defaultdict(list)
     with tracking.start_run(uri=cfg.tracking.uri, experiment=experiment_name(cfg),
                             run_name=f"compare-{cfg.name}", enabled=cfg.tracking.enabled,
                             tags={"kind": "comparison", "variants": ",".join(variants), "seeds": seeds}) as parent:
@@ -50,9 +55,12 @@ def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -
                     console.print(f"[bold]{variant}[/] seed {vcfg.seed}: training ...")
                 outcome = train(vcfg, prepared=data, nested=True, quiet=True)
                 rows.append({"variant": variant, "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics})
+                errors[variant].append(outcome.window_se)
                 if k == 0:
                     overlay[variant] = _one_window(outcome.network, data)
-        summary = summarise(rows)
+        summary = summarise(rows, errors, lag=cfg.data.horizon - 1)
+        for row in rows:
+            row["p_vs_best"] = next(s["p_vs_best"] for s in summary if s["variant"] == row["variant"])
         parent.log_text(to_csv(summary), "comparison.csv")
         parent.log_text(to_markdown(summary), "comparison.md")
         tracking.log_json(parent, rows, "metrics.json")
@@ -62,7 +70,7 @@ def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -
             parent.set_tags({"best_variant": best["variant"]})
         if cfg.tracking.plots and summary:
             _log_plots(parent, summary, overlay, next(iter(cache.values())))
-    return rows
+    return rows, summary
 
 
 @torch.no_grad()
@@ -86,8 +94,12 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
                    "plots/forecast_overlay.png")
 
 
-def summarise(rows: list[dict]) -> list[dict]:
-    """Mean and standard deviation over seeds per variant, ranked by mean test MSE."""
+def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: int = 0) -> list[dict]:
+    """Mean and standard deviation over seeds per variant, ranked by mean test MSE.
+
+    With per-window errors, each variant also gets `p_vs_best`: the Diebold-Mariano p-value of the
+    best variant's advantage over it (seed-averaged window errors, HAC lag `lag`).
+    """
     groups = defaultdict(list)
     for row in rows:
         groups[row["variant"]].append(row)
@@ -103,6 +115,10 @@ def summarise(rows: list[dict]) -> list[dict]:
     out.sort(key=lambda r: r["mse"])
     for i, item in enumerate(out, 1):
         item["rank"] = i
+        item["p_vs_best"] = None
+        if errors and i > 1 and errors.get(item["variant"]) and errors.get(out[0]["variant"]):
+            best, this = (np.mean(errors[v], axis=0) for v in (out[0]["variant"], item["variant"]))
+            item["p_vs_best"] = diebold_mariano(best, this, lag=lag)[1] if len(best) == len(this) else None
     return out
 
 
@@ -110,10 +126,15 @@ def _cells(item: dict) -> list[str]:
     pm = lambda k, f: f"{item[k]:{f}} ± {item[k + '_std']:{f}}" if item["seeds"] > 1 else f"{item[k]:{f}}"  # noqa: E731
     return [str(item["rank"]), item["variant"], pm("mse", ".4f"), pm("mae", ".4f"), f"{item['mse_original']:.4g}",
             f"{int(item['n_params']):,}", f"{item['epochs']:.1f}", f"{item['seconds_per_epoch']:.2f}",
-            f"{item['train_seconds']:.1f}", f"{item['predict_ms_per_window']:.3f}"]
+            f"{item['train_seconds']:.1f}", f"{item['predict_ms_per_window']:.3f}", _p(item.get("p_vs_best"))]
 
 
-HEADERS = ["rank", "variant", "MSE", "MAE", "MSE (original)", "params", "epochs", "s/epoch", "train s", "ms/window"]
+def _p(p: float | None) -> str:
+    return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
+HEADERS = ["rank", "variant", "MSE", "MAE", "MSE (original)", "params", "epochs", "s/epoch", "train s", "ms/window",
+           "p (best better)"]
 
 
 def to_markdown(summary: list[dict]) -> str:

@@ -34,6 +34,7 @@ class Outcome:
     network: nn.Module
     model_uri: str | None
     run_id: str | None
+    window_se: np.ndarray  # per-test-window MSE on scaled values, for paired tests
 
 
 def seed_all(seed: int) -> None:
@@ -73,7 +74,9 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
             cfg.trainer.progress_bar = False
         result = fit(network, ForecastDataModule(cfg.data, prepared=data), cfg.trainer, seed=cfg.seed,
                      sink=run.log_metrics)
-        metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size)
+        metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size,
+                           keep_errors=True)
+        window_se = metrics.pop("window_se")
         metrics.update(
             train_seconds=result.train_seconds, epochs=result.epochs, n_params=count_parameters(network),
             seconds_per_epoch=result.train_seconds / result.epochs if result.epochs else 0.0,
@@ -85,7 +88,7 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
         if cfg.tracking.plots:
             log_plots(run, network, data, variant)
         model_uri = _save_and_log(run, cfg, network, data, save, register)
-    return Outcome(metrics, network, model_uri, run.run_id)
+    return Outcome(metrics, network, model_uri, run.run_id, window_se)
 
 
 def _save_and_log(run, cfg: Config, network: nn.Module, data: PreparedData, save, register) -> str | None:

@@ -49,3 +49,27 @@ def evaluate(network: nn.Module, dataset: WindowDataset, scaler: Scaler, *, batc
     if keep_errors:
         out["window_se"] = np.concatenate(window_se) if window_se else np.zeros(0)
     return out
+
+
+def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> tuple[float, float]:
+    """Paired test of equal accuracy on per-window losses (Diebold & Mariano, 1995).
+
+    The loss differential d = a - b is averaged; its variance uses a Newey-West (Bartlett)
+    estimate with `lag` autocovariances, since overlapping windows (stride 1, horizon H) make
+    neighbouring differentials correlated up to lag H - 1.
+
+    Returns:
+        (statistic, two-sided p-value); a negative statistic means `a` has lower loss.
+    """
+    import math
+
+    d = np.asarray(errors_a, dtype=np.float64) - np.asarray(errors_b, dtype=np.float64)
+    n = len(d)
+    centred = d - d.mean()
+    variance = centred @ centred / n
+    for k in range(1, min(lag, n - 1) + 1):
+        variance += 2 * (1 - k / (lag + 1)) * (centred[k:] @ centred[:-k]) / n
+    if variance <= 0:
+        return 0.0, 1.0
+    stat = d.mean() / math.sqrt(variance / n)
+    return float(stat), float(math.erfc(abs(stat) / math.sqrt(2)))

@@ -89,3 +89,17 @@ def test_attention_weights_on_request():
 def test_registry_error_lists_the_names():
     with pytest.raises(ConfigError, match="unknown model.name 'tcn'; valid: transformer, lstm, naive"):
         build_model(ModelConfig(name="tcn"), SHAPE)
+
+
+def test_diebold_mariano_sees_a_real_difference_and_not_noise():
+    import numpy as np
+
+    from forecaster.metrics import diebold_mariano
+
+    rng = np.random.default_rng(0)
+    base = rng.gamma(2.0, 0.2, size=2000)
+    same = base + rng.normal(0, 0.01, size=2000)
+    _, p_same = diebold_mariano(base, same, lag=5)
+    stat, p_better = diebold_mariano(base * 0.8, base, lag=5)
+    assert p_same > 0.05 and p_better < 1e-6 and stat < 0
+    assert diebold_mariano(base, base, lag=5) == (0.0, 1.0)

@@ -1,0 +1,91 @@
+"""The ETTh1 long-horizon benchmark (DESIGN.md protocol), recorded in benchmarks/results/etth1.json.
+
+ETTh1, all 7 columns, channel-independent, `ett` split, scaler fitted on train rows, lookback from
+the config (336), MSE/MAE on scaled values over every test window (stride 1, nothing dropped),
+seeds cfg.seed, cfg.seed + 1, ... Each (horizon) runs `forecaster compare` over the variants, so
+every fit is also an MLflow child run. Rows already in the results file for other (variant,
+horizon, seed) are kept, so horizons and variants can be run separately.
+
+    python benchmarks/etth1.py --horizons 96 --seeds 3
+    python benchmarks/etth1.py --horizons 192,336,720 --variants local,lstm,linear --seeds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from forecaster.compare import compare, parse_variants  # noqa: E402
+from forecaster.config import load  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
+KEEP = ("mse", "mae", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "p_vs_best", "n_test_windows")
+
+
+def run(args) -> list[dict]:
+    rows = []
+    for horizon in [int(h) for h in args.horizons.split(",")]:
+        overrides = [("data.horizon", str(horizon)), ("data.path", str(ROOT / "datasets/ETTh1.csv")), *args.set]
+        cfg = load(args.config, overrides)
+        fits, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds)
+        for fit in fits:
+            rows.append({"variant": fit["variant"], "horizon": horizon, "seed": fit["seed"],
+                         "lookback": cfg.data.context_len, **{k: fit.get(k) for k in KEEP}})
+    return rows
+
+
+def merge(rows: list[dict], path: Path) -> list[dict]:
+    old = json.loads(path.read_text()) if path.exists() else []
+    key = lambda r: (r["variant"], r["horizon"], r["seed"])  # noqa: E731
+    new = {key(r) for r in rows}
+    merged = [r for r in old if key(r) not in new] + rows
+    return sorted(merged, key=lambda r: (r["horizon"], r["variant"], r["seed"]))
+
+
+def table(rows: list[dict]) -> str:
+    groups = defaultdict(list)
+    for r in rows:
+        groups[(r["horizon"], r["variant"])].append(r)
+    lines = ["| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | seeds | params | epochs | s/epoch | train s | p (best better) |",
+             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    order = sorted(groups, key=lambda k: (k[0], statistics.mean(r["mse"] for r in groups[k])))
+    for horizon, variant in order:
+        g = groups[(horizon, variant)]
+        sd = lambda k: statistics.stdev([r[k] for r in g]) if len(g) > 1 else 0.0  # noqa: E731
+        mean = lambda k: statistics.mean(r[k] for r in g)  # noqa: E731
+        p = g[0].get("p_vs_best")
+        lines.append(
+            f"| {horizon} | {variant} | {mean('mse'):.4f} ± {sd('mse'):.4f} | {mean('mae'):.4f} ± {sd('mae'):.4f} | "
+            f"{len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
+            f"{mean('train_seconds'):.0f} | {'-' if p is None else ('<0.001' if p < 0.001 else f'{p:.3f}')} |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default=str(ROOT / "configs/etth1.yaml"))
+    parser.add_argument("--horizons", default="96")
+    parser.add_argument("--variants", default=None, help="comma-separated (default: all)")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
+                        help="extra dotted override, e.g. --set trainer.max_epochs 5")
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--print-only", action="store_true", help="print the table of the results file")
+    args = parser.parse_args()
+    out = Path(args.out)
+    rows = json.loads(out.read_text()) if args.print_only else merge(run(args), out)
+    if not args.print_only:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rows, indent=2))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
