@@ -119,23 +119,10 @@ def input_example(data: PreparedData, context_len: int, max_series: int = 2) -> 
     return pd.concat(parts, ignore_index=True)
 
 
-@torch.no_grad()
-def log_plots(run, network: nn.Module, data: PreparedData, variant: str, n_windows: int = 3) -> None:
+def log_plots(run, network: nn.Module, data: PreparedData, variant: str) -> None:
     """Forecasts vs actuals for a few test windows, and attention maps for attention variants."""
     from forecaster import plots
 
-    network.eval()
-    test = data.dataset("test")
-    picks = np.linspace(0, len(test) - 1, n_windows).astype(int).tolist()
-    x, y = test.__getitems__(picks)
-    pred = network(x)
-    col = 0  # the first target column, on the original scale
-    unscale = lambda a: a[..., col] * data.scaler.scale[col] + data.scaler.mean[col]  # noqa: E731
-    name = data.frame.columns[col]
-    run.log_figure(plots.forecast_figure(unscale(x.numpy()), unscale(y.numpy()), unscale(pred.numpy()),
-                                         column=name, title=f"{variant}: forecast vs actual ({name})"),
-                   "plots/forecast.png")
+    run.log_figure(plots.test_forecasts(network, data, variant=variant), "plots/forecast.png")
     if hasattr(network, "attention_weights"):
-        weights = [w[0].numpy() for w in network.attention_weights(x[:1]) if w is not None]
-        run.log_figure(plots.attention_figure(weights, title=f"{variant}: attention weights, one test window"),
-                       "plots/attention.png")
+        run.log_figure(plots.test_attention(network, data, variant=variant), "plots/attention.png")

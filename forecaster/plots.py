@@ -1,16 +1,13 @@
 """Matplotlib figures shared by run artifacts, the comparison report, notebooks and the README.
 
-Every function returns a `Figure` (Agg backend, no display needed); the caller saves or logs it.
+Every function returns a `matplotlib.figure.Figure` built without pyplot: no global state, no
+display needed, nothing to close; the caller saves it, logs it, or lets a notebook show it.
 """
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import numpy as np
+from matplotlib.figure import Figure
 
 
 def forecast_figure(x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str,
@@ -21,7 +18,8 @@ def forecast_figure(x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: s
         x: (W, context_len) inputs; y, pred: (W, horizon) actuals and forecasts.
     """
     n = len(x)
-    fig, axes = plt.subplots(n, 1, figsize=(9, 2.2 * n), squeeze=False)
+    fig = Figure(figsize=(9, 2.2 * n))
+    axes = fig.subplots(n, 1, squeeze=False)
     C, H = x.shape[1], y.shape[1]
     for ax, xi, yi, pi in zip(axes[:, 0], x, y, pred):
         ax.plot(np.arange(C), xi, color="0.45", lw=1, label="input")
@@ -42,7 +40,8 @@ def attention_figure(weights: list[np.ndarray], *, title: str = "") -> Figure:
         weights: per layer, (H, T, S) weights of one sequence.
     """
     n_layers, n_heads = len(weights), weights[0].shape[0]
-    fig, axes = plt.subplots(n_layers, n_heads, figsize=(2.2 * n_heads, 2.2 * n_layers), squeeze=False)
+    fig = Figure(figsize=(2.2 * n_heads, 2.2 * n_layers))
+    axes = fig.subplots(n_layers, n_heads, squeeze=False)
     for i, layer in enumerate(weights):
         for h in range(n_heads):
             ax = axes[i, h]
@@ -58,7 +57,8 @@ def attention_figure(weights: list[np.ndarray], *, title: str = "") -> Figure:
 
 def pattern_figure(masks: dict[str, np.ndarray]) -> Figure:
     """Which keys each query may see, one panel per pattern. masks: name -> (T, S) bool."""
-    fig, axes = plt.subplots(1, len(masks), figsize=(2.4 * len(masks), 2.6), squeeze=False)
+    fig = Figure(figsize=(2.4 * len(masks), 2.6))
+    axes = fig.subplots(1, len(masks), squeeze=False)
     for ax, (name, mask) in zip(axes[0], masks.items()):
         ax.imshow(mask, cmap="Blues", vmin=0, vmax=1.3, interpolation="nearest")
         ax.set_title(name, fontsize=9)
@@ -72,7 +72,8 @@ def pattern_figure(masks: dict[str, np.ndarray]) -> Figure:
 def metric_bars(names: list[str], means: list[float], stds: list[float], *, metric: str = "mse") -> Figure:
     """Horizontal bars of a metric per variant, best at the top."""
     order = np.argsort(means)[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * len(names) + 1.2))
+    fig = Figure(figsize=(7, 0.45 * len(names) + 1.2))
+    ax = fig.subplots()
     ax.barh([names[i] for i in order], [means[i] for i in order], xerr=[stds[i] for i in order],
             color="tab:blue", alpha=0.8)
     ax.set_xlabel(f"test {metric} (scaled)")
@@ -84,7 +85,8 @@ def metric_bars(names: list[str], means: list[float], stds: list[float], *, metr
 def overlay_figure(x: np.ndarray, y: np.ndarray, preds: dict[str, np.ndarray], *, column: str) -> Figure:
     """Every variant's forecast of one window over the actuals. x: (C,), y: (H,), preds: name -> (H,)."""
     C, H = len(x), len(y)
-    fig, ax = plt.subplots(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4))
+    ax = fig.subplots()
     tail = min(C, 3 * H)
     ax.plot(np.arange(C - tail, C), x[-tail:], color="0.45", lw=1, label="input")
     ax.plot(np.arange(C, C + H), y, color="black", lw=2, label="actual")
@@ -95,3 +97,33 @@ def overlay_figure(x: np.ndarray, y: np.ndarray, preds: dict[str, np.ndarray], *
     ax.legend(fontsize=8, ncol=4)
     fig.tight_layout()
     return fig
+
+
+def test_forecasts(network, data, *, variant: str, n_windows: int = 3, column: int = 0) -> Figure:
+    """`forecast_figure` for `n_windows` evenly spaced test windows of prepared `data`, in the
+    column's own units."""
+    import torch
+
+    test = data.dataset("test")
+    picks = np.linspace(0, len(test) - 1, n_windows).astype(int).tolist()
+    x, y = test.__getitems__(picks)
+    network.eval()
+    with torch.no_grad():
+        pred = network(x)
+    scale, mean = data.scaler.scale[column], data.scaler.mean[column]
+    unscale = lambda a: a.numpy()[..., column] * scale + mean  # noqa: E731
+    name = data.frame.columns[column]
+    return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name,
+                           title=f"{variant}: forecast vs actual ({name})")
+
+
+def test_attention(network, data, *, variant: str, window: int | None = None, channel: int = 0) -> Figure:
+    """`attention_figure` of every layer for one test window (the middle one) and one channel."""
+    import torch
+
+    test = data.dataset("test")
+    x, _ = test.__getitems__([len(test) // 2 if window is None else window])
+    network.eval()
+    with torch.no_grad():
+        weights = [w[channel].numpy() for w in network.attention_weights(x) if w is not None]
+    return attention_figure(weights, title=f"{variant}: attention weights, one test window")

@@ -76,10 +76,7 @@ class Run:
         self.client.log_text(self.run_id, text, path)
 
     def log_figure(self, figure, path: str) -> None:
-        import matplotlib.pyplot as plt
-
         self.client.log_figure(self.run_id, figure, path)
-        plt.close(figure)
 
     def log_model(self, package_dir: str | Path, input_example, *, horizon: int,
                   register: str | None = None) -> str:

@@ -12,8 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from conftest import TINY, run_cli
-from test_tracking import _free_port, wait_http
+from conftest import TINY, free_port, run_cli, wait_http
 
 
 @pytest.fixture
@@ -45,7 +44,7 @@ def test_unknown_mlflow_model_is_a_clear_error(mlflow_uri, wide_csv, capsys):
 
 @pytest.mark.slow
 def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_uri, wide_csv, tmp_path, capsys):
-    port = _free_port()
+    port = free_port()
     bin_dir = os.path.dirname(sys.executable)  # mlflow starts `uvicorn` from PATH, as in an activated venv
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     proc = subprocess.Popen(
@@ -74,7 +73,7 @@ def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_
 
 @pytest.mark.slow
 def test_forecaster_ui_serves_the_store(mlflow_uri):
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([sys.executable, "-m", "cli", "ui", "--port", str(port)],
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": str(__import__("conftest").ROOT)})

@@ -1,0 +1,74 @@
+"""Headless Chromium (Debian's chromium + chromium-driver) driven through Selenium, for UI tests
+and for the README's screenshots. Nothing here downloads a browser."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from contextlib import contextmanager
+
+CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
+FLAGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def available() -> bool:
+    return bool(shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER))
+
+
+@contextmanager
+def chromium(width: int = 1800, height: int = 1000):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="forecaster-chromium-")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in FLAGS + [f"--window-size={width},{height}", f"--user-data-dir={profile}"]:
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(driver, xpath: str, seconds: float = 60):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, seconds).until(EC.element_to_be_clickable((By.XPATH, xpath)))
+
+
+def open_runs_with_metric(driver, base_url: str, experiment_id: str, parent_name: str, metric: str = "mse") -> str:
+    """The experiment's runs table with the `metric` column shown and the parent run expanded;
+    returns the table's text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver.get(f"{base_url}/#/experiments/{experiment_id}/runs")
+    wait_for(driver, f"//*[text()='{parent_name}']")
+    wait_for(driver, "//button[normalize-space(.)='Columns']").click()
+    wait_for(driver, f"//*[normalize-space(text())='{metric}']").click()
+    driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    cell = driver.find_element(By.XPATH, f"//*[text()='{parent_name}']/ancestor::*[contains(@class,'ag-cell')][1]")
+    cell.find_element(By.XPATH, ".//button").click()  # expand the parent to show its child runs
+    time.sleep(1.5)
+    return driver.find_element(By.CSS_SELECTOR, ".ag-root").text
+
+
+def open_compare_view(driver, base_url: str, experiment_id: str, run_ids: list[str]) -> str:
+    """MLflow's compare-runs page for `run_ids`; returns its text once the metrics table is drawn."""
+    import json
+    from urllib.parse import quote
+
+    runs = quote(json.dumps(run_ids))
+    driver.get(f"{base_url}/#/compare-runs?runs={runs}&experiments={quote(json.dumps([experiment_id]))}")
+    wait_for(driver, "//*[normalize-space(text())='mse']")
+    time.sleep(1)
+    from selenium.webdriver.common.by import By
+
+    return driver.find_element(By.TAG_NAME, "body").text
