@@ -146,6 +146,7 @@ def cmd_compare(args, extra) -> int:
     from rich.console import Console
 
     from forecaster.compare import compare, parse_variants, rich_table
+    from forecaster.experiment import experiment_name
     from forecaster.tracking import tracking_uri
 
     cfg = load_config(args, extra)
@@ -155,9 +156,12 @@ def cmd_compare(args, extra) -> int:
                                             "p: Diebold-Mariano p-value of the best variant's advantage"))
     if args.metrics_out:
         write_json(rows, args.metrics_out)
-    if cfg.tracking.enabled:
-        console.print(f"Runs are in {tracking_uri(cfg.tracking.uri)}. See them with: "
-                      "[bold].venv/bin/forecaster ui[/]  (then open http://127.0.0.1:5000)")
+    uri = tracking_uri(cfg.tracking.uri)
+    if cfg.tracking.enabled and uri.startswith(("http://", "https://")):
+        console.print(f"Runs are on the tracking server: open [bold]{uri}[/] (experiment '{experiment_name(cfg)}').")
+    elif cfg.tracking.enabled:
+        console.print(f"Runs are in {uri}. See them with: [bold].venv/bin/forecaster ui[/]  "
+                      "(then open http://127.0.0.1:5000)")
     return 0
 
 

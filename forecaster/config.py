@@ -61,7 +61,8 @@ class ModelConfig:
     n_heads: int = 4
     n_layers: int = 2
     d_ff: int = 128
-    dropout: float = 0.1
+    dropout: float = 0.1  # on residual branches and the feed-forward
+    attn_dropout: float = 0.0  # on attention weights; 0 keeps SDPA's fused kernel (PatchTST's default too)
     head_dropout: float = 0.0
     window: int = 8  # tokens a query sees, itself included (local / hybrid / dynamic)
     local_share: float = 0.5  # share of heads that are local in `hybrid`
@@ -70,6 +71,7 @@ class ModelConfig:
     revin: bool = True
     channel_independent: bool = True
     decoder_layers: int = 1  # `cross`: layers of the decoder
+    linear_skip: bool = False  # transformer: add a linear map of the (normalised) window to the output
     hidden_size: int = 128  # lstm
     decompose: bool = True  # linear: trend/seasonal decomposition (DLinear)
     moving_avg: int = 25  # linear: trend kernel

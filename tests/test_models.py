@@ -13,12 +13,14 @@ from forecaster.nn.registry import MODELS, build_model
 SHAPE = DataShape(n_features=3, n_targets=2, context_len=32, horizon=8, period=8)
 SMALL = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, patch_len=8, stride=4, window=3, hidden_size=16,
              dropout=0.0)
-CASES = [("transformer", a, ci) for a in ATTENTION_PATTERNS for ci in (True, False)] + [
+CASES = [("transformer", a, ci) for a in ATTENTION_PATTERNS for ci in (True, False)] + [("transformer", "local", "skip")] + [
     (name, "causal", ci) for name in MODELS if name != "transformer" for ci in (True, False)]
 
 
 def _model(name, attention, ci, **kw):
     torch.manual_seed(0)
+    if ci == "skip":
+        ci, kw = True, {**kw, "linear_skip": True}
     return build_model(ModelConfig(name=name, attention=attention, channel_independent=ci, **{**SMALL, **kw}), SHAPE)
 
 

@@ -6,23 +6,24 @@ import torch
 from torch import nn
 
 from forecaster.nn.attention import MultiHeadAttention
+from forecaster.nn.common import Dropout
 
 
 def feed_forward(d_model: int, d_ff: int, dropout: float) -> nn.Sequential:
-    return nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), nn.Dropout(dropout), nn.Linear(d_ff, d_model))
+    return nn.Sequential(nn.Linear(d_model, d_ff), nn.GELU(), Dropout(dropout), nn.Linear(d_ff, d_model))
 
 
 class TransformerBlock(nn.Module):
     """x + attn(norm(x)), then x + ff(norm(x)). Keyword arguments as `MultiHeadAttention`."""
 
     def __init__(self, *, d_model: int, n_heads: int, d_ff: int, dropout: float, pattern: str,
-                 window: int = 8, local_share: float = 0.5):
+                 window: int = 8, local_share: float = 0.5, attn_dropout: float = 0.0):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
         self.attn = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern=pattern, window=window,
-                                       local_share=local_share, dropout=dropout)
+                                       local_share=local_share, dropout=attn_dropout)
         self.ff = feed_forward(d_model, d_ff, dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, *, need_weights: bool = False):
         """x: (B, T, d_model) -> (B, T, d_model), weights (B, H, T, T) or None."""
@@ -34,13 +35,13 @@ class TransformerBlock(nn.Module):
 class DecoderBlock(nn.Module):
     """Learned queries: self-attention among them, cross-attention to the encoder, feed-forward."""
 
-    def __init__(self, *, d_model: int, n_heads: int, d_ff: int, dropout: float):
+    def __init__(self, *, d_model: int, n_heads: int, d_ff: int, dropout: float, attn_dropout: float = 0.0):
         super().__init__()
         self.norm1, self.norm2, self.norm3 = (nn.LayerNorm(d_model) for _ in range(3))
-        self.self_attn = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern="global", dropout=dropout)
-        self.cross_attn = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern="cross", dropout=dropout)
+        self.self_attn = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern="global", dropout=attn_dropout)
+        self.cross_attn = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern="cross", dropout=attn_dropout)
         self.ff = feed_forward(d_model, d_ff, dropout)
-        self.drop = nn.Dropout(dropout)
+        self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, need_weights: bool = False):
         """x: (B, Q, d_model) queries, memory: (B, S, d_model) -> (B, Q, d_model), cross weights."""

@@ -6,7 +6,9 @@ sequence through shared weights, otherwise a token holds one patch of every chan
 positional embedding is added; `n_layers` pre-norm blocks with the configured attention pattern
 encode the tokens. Encoder-only patterns end in a flatten + linear head that emits all `horizon`
 steps at once; `cross` instead feeds learned horizon queries (one per output patch) through
-decoder blocks that cross-attend the encoder, each query emitting `patch_len` steps.
+decoder blocks that cross-attend the encoder, each query emitting `patch_len` steps. With
+`linear_skip`, a linear map of the (normalised) window is added to the output, as in RLinear (Li et
+al., 2023), so attention only has to model what a linear forecast misses.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from torch import nn
 
 from forecaster.config import ModelConfig
 from forecaster.nn.blocks import DecoderBlock, TransformerBlock
-from forecaster.nn.common import DataShape, Patcher, RevIN, from_channels, to_channels
+from forecaster.nn.common import Dropout, DataShape, Patcher, RevIN, from_channels, to_channels
 
 
 class AttentionForecaster(nn.Module):
@@ -35,26 +37,29 @@ class AttentionForecaster(nn.Module):
         n_tokens, d = self.patcher.n_patches, cfg.d_model
         self.embed = nn.Linear(cfg.patch_len * (1 if self.ci else shape.n_features), d)
         self.pos = nn.Parameter(0.02 * torch.randn(1, n_tokens, d))
-        self.drop = nn.Dropout(cfg.dropout)
+        self.drop = Dropout(cfg.dropout)
         encoder_pattern = "global" if cfg.attention == "cross" else cfg.attention
         self.blocks = nn.ModuleList(
             TransformerBlock(d_model=d, n_heads=cfg.n_heads, d_ff=cfg.d_ff, dropout=cfg.dropout,
-                             pattern=encoder_pattern, window=cfg.window, local_share=cfg.local_share)
+                             attn_dropout=cfg.attn_dropout, pattern=encoder_pattern, window=cfg.window,
+                             local_share=cfg.local_share)
             for _ in range(cfg.n_layers)
         )
         self.norm = nn.LayerNorm(d)
         self.out_channels = 1 if self.ci else shape.n_targets
+        self.skip = nn.Linear(shape.context_len, shape.horizon) if cfg.linear_skip else None
         if cfg.attention == "cross":
             self.n_queries = -(-shape.horizon // cfg.patch_len)
             self.queries = nn.Parameter(0.02 * torch.randn(1, self.n_queries, d))
             self.decoder = nn.ModuleList(
-                DecoderBlock(d_model=d, n_heads=cfg.n_heads, d_ff=cfg.d_ff, dropout=cfg.dropout)
+                DecoderBlock(d_model=d, n_heads=cfg.n_heads, d_ff=cfg.d_ff, dropout=cfg.dropout,
+                             attn_dropout=cfg.attn_dropout)
                 for _ in range(cfg.decoder_layers)
             )
             self.head = nn.Linear(d, cfg.patch_len * self.out_channels)
         else:
             self.decoder = None
-            self.head = nn.Sequential(nn.Flatten(1), nn.Dropout(cfg.head_dropout),
+            self.head = nn.Sequential(nn.Flatten(1), Dropout(cfg.head_dropout),
                                       nn.Linear(n_tokens * d, shape.horizon * self.out_channels))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -94,8 +99,10 @@ class AttentionForecaster(nn.Module):
                 q, w = block(q, h, need_weights=need_weights)
                 weights.append(w)
             y = self.head(q).reshape(h.shape[0], -1, self.out_channels)  # (B', Q*P, out)
-            y = y[:, : self.shape.horizon].transpose(1, 2).flatten(1)  # (B', out * H)... per channel
+            y = y[:, : self.shape.horizon].transpose(1, 2).flatten(1)  # (B', out * H)
         y = self._to_output(y, B)  # (B, H, channels)
+        if self.skip is not None:  # the attention then models what a linear map of the window misses
+            y = y + self.skip(x.transpose(1, 2)).transpose(1, 2)[..., : y.shape[-1]]  # (B, H, channels)
         if stats is not None:
             y = self.revin.denormalize(y, stats)
         return y[..., : self.shape.n_targets], weights

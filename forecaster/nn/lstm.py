@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from forecaster.config import ModelConfig
-from forecaster.nn.common import DataShape, Patcher, RevIN, from_channels, to_channels
+from forecaster.nn.common import Dropout, DataShape, Patcher, RevIN, from_channels, to_channels
 
 
 class LSTMForecaster(nn.Module):
@@ -27,7 +27,7 @@ class LSTMForecaster(nn.Module):
                             dropout=cfg.dropout if cfg.n_layers > 1 else 0.0)
         self.out_channels = 1 if self.ci else shape.n_targets
         self.head = nn.Sequential(
-            nn.Linear(cfg.hidden_size, cfg.d_ff), nn.GELU(), nn.Dropout(cfg.head_dropout),
+            nn.Linear(cfg.hidden_size, cfg.d_ff), nn.GELU(), Dropout(cfg.head_dropout),
             nn.Linear(cfg.d_ff, shape.horizon * self.out_channels),
         )
 
