@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -70,9 +70,8 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
                             nested=nested, tags=tags) as run:
         run.log_params(flatten(cfg))
         run.log_text(dump_yaml(cfg), "config.yaml")
-        if quiet:
-            cfg.trainer.progress_bar = False
-        result = fit(network, ForecastDataModule(cfg.data, prepared=data), cfg.trainer, seed=cfg.seed,
+        trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
+        result = fit(network, ForecastDataModule(cfg.data, prepared=data), trainer_cfg, seed=cfg.seed,
                      sink=run.log_metrics)
         metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size,
                            keep_errors=True)
