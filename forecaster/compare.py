@@ -88,9 +88,9 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
     run.log_figure(plots.metric_bars(names, [r["mse"] for r in summary], [r["mse_std"] for r in summary]),
                    "plots/mse_by_variant.png")
     x, y, _ = next(iter(overlay.values()))
-    scale, mean = data.scaler.scale[0], data.scaler.mean[0]
-    preds = {name: p * scale + mean for name, (_, _, p) in overlay.items()}
-    run.log_figure(plots.overlay_figure(x * scale + mean, y * scale + mean, preds, column=data.frame.columns[0]),
+    unscale = lambda a: data.scaler.inverse_column(a, 0)  # noqa: E731
+    preds = {name: unscale(p) for name, (_, _, p) in overlay.items()}
+    run.log_figure(plots.overlay_figure(unscale(x), unscale(y), preds, column=data.frame.columns[0]),
                    "plots/forecast_overlay.png")
 
 

@@ -110,8 +110,7 @@ def test_forecasts(network, data, *, variant: str, n_windows: int = 3, column: i
     network.eval()
     with torch.no_grad():
         pred = network(x)
-    scale, mean = data.scaler.scale[column], data.scaler.mean[column]
-    unscale = lambda a: a.numpy()[..., column] * scale + mean  # noqa: E731
+    unscale = lambda a: data.scaler.inverse_column(a.numpy()[..., column], column)  # noqa: E731
     name = data.frame.columns[column]
     return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name,
                            title=f"{variant}: forecast vs actual ({name})")

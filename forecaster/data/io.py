@@ -299,7 +299,7 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, frame: 
     freq = _infer_freq(times)
     if freq is None:
         times, values, freq = _regularise(times, values, lines, cfg, frame, label)
-    values = _fill_missing(values, lines_for(times, rows, lines), cfg, frame, columns, label)
+    values = _fill_missing(values, _lines_for(times, rows, lines), cfg, frame, columns, label)
     return times, values, freq
 
 
@@ -313,7 +313,7 @@ def _infer_freq(times: pd.DatetimeIndex) -> str | None:
     return getattr(freq, "freqstr", freq)
 
 
-def lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
+def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
     """Line numbers aligned with `times` (0 for timestamps inserted to fill gaps)."""
     if len(times) == len(lines):
         return lines

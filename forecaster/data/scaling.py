@@ -32,6 +32,10 @@ class Scaler:
     def inverse(self, x: np.ndarray) -> np.ndarray:
         return x * self.scale[: x.shape[-1]] + self.mean[: x.shape[-1]]
 
+    def inverse_column(self, x: np.ndarray, column: int) -> np.ndarray:
+        """Original units of values that all belong to one `column` (any shape)."""
+        return x * self.scale[column] + self.mean[column]
+
     def to_dict(self) -> dict:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
 

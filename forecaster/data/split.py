@@ -60,4 +60,6 @@ def rows_needed(cfg: DataConfig, limit: int = 10_000_000) -> int:
     while lo < hi:
         mid = (lo + hi) // 2
         lo, hi = (mid + 1, hi) if min(window_counts(mid, cfg)) < 1 else (lo, mid)
+    while min(window_counts(hi, cfg)) < 1:  # ratio floors make counts not quite monotonic
+        hi += 1
     return hi
