@@ -7,7 +7,7 @@ import torch
 
 from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.errors import ConfigError
-from forecaster.nn.common import DataShape
+from forecaster.nn.common import DataShape, Dropout
 from forecaster.nn.registry import MODELS, build_model
 
 SHAPE = DataShape(n_features=3, n_targets=2, context_len=32, horizon=8, period=8)
@@ -86,6 +86,22 @@ def test_attention_weights_on_request():
     weights = model.attention_weights(torch.randn(2, 32, 3))
     n_tokens = model.patcher.n_patches
     assert len(weights) == 2 and weights[0].shape == (2 * 3, 2, n_tokens, n_tokens)
+
+
+@pytest.mark.parametrize("p", [0.1, 0.3, 0.75])
+def test_dropout_drops_share_p_and_keeps_the_mean(p):
+    drop = Dropout(p)
+    x = torch.ones(400, 1001)  # an odd element count: the last 64-bit draw is only partly used
+    y = drop(x)
+    assert abs(float((y == 0).float().mean()) - p) < 0.005
+    assert abs(float(y.mean()) - 1.0) < 0.01
+    assert torch.equal(y.unique(), torch.tensor([0.0, drop.scale]))
+    torch.manual_seed(1)
+    a = drop(x)
+    torch.manual_seed(1)
+    assert torch.equal(a, drop(x))  # the mask follows the seed
+    drop.eval()
+    assert drop(x) is x
 
 
 def test_registry_error_lists_the_names():

@@ -145,14 +145,24 @@ class MultiHeadAttention(nn.Module):
         if self.pattern == "causal":
             return sdpa(q, k, v, dropout_p=p, is_causal=True)
         if self.pattern == "local":
-            return local_attention(q, k, v, self.window, dropout_p=p)
+            return self._local(q, k, v, p)
         if self.pattern == "hybrid":
             n = self.n_local
-            local = local_attention(q[:, :n], k[:, :n], v[:, :n], self.window, dropout_p=p)
+            local = self._local(q[:, :n], k[:, :n], v[:, :n], p)
             return torch.cat([local, sdpa(q[:, n:], k[:, n:], v[:, n:], dropout_p=p, is_causal=True)], dim=1)
         g = self._gate(x)  # dynamic
-        local = local_attention(q, k, v, self.window, dropout_p=p)
+        local = self._local(q, k, v, p)
         return g * local + (1 - g) * sdpa(q, k, v, dropout_p=p, is_causal=True)
+
+    def _local(self, q, k, v, p) -> torch.Tensor:
+        """The blockwise kernel, or one SDPA call under a shared (T, T) mask where the sequence is
+        so short that scoring every pair costs no more than the blocks would (e.g. 42 patches)."""
+        T = q.shape[2]
+        b = max(self.window, min(MIN_BLOCK, T))
+        if T * T > -(-T // b) * b * (b + self.window - 1):
+            return local_attention(q, k, v, self.window, dropout_p=p, block=b)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=local_mask(T, self.window, device=q.device),
+                                              dropout_p=p)
 
     def _gate(self, x: torch.Tensor) -> torch.Tensor:
         """Per-token, per-head weight of the local result: (B, H, T, 1)."""

@@ -93,20 +93,35 @@ def from_channels(y: torch.Tensor, batch: int) -> torch.Tensor:
 
 
 class Dropout(nn.Module):
-    """`nn.Dropout` with the mask drawn by `uniform_` instead of `bernoulli_`, about twice as fast
-    on CPU, where dropout's random numbers were half the cost of a small transformer's step."""
+    """Inverted dropout that draws its mask cheaply on CPU, where `nn.Dropout`'s `bernoulli_` was
+    half the cost of a small transformer's step.
+
+    One 64-bit random integer gives four 16-bit draws, so the mask costs a quarter of the random
+    numbers `uniform_` would (about 4x faster here); an element is kept when its draw is at or above
+    the `p` quantile. `p` is thereby rounded to a multiple of 1/65,536 and kept elements are scaled
+    by the exact 1 / P(keep), so the expectation is unchanged. Other devices use `F.dropout`.
+    """
+
+    LEVELS = 1 << 16
 
     def __init__(self, p: float = 0.0):
         super().__init__()
         if not 0.0 <= p < 1.0:
             raise ConfigError(f"dropout must be in [0, 1), got {p}")
         self.p = p
+        dropped = min(round(p * self.LEVELS), self.LEVELS - 1)
+        self.threshold = dropped - self.LEVELS // 2  # as a signed 16-bit draw
+        self.scale = self.LEVELS / (self.LEVELS - dropped)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
-        keep = torch.empty_like(x).uniform_() >= self.p
-        return x * keep / (1.0 - self.p)
+        if x.device.type != "cpu":
+            return F.dropout(x, self.p, training=True)
+        n = x.numel()
+        bits = torch.empty((n + 3) // 4, dtype=torch.int64).random_(-(1 << 63), None)
+        keep = bits.view(torch.int16)[:n].view(x.shape) >= self.threshold
+        return x * keep.to(x.dtype).mul_(self.scale)  # a float mask: the cheapest product to differentiate
 
 
 def count_parameters(module: nn.Module) -> int:
