@@ -7,7 +7,8 @@ every fit is also an MLflow child run. Rows already in the results file for othe
 horizon, seed) are kept, so horizons and variants can be run separately.
 
     python benchmarks/etth1.py --horizons 96 --seeds 3
-    python benchmarks/etth1.py --horizons 192,336,720 --variants local,lstm,linear --seeds 3
+    python benchmarks/etth1.py --horizons 192,336,720 --variants hybrid,lstm,linear --seeds 3 \
+        --long-set hybrid trainer.lr 3.0e-4
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def run(args) -> list[dict]:
     for horizon in [int(h) for h in args.horizons.split(",")]:
         overrides = [("data.horizon", str(horizon)), ("data.path", str(ROOT / "datasets/ETTh1.csv")), *args.set]
         cfg = load(args.config, overrides)
+        if horizon >= args.long_from:
+            for variant, key, value in args.long_set:
+                cfg.variants.setdefault(variant, {})[key] = value
         fits, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds)
         for fit in fits:
             rows.append({"variant": fit["variant"], "horizon": horizon, "seed": fit["seed"],
@@ -76,6 +80,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
                         help="extra dotted override, e.g. --set trainer.max_epochs 5")
+    parser.add_argument("--long-set", nargs=3, action="append", default=[], metavar=("VARIANT", "KEY", "VALUE"),
+                        help="override for one variant at horizons >= --long-from, e.g. hybrid trainer.lr 3.0e-4")
+    parser.add_argument("--long-from", type=int, default=192)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--print-only", action="store_true", help="print the table of the results file")
     args = parser.parse_args()
