@@ -29,6 +29,8 @@ from forecaster.nn import common  # noqa: E402
 from forecaster.nn.common import DataShape  # noqa: E402
 from forecaster.nn.registry import build_model  # noqa: E402
 
+COLUMNS = 7  # ETTh1
+
 
 def swap_dropout(model: nn.Module, torch_reference: bool) -> None:
     """Replace every forecaster Dropout by nn.Dropout with the same p (or back)."""
@@ -59,15 +61,15 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     base = load(args.config)
-    shape = DataShape(7, 7, base.data.context_len, base.data.horizon)
+    shape = DataShape(COLUMNS, COLUMNS, base.data.context_len, base.data.horizon)
     print("| variant | dropout | median ms/step | min ms/step |")
     print("|---|---|---:|---:|")
     for variant in args.variants.split(","):
         torch.manual_seed(0)
         model = build_model(with_variant(base, variant).model, shape).train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
-        x = torch.randn(base.data.batch_size, base.data.context_len, 7)
-        y = torch.randn(base.data.batch_size, base.data.horizon, 7)
+        x = torch.randn(base.data.batch_size, base.data.context_len, COLUMNS)
+        y = torch.randn(base.data.batch_size, base.data.horizon, COLUMNS)
         times = {"torch nn.Dropout (reference)": [], "forecaster Dropout": []}
         for round_ in range(args.rounds + 1):
             for label in times:

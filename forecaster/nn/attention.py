@@ -7,7 +7,8 @@ result) and `cross` (queries from a decoder, keys and values from the encoder's 
 
 The fast path calls `torch.nn.functional.scaled_dot_product_attention`; the local pattern uses the
 blockwise kernel `local_attention`, whose time and memory grow as O(T * window), never building a
-T x T matrix. With `need_weights=True` the module instead computes the dense weights explicitly
+T x T matrix (on sequences so short that scoring every pair costs no more than the blocks, e.g. 42
+patch tokens, one SDPA call under a shared (T, T) mask is cheaper and is used instead). With `need_weights=True` the module instead computes the dense weights explicitly
 (the same numbers, for inspection and plots; it materialises T x T, so keep it off the fast path).
 """
 
@@ -24,6 +25,11 @@ from forecaster.errors import ConfigError
 from forecaster.nn.masks import causal_mask, full_mask, local_mask
 
 MIN_BLOCK = 32  # queries per block of the local kernel; a block is at least one window long
+
+
+def block_size(n_tokens: int, window: int) -> int:
+    """Default queries per block of `local_attention`."""
+    return max(window, min(MIN_BLOCK, n_tokens))
 
 
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, *,
@@ -45,7 +51,7 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
         (B, H, T, D).
     """
     B, H, T, D = q.shape
-    b = block or max(window, min(MIN_BLOCK, T))
+    b = block or block_size(T, window)
     if b < window - 1:
         raise ValueError(f"block ({b}) must be at least window - 1 ({window - 1})")
     n_blocks = -(-T // b)
@@ -158,7 +164,7 @@ class MultiHeadAttention(nn.Module):
         """The blockwise kernel, or one SDPA call under a shared (T, T) mask where the sequence is
         so short that scoring every pair costs no more than the blocks would (e.g. 42 patches)."""
         T = q.shape[2]
-        b = max(self.window, min(MIN_BLOCK, T))
+        b = block_size(T, self.window)
         if T * T > -(-T // b) * b * (b + self.window - 1):
             return local_attention(q, k, v, self.window, dropout_p=p, block=b)
         return F.scaled_dot_product_attention(q, k, v, attn_mask=local_mask(T, self.window, device=q.device),
