@@ -26,8 +26,7 @@ sys.path.insert(0, str(ROOT))
 
 from forecaster.config import load, with_variant  # noqa: E402
 from forecaster.nn import common  # noqa: E402
-from forecaster.nn.common import DataShape  # noqa: E402
-from forecaster.nn.registry import build_model  # noqa: E402
+from forecaster.models import DataShape, build_network  # noqa: E402
 
 COLUMNS = 7  # ETTh1
 
@@ -66,7 +65,7 @@ def main() -> None:
     print("|---|---|---:|---:|")
     for variant in args.variants.split(","):
         torch.manual_seed(0)
-        model = build_model(with_variant(base, variant).model, shape).train()
+        model = build_network(with_variant(base, variant).model, shape).train()
         opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
         x = torch.randn(base.data.batch_size, base.data.context_len, COLUMNS)
         y = torch.randn(base.data.batch_size, base.data.horizon, COLUMNS)

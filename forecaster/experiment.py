@@ -20,8 +20,8 @@ from torch import nn
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.metrics import evaluate
-from forecaster.nn.common import DataShape, count_parameters
-from forecaster.nn.registry import build_model
+from forecaster.models import DataShape, build_network
+from forecaster.nn.common import count_parameters
 from forecaster.serving import Schema, save_package
 from forecaster import tracking
 
@@ -61,7 +61,7 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
         torch.set_num_threads(cfg.trainer.threads)
     data = prepared if prepared is not None else prepare(cfg.data)
     seed_all(cfg.seed)
-    network = build_model(cfg.model, shape_of(data))
+    network = build_network(cfg.model, shape_of(data))
     variant = cfg.variant()
     tags = {"variant": variant, "seed": cfg.seed, "dataset": Path(data.frame.path).name,
             "dataset_hash": tracking.file_hash(data.frame.path), **tracking.package_versions()}

@@ -33,8 +33,7 @@ from forecaster.config import Config, DataConfig, dump_yaml, load
 from forecaster.data.io import SeriesFrame, frame_from_dataframe, read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.errors import ConfigError, DataError, PackageError
-from forecaster.nn.common import DataShape
-from forecaster.nn.registry import build_model
+from forecaster.models import DataShape, build_network
 
 FORMAT_VERSION = 1
 META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
@@ -121,7 +120,7 @@ class ForecastPackage:
             scaler = Scaler.from_dict(json.loads((path / SCALER).read_text()))
         except (OSError, ValueError, TypeError, KeyError, ConfigError) as exc:
             raise PackageError(f"{path}: the package is incomplete or corrupted ({exc})") from None
-        network = build_model(cfg.model, schema.shape())
+        network = build_network(cfg.model, schema.shape())
         try:
             state = load_file(str(path / WEIGHTS))
             network.load_state_dict(state, strict=True)

@@ -11,7 +11,7 @@ from forecaster.config import VARIANTS, flatten, load, with_variant
 from forecaster.data.windows import prepare
 from forecaster.errors import ConfigError
 from forecaster.experiment import shape_of
-from forecaster.nn.registry import build_model
+from forecaster.models import build_network
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
@@ -59,6 +59,6 @@ def test_every_config_loads_and_builds_every_variant(path: Path):
     cfg.data.path = str(ROOT / cfg.data.path)
     data = prepare(cfg.data)
     for variant in VARIANTS:
-        network = build_model(with_variant(cfg, variant).model, shape_of(data))
+        network = build_network(with_variant(cfg, variant).model, shape_of(data))
         x, _ = data.dataset("train")[0]
         assert network(x[None]).shape == (1, cfg.data.horizon, data.n_targets)

@@ -1,1 +1,17 @@
-"""Plain torch networks. Nothing here imports Lightning or MLflow, does I/O, or moves devices."""
+"""Plain torch networks. Nothing here imports Lightning, MLflow or the config, does I/O, or moves devices.
+
+Every constructor takes keyword-only arguments; `forecaster.models.build_network` translates the
+model section of the config into them. Invalid arguments raise `ValueError`.
+
+Shape letters, used in every shape comment of the package:
+
+    B  batch                         N  tokens (patches)
+    L  context steps (context_len)   P  patch length
+    H  horizon steps                 D  model width (d_model)
+    F  input features (columns,      nh heads
+       targets first)                hd head width
+    K  target columns                S  key positions
+                                     W  local window
+
+B' is the batch the encoder sees: B * F when channel-independent (one sequence per channel), else B.
+"""

@@ -1,30 +1,87 @@
-"""One multi-head attention module; the pattern (which keys a query sees) is configuration.
+"""One multi-head attention module; the pattern (which keys a query sees) is data.
 
 Patterns (see DESIGN.md): `global` (bidirectional), `causal`, `local` (causal sliding window of
 `window` tokens, the query included), `hybrid` (some heads local, the rest causal-global, in the
 same layer), `dynamic` (a learned per-token, per-head gate between the local and the causal-global
 result) and `cross` (queries from a decoder, keys and values from the encoder's memory).
 
-The fast path calls `torch.nn.functional.scaled_dot_product_attention`; the local pattern uses the
-blockwise kernel `local_attention`, whose time and memory grow as O(T * window), never building a
-T x T matrix (on sequences so short that scoring every pair costs no more than the blocks, e.g. 42
-patch tokens, one SDPA call under a shared (T, T) mask is cheaper and is used instead). With `need_weights=True` the module instead computes the dense weights explicitly
-(the same numbers, for inspection and plots; it materialises T x T, so keep it off the fast path).
+A pattern is an entry of `PATTERNS`: the groups of heads it splits into and what each group does.
+At construction the module resolves the entry into `HeadGroup`s (which heads, window or None,
+causal or not, gated or not), as nanochat computes each layer's window as data; every forward
+then runs the same code, and adding a pattern means adding a table entry, not a branch.
+
+`attend` is the one place that picks a kernel: `torch.nn.functional.scaled_dot_product_attention`
+(fused, `is_causal`) for global and causal heads; for windowed heads the blockwise kernel
+`local_attention`, whose time and memory grow as O(N * W), never building an N x N matrix, or, on
+sequences so short that scoring every pair costs no more than the blocks (e.g. 42 patch tokens),
+one SDPA call under a shared (N, N) mask. With `need_weights=True` the module instead computes
+the dense weights explicitly (the same numbers, for inspection and plots; it materialises N x S,
+so keep it off the fast path).
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecaster.config import ATTENTION_PATTERNS
-from forecaster.errors import ConfigError
-from forecaster.nn.masks import causal_mask, full_mask, local_mask
+from forecaster.nn.masks import attention_mask, window_mask
 
 MIN_BLOCK = 32  # queries per block of the local kernel; a block is at least one window long
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """One group of heads in a pattern's table entry.
+
+    heads: "all" heads, the "share" set by `local_share` (at least one, never all), or the "rest".
+    local: the group sees a window of `window` keys (always causal).
+    causal: the group sees no key after its query.
+    gated: gated groups cover the same heads and are mixed per token and head by a learned gate,
+        g * first + (1 - g) * second, instead of each owning its heads.
+    """
+
+    heads: str = "all"
+    local: bool = False
+    causal: bool = True
+    gated: bool = False
+
+
+PATTERNS: dict[str, tuple[GroupSpec, ...]] = {
+    "global": (GroupSpec(causal=False),),
+    "causal": (GroupSpec(),),
+    "local": (GroupSpec(local=True),),
+    "hybrid": (GroupSpec(heads="share", local=True), GroupSpec(heads="rest")),
+    "dynamic": (GroupSpec(local=True, gated=True), GroupSpec(gated=True)),
+    "cross": (GroupSpec(causal=False),),
+}
+
+
+@dataclass(frozen=True)
+class HeadGroup:
+    """Heads `start:stop` attend with `window` keys (None: no window), causally or not."""
+
+    start: int
+    stop: int
+    window: int | None
+    causal: bool
+    gated: bool
+
+
+def head_groups(pattern: str, *, n_heads: int, window: int, local_share: float) -> tuple[HeadGroup, ...]:
+    """Resolve `PATTERNS[pattern]` for `n_heads` heads."""
+    if pattern not in PATTERNS:
+        raise ValueError(f"unknown attention pattern '{pattern}'; valid: {', '.join(PATTERNS)}")
+    specs = PATTERNS[pattern]
+    if any(spec.heads == "share" for spec in specs) and n_heads < 2:
+        raise ValueError(f"the {pattern} pattern needs n_heads >= 2 (some local, some global)")
+    n_share = min(max(round(local_share * n_heads), 1), n_heads - 1)
+    spans = {"all": (0, n_heads), "share": (0, n_share), "rest": (n_share, n_heads)}
+    return tuple(HeadGroup(*spans[spec.heads], window if spec.local else None, spec.causal, spec.gated)
+                 for spec in specs)
 
 
 def block_size(n_tokens: int, window: int) -> int:
@@ -32,9 +89,34 @@ def block_size(n_tokens: int, window: int) -> int:
     return max(window, min(MIN_BLOCK, n_tokens))
 
 
+def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, window: int | None, causal: bool,
+           dropout_p: float = 0.0) -> torch.Tensor:
+    """Attention of one head group through the cheapest kernel for it.
+
+    Args:
+        q: (B, nh, N, hd); k, v: (B, nh, S, hd).
+        window: keys a query sees, itself included (causal only); None for no window.
+        causal: no key after the query (a window implies it).
+        dropout_p: dropout on the attention weights.
+
+    Returns:
+        (B, nh, N, hd).
+    """
+    if window is None:
+        return F.scaled_dot_product_attention(q, k, v, dropout_p=dropout_p, is_causal=causal)
+    if not causal:
+        raise ValueError("a local window is causal; pass causal=True with a window")
+    N = q.shape[2]
+    b = block_size(N, window)
+    if N * N > math.ceil(N / b) * b * (b + window - 1):  # the blocks score fewer pairs than N x N
+        return local_attention(q, k, v, window, dropout_p=dropout_p, block=b)
+    mask = attention_mask(N, N, window=window, causal=True, device=q.device)
+    return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
+
+
 def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, *,
                     dropout_p: float = 0.0, block: int | None = None) -> torch.Tensor:
-    """Causal sliding-window attention in O(T * window) time and memory.
+    """Causal sliding-window attention in O(N * W) time and memory.
 
     Queries are cut into blocks of `b` tokens; each block attends to its own keys and the
     `window - 1` keys before it (a span of b + window - 1 keys) under one small (b, span) mask
@@ -42,53 +124,48 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
     a (b, b) mask, so no padding key ever needs masking and no per-block mask is built.
 
     Args:
-        q, k, v: (B, H, T, D).
+        q, k, v: (B, nh, N, hd).
         window: keys per query, the query included (t - window < s <= t).
         dropout_p: dropout on the attention weights.
-        block: queries per block; default max(window, min(32, T)).
+        block: queries per block; default max(window, min(32, N)).
 
     Returns:
-        (B, H, T, D).
+        (B, nh, N, hd).
     """
-    B, H, T, D = q.shape
-    b = block or block_size(T, window)
+    B, nh, N, hd = q.shape
+    b = block or block_size(N, window)
     if b < window - 1:
         raise ValueError(f"block ({b}) must be at least window - 1 ({window - 1})")
-    n_blocks = -(-T // b)
-    pad = n_blocks * b - T
+    n_blocks = math.ceil(N / b)
+    pad = n_blocks * b - N
     if pad:  # padded queries and keys sit after every real one, so causality keeps them unseen
         q, k, v = (F.pad(t, (0, 0, 0, pad)) for t in (q, k, v))
-    a = torch.arange(b, device=q.device)[:, None]  # query offset in its block
+    a = torch.arange(b, device=q.device)[:, None]  # query offset in its block, (b, 1)
     first = F.scaled_dot_product_attention(  # block 0: keys 0..b-1, causal window
-        q[:, :, :b], k[:, :, :b], v[:, :, :b], attn_mask=_window_mask(a, torch.arange(b, device=q.device), window),
+        q[:, :, :b], k[:, :, :b], v[:, :, :b], attn_mask=window_mask(a, torch.arange(b, device=q.device), window),
         dropout_p=dropout_p)
     if n_blocks == 1:
-        return first[:, :, :T]
+        return first[:, :, :N]
     span = b + window - 1
     start = b - (window - 1)  # first key of block 1's span
-    qb = q[:, :, b:].reshape(B * H, n_blocks - 1, b, D)  # (BH, nb-1, b, D)
-    kb = k[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * H, n_blocks - 1, span, D)
-    vb = v[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * H, n_blocks - 1, span, D)
+    qb = q[:, :, b:].reshape(B * nh, n_blocks - 1, b, hd)  # (B*nh, blocks-1, b, hd)
+    kb = k[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * nh, n_blocks - 1, span, hd)
+    vb = v[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * nh, n_blocks - 1, span, hd)
     j = torch.arange(span, device=q.device) - (window - 1)  # key position relative to the block start
-    rest = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=_window_mask(a, j, window)[None, None],
-                                          dropout_p=dropout_p)  # (BH, nb-1, b, D)
-    out = torch.cat([first, rest.reshape(B, H, (n_blocks - 1) * b, D)], dim=2)
-    return out[:, :, :T]  # (B, H, T, D)
-
-
-def _window_mask(queries: torch.Tensor, keys: torch.Tensor, window: int) -> torch.Tensor:
-    """(b, S) mask from query positions (b, 1) and key positions (S,): key in (t - window, t]."""
-    return (keys[None, :] <= queries) & (keys[None, :] > queries - window)
+    rest = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=window_mask(a, j, window)[None, None],
+                                          dropout_p=dropout_p)  # (B*nh, blocks-1, b, hd)
+    out = torch.cat([first, rest.reshape(B, nh, (n_blocks - 1) * b, hd)], dim=2)
+    return out[:, :, :N]  # (B, nh, N, hd)
 
 
 def dense_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
                     *, dropout_p: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
-    """Reference attention with explicit weights. mask: (H or 1, T, S), True = may attend.
+    """Reference attention with explicit weights. mask: (nh or 1, N, S) or (N, S), True = may attend.
 
     Returns:
-        output (B, H, T, D) and weights (B, H, T, S).
+        output (B, nh, N, hd) and weights (B, nh, N, S).
     """
-    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])  # (B, H, T, S)
+    scores = q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])  # (B, nh, N, S)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
     weights = scores.softmax(dim=-1)
@@ -97,7 +174,7 @@ def dense_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: tor
 
 
 class MultiHeadAttention(nn.Module):
-    """Multi-head attention with a configurable pattern, for self- and cross-attention.
+    """Multi-head attention with a pattern from `PATTERNS`, for self- and cross-attention.
 
     Args:
         d_model: model width; split evenly across heads.
@@ -111,84 +188,74 @@ class MultiHeadAttention(nn.Module):
     def __init__(self, *, d_model: int, n_heads: int, pattern: str = "causal", window: int = 8,
                  local_share: float = 0.5, dropout: float = 0.0):
         super().__init__()
-        if pattern not in ATTENTION_PATTERNS:
-            raise ConfigError(f"unknown attention pattern '{pattern}'; valid: {', '.join(ATTENTION_PATTERNS)}")
+        if pattern not in PATTERNS:
+            raise ValueError(f"unknown attention pattern '{pattern}'; valid: {', '.join(PATTERNS)}")
         if d_model % n_heads:
-            raise ConfigError(f"model.d_model ({d_model}) must be divisible by model.n_heads ({n_heads})")
+            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
         if window < 1:
-            raise ConfigError(f"model.window must be at least 1, got {window}")
+            raise ValueError(f"window must be at least 1, got {window}")
         self.pattern, self.window, self.n_heads, self.dropout = pattern, window, n_heads, dropout
-        self.n_local = {"local": n_heads, "hybrid": min(max(round(local_share * n_heads), 1), n_heads - 1)}.get(pattern, 0)
-        if pattern == "hybrid" and n_heads < 2:
-            raise ConfigError("the hybrid pattern needs model.n_heads >= 2 (some local, some global)")
+        self.groups = head_groups(pattern, n_heads=n_heads, window=window, local_share=local_share)
+        self.gated = any(group.gated for group in self.groups)
         self.q_proj = nn.Linear(d_model, d_model)
         self.kv_proj = nn.Linear(d_model, 2 * d_model)
         self.out_proj = nn.Linear(d_model, d_model)
-        self.gate = nn.Linear(d_model, n_heads) if pattern == "dynamic" else None
+        self.gate = nn.Linear(d_model, n_heads) if self.gated else None
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None, *,
                 need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """x: (B, T, d_model); memory: (B, S, d_model) for `cross`, else None.
+        """x: (B, N, D); memory: (B, S, D) for `cross`, else None.
 
         Returns:
-            output (B, T, d_model) and, if `need_weights`, weights (B, H, T, S), else None.
+            output (B, N, D) and, if `need_weights`, weights (B, nh, N, S), else None.
         """
-        B, T, d = x.shape
+        B, N, D = x.shape
         source = x if memory is None else memory
-        q = self.q_proj(x).view(B, T, self.n_heads, -1).transpose(1, 2)  # (B, H, T, D)
-        k, v = self.kv_proj(source).view(B, source.shape[1], 2, self.n_heads, -1).permute(2, 0, 3, 1, 4)  # 2 x (B, H, S, D)
+        q = self.q_proj(x).view(B, N, self.n_heads, -1).transpose(1, 2)  # (B, nh, N, hd)
+        k, v = self.kv_proj(source).view(B, source.shape[1], 2, self.n_heads, -1).permute(2, 0, 3, 1, 4)  # 2 x (B, nh, S, hd)
         p = self.dropout if self.training else 0.0
+        g = self._gate(x) if self.gated else None  # (B, nh, N, 1)
         if need_weights:
-            out, weights = self._with_weights(q, k, v, x, p)
+            out, weights = self._with_weights(q, k, v, g, p)
         else:
-            out, weights = self._fast(q, k, v, x, p), None
-        return self.out_proj(out.transpose(1, 2).reshape(B, T, d)), weights
+            outs = [attend(*self._heads(group, q, k, v), window=group.window, causal=group.causal, dropout_p=p)
+                    for group in self.groups]
+            out, weights = self._combine(outs, g), None
+        return self.out_proj(out.transpose(1, 2).reshape(B, N, D)), weights
 
-    def _fast(self, q, k, v, x, p) -> torch.Tensor:
-        sdpa = F.scaled_dot_product_attention
-        if self.pattern in ("global", "cross"):
-            return sdpa(q, k, v, dropout_p=p)
-        if self.pattern == "causal":
-            return sdpa(q, k, v, dropout_p=p, is_causal=True)
-        if self.pattern == "local":
-            return self._local(q, k, v, p)
-        if self.pattern == "hybrid":
-            n = self.n_local
-            local = self._local(q[:, :n], k[:, :n], v[:, :n], p)
-            return torch.cat([local, sdpa(q[:, n:], k[:, n:], v[:, n:], dropout_p=p, is_causal=True)], dim=1)
-        g = self._gate(x)  # dynamic
-        local = self._local(q, k, v, p)
-        return g * local + (1 - g) * sdpa(q, k, v, dropout_p=p, is_causal=True)
+    def _heads(self, group: HeadGroup, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """The group's heads of each (B, nh, ., hd) tensor (the tensor itself when it has them all)."""
+        if (group.start, group.stop) == (0, self.n_heads):
+            return tensors
+        return tuple(t[:, group.start:group.stop] for t in tensors)
 
-    def _local(self, q, k, v, p) -> torch.Tensor:
-        """The blockwise kernel, or one SDPA call under a shared (T, T) mask where the sequence is
-        so short that scoring every pair costs no more than the blocks would (e.g. 42 patches)."""
-        T = q.shape[2]
-        b = block_size(T, self.window)
-        if T * T > -(-T // b) * b * (b + self.window - 1):
-            return local_attention(q, k, v, self.window, dropout_p=p, block=b)
-        return F.scaled_dot_product_attention(q, k, v, attn_mask=local_mask(T, self.window, device=q.device),
-                                              dropout_p=p)
+    @staticmethod
+    def _combine(outs: list[torch.Tensor], g: torch.Tensor | None) -> torch.Tensor:
+        """Gated groups mixed by the gate; otherwise the groups' heads side by side."""
+        if g is not None:
+            first, second = outs
+            return g * first + (1 - g) * second
+        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
 
     def _gate(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-token, per-head weight of the local result: (B, H, T, 1)."""
+        """Per-token, per-head weight of the first gated group: (B, nh, N, 1)."""
         return torch.sigmoid(self.gate(x)).transpose(1, 2).unsqueeze(-1)
 
     def pattern_mask(self, n_queries: int, n_keys: int, *, device=None) -> torch.Tensor:
-        """(H, T, S) mask of the keys each head's query may see (dynamic: the union)."""
-        H = self.n_heads
-        if self.pattern in ("global", "cross"):
-            return full_mask(n_queries, n_keys, device=device).expand(H, -1, -1)
-        causal = causal_mask(n_queries, device=device)
-        local = local_mask(n_queries, self.window, device=device)
-        heads = [local] * self.n_local + [causal] * (H - self.n_local)
-        return torch.stack(heads) if self.pattern != "dynamic" else causal.expand(H, -1, -1)
+        """(nh, N, S) mask of the keys each head's query may see (gated heads: the union)."""
+        mask = torch.zeros(self.n_heads, n_queries, n_keys, dtype=torch.bool, device=device)
+        for group in self.groups:
+            mask[group.start:group.stop] |= self._group_mask(group, n_queries, n_keys, device)
+        return mask
 
-    def _with_weights(self, q, k, v, x, p) -> tuple[torch.Tensor, torch.Tensor]:
-        T, S = q.shape[2], k.shape[2]
-        if self.pattern != "dynamic":
-            return dense_attention(q, k, v, self.pattern_mask(T, S, device=q.device), dropout_p=p)
-        g = self._gate(x)
-        local_out, local_w = dense_attention(q, k, v, local_mask(T, self.window, device=q.device), dropout_p=p)
-        glob_out, glob_w = dense_attention(q, k, v, causal_mask(T, device=q.device), dropout_p=p)
-        return g * local_out + (1 - g) * glob_out, g * local_w + (1 - g) * glob_w
+    @staticmethod
+    def _group_mask(group: HeadGroup, n_queries: int, n_keys: int, device) -> torch.Tensor:
+        return attention_mask(n_queries, n_keys, window=group.window, causal=group.causal, device=device)
+
+    def _with_weights(self, q, k, v, g, p) -> tuple[torch.Tensor, torch.Tensor]:
+        N, S = q.shape[2], k.shape[2]
+        if g is None:  # the groups own disjoint heads: one dense call under the per-head mask
+            return dense_attention(q, k, v, self.pattern_mask(N, S, device=q.device), dropout_p=p)
+        (out1, w1), (out2, w2) = (
+            dense_attention(q, k, v, self._group_mask(group, N, S, q.device), dropout_p=p) for group in self.groups)
+        return g * out1 + (1 - g) * out2, g * w1 + (1 - g) * w2

@@ -10,51 +10,52 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecaster.config import ModelConfig
-from forecaster.errors import ConfigError
-from forecaster.nn.common import DataShape, RevIN
+from forecaster.nn.common import RevIN
 
 
 class NaiveForecaster(nn.Module):
-    """Every future step equals the last observed value."""
+    """Every future step equals the last observed value: (B, L, F) -> (B, H, K)."""
 
-    def __init__(self, cfg: ModelConfig, shape: DataShape):
+    def __init__(self, *, n_targets: int, horizon: int):
         super().__init__()
-        self.shape = shape
+        self.n_targets, self.horizon = n_targets, horizon
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        last = x[:, -1:, : self.shape.n_targets]  # (B, 1, T)
-        return last.expand(-1, self.shape.horizon, -1)
+        last = x[:, -1:, : self.n_targets]  # (B, 1, K)
+        return last.expand(-1, self.horizon, -1)
 
 
 class SeasonalNaiveForecaster(nn.Module):
-    """Step h equals the value one season earlier: x[t + h - period * k] for the smallest k >= 1."""
+    """Step h equals the value one season earlier: x[t + h - period * k] for the smallest k >= 1.
 
-    def __init__(self, cfg: ModelConfig, shape: DataShape):
+    Args:
+        n_targets: K; context_len: L; horizon: H; period: the season in steps, 1 <= period <= L.
+    """
+
+    def __init__(self, *, n_targets: int, context_len: int, horizon: int, period: int):
         super().__init__()
-        if not 1 <= shape.period <= shape.context_len:
-            raise ConfigError(f"seasonal period {shape.period} must be between 1 and context_len "
-                              f"{shape.context_len}; set data.season_period")
-        self.shape = shape
-        steps = shape.context_len - shape.period + torch.arange(shape.horizon) % shape.period
+        if not 1 <= period <= context_len:
+            raise ValueError(f"seasonal period {period} must be between 1 and context_len {context_len}")
+        self.n_targets = n_targets
+        steps = context_len - period + torch.arange(horizon) % period
         self.register_buffer("steps", steps, persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x[:, self.steps, : self.shape.n_targets]  # (B, H, T)
+        return x[:, self.steps, : self.n_targets]  # (B, H, K)
 
 
 class MovingAverage(nn.Module):
-    """Trend by a centred moving average with edge replication; (B, T, F) -> (B, T, F)."""
+    """Trend by a centred moving average with edge replication; (B, L, F) -> (B, L, F)."""
 
     def __init__(self, kernel: int):
         super().__init__()
         if kernel < 1:
-            raise ConfigError(f"model.moving_avg must be at least 1, got {kernel}")
+            raise ValueError(f"moving average kernel must be at least 1, got {kernel}")
         self.kernel = kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         left, right = (self.kernel - 1) // 2, self.kernel // 2
-        padded = F.pad(x.transpose(1, 2), (left, right), mode="replicate")  # (B, F, T + k - 1)
+        padded = F.pad(x.transpose(1, 2), (left, right), mode="replicate")  # (B, F, L + kernel - 1)
         return F.avg_pool1d(padded, self.kernel, stride=1).transpose(1, 2)
 
 
@@ -62,15 +63,22 @@ class LinearForecaster(nn.Module):
     """One linear map from the window to the horizon, shared across channels (Zeng et al., 2023).
 
     With `decompose`, trend (moving average) and remainder get their own maps (DLinear).
+    (B, L, F) -> (B, H, K).
+
+    Args:
+        n_features, n_targets, context_len, horizon: F, K, L and H of the data.
+        revin: standardise each window per channel (no learned affine) and map the forecast back.
+        decompose: separate trend and remainder maps. moving_avg: the trend's kernel.
     """
 
-    def __init__(self, cfg: ModelConfig, shape: DataShape):
+    def __init__(self, *, n_features: int, n_targets: int, context_len: int, horizon: int, revin: bool,
+                 decompose: bool, moving_avg: int):
         super().__init__()
-        self.shape = shape
-        self.revin = RevIN(shape.n_features, affine=False) if cfg.revin else None
-        self.trend = MovingAverage(cfg.moving_avg) if cfg.decompose else None
-        self.seasonal_map = nn.Linear(shape.context_len, shape.horizon)
-        self.trend_map = nn.Linear(shape.context_len, shape.horizon) if cfg.decompose else None
+        self.n_targets = n_targets
+        self.revin = RevIN(n_features, affine=False) if revin else None
+        self.trend = MovingAverage(moving_avg) if decompose else None
+        self.seasonal_map = nn.Linear(context_len, horizon)
+        self.trend_map = nn.Linear(context_len, horizon) if decompose else None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         stats = None
@@ -84,4 +92,4 @@ class LinearForecaster(nn.Module):
         y = y.transpose(1, 2)  # (B, H, F)
         if stats is not None:
             y = self.revin.denormalize(y, stats)
-        return y[..., : self.shape.n_targets]
+        return y[..., : self.n_targets]

@@ -26,7 +26,7 @@ class TransformerBlock(nn.Module):
         self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, *, need_weights: bool = False):
-        """x: (B, T, d_model) -> (B, T, d_model), weights (B, H, T, T) or None."""
+        """x: (B, N, D) -> (B, N, D), weights (B, nh, N, N) or None."""
         a, weights = self.attn(self.norm1(x), need_weights=need_weights)
         x = x + self.drop(a)
         return x + self.drop(self.ff(self.norm2(x))), weights
@@ -44,7 +44,7 @@ class DecoderBlock(nn.Module):
         self.drop = Dropout(dropout)
 
     def forward(self, x: torch.Tensor, memory: torch.Tensor, *, need_weights: bool = False):
-        """x: (B, Q, d_model) queries, memory: (B, S, d_model) -> (B, Q, d_model), cross weights."""
+        """x: (B, N, D) query tokens, memory: (B, S, D) -> (B, N, D), cross weights (B, nh, N, S) or None."""
         x = x + self.drop(self.self_attn(self.norm1(x))[0])
         a, weights = self.cross_attn(self.norm2(x), memory, need_weights=need_weights)
         x = x + self.drop(a)

@@ -1,29 +1,10 @@
-"""Pieces shared by the networks: the data facts a network is built for, RevIN and patching."""
+"""Pieces shared by the networks: RevIN, patching, a cheap dropout, and a parameter count."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from forecaster.errors import ConfigError
-
-
-@dataclass(frozen=True)
-class DataShape:
-    """Facts derived from the data, never configured.
-
-    n_features: input columns (targets first, then covariates); n_targets: forecast columns;
-    context_len / horizon: input and output steps; period: seasonal period in steps.
-    """
-
-    n_features: int
-    n_targets: int
-    context_len: int
-    horizon: int
-    period: int = 1
 
 
 class RevIN(nn.Module):
@@ -42,7 +23,7 @@ class RevIN(nn.Module):
         self.bias = nn.Parameter(torch.zeros(n_features)) if affine else None
 
     def normalize(self, x: torch.Tensor) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        """x: (B, T, F) -> normalised x and the (mean, std) statistics, each (B, 1, F)."""
+        """x: (B, L, F) -> normalised x and the (mean, std) statistics, each (B, 1, F)."""
         mean = x.mean(dim=1, keepdim=True).detach()
         std = torch.sqrt(x.var(dim=1, keepdim=True, unbiased=False) + self.eps).detach()
         x = (x - mean) / std
@@ -51,7 +32,7 @@ class RevIN(nn.Module):
         return x, (mean, std)
 
     def denormalize(self, y: torch.Tensor, stats: tuple[torch.Tensor, torch.Tensor]) -> torch.Tensor:
-        """y: (B, H, C) for the first C channels -> original scale of the window."""
+        """y: (B, H, C) for the first C <= F channels -> original scale of the window."""
         mean, std = stats
         c = y.shape[-1]
         if self.weight is not None:
@@ -60,7 +41,7 @@ class RevIN(nn.Module):
 
 
 class Patcher(nn.Module):
-    """Cuts (N, T) sequences into overlapping patches (N, n_patches, patch_len).
+    """Cuts (B * F, L) channel sequences into overlapping patches (B * F, N, P).
 
     The end is padded with `stride` copies of the last value (as PatchTST does) so the newest
     steps always fall in a full patch. `patch_len=1, stride=1` gives one token per step.
@@ -69,27 +50,16 @@ class Patcher(nn.Module):
     def __init__(self, *, context_len: int, patch_len: int, stride: int):
         super().__init__()
         if patch_len < 1 or stride < 1 or patch_len > context_len:
-            raise ConfigError(f"need 1 <= model.patch_len <= context_len ({context_len}) and "
-                              f"model.stride >= 1, got patch_len {patch_len}, stride {stride}")
+            raise ValueError(f"need 1 <= patch_len <= context_len ({context_len}) and stride >= 1, "
+                             f"got patch_len {patch_len}, stride {stride}")
         self.patch_len, self.stride = patch_len, stride
         self.pad = stride if patch_len > 1 else 0
         self.n_patches = (context_len + self.pad - patch_len) // stride + 1
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.pad:
-            x = F.pad(x.unsqueeze(1), (0, self.pad), mode="replicate").squeeze(1)  # (N, T + pad)
-        return x.unfold(-1, self.patch_len, self.stride)  # (N, n_patches, patch_len)
-
-
-def to_channels(x: torch.Tensor) -> torch.Tensor:
-    """(B, T, F) -> (B * F, T): one sequence per channel, for channel-independent models."""
-    B, T, F_ = x.shape
-    return x.permute(0, 2, 1).reshape(B * F_, T)
-
-
-def from_channels(y: torch.Tensor, batch: int) -> torch.Tensor:
-    """(B * F, H) -> (B, H, F)."""
-    return y.reshape(batch, -1, y.shape[-1]).permute(0, 2, 1)
+            x = F.pad(x.unsqueeze(1), (0, self.pad), mode="replicate").squeeze(1)  # (B * F, L + pad)
+        return x.unfold(-1, self.patch_len, self.stride)  # (B * F, N, P)
 
 
 class Dropout(nn.Module):
@@ -107,7 +77,7 @@ class Dropout(nn.Module):
     def __init__(self, p: float = 0.0):
         super().__init__()
         if not 0.0 <= p < 1.0:
-            raise ConfigError(f"dropout must be in [0, 1), got {p}")
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
         self.p = p
         dropped = min(round(p * self.LEVELS), self.LEVELS - 1)
         self.threshold = dropped - self.LEVELS // 2  # as a signed 16-bit draw
