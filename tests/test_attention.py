@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 import torch
 
-from forecaster.errors import ConfigError
 from forecaster.nn.attention import MultiHeadAttention, dense_attention, local_attention
 from forecaster.nn.blocks import TransformerBlock
 from forecaster.nn.masks import causal_mask, local_mask, receptive_field
@@ -73,7 +72,8 @@ def test_one_layer_ignores_inputs_older_than_the_window_in_local_heads(pattern):
         assert not torch.allclose(attn(x)[0][:, t], attn(changed)[0][:, t])
         _, weights = attn(x, need_weights=True)
         if pattern == "hybrid":
-            assert weights[0, : attn.n_local, t, : t - w + 1].abs().max() == 0
+            n_local = attn.groups[0].stop
+            assert weights[0, :n_local, t, : t - w + 1].abs().max() == 0
 
 
 def test_stacked_local_layers_see_exactly_the_receptive_field():
@@ -118,7 +118,7 @@ def test_returned_weights_respect_the_pattern_and_sum_to_one(pattern):
 def test_hybrid_splits_heads_local_and_global():
     attn = _attn("hybrid", window=2)
     mask = attn.pattern_mask(6, 6)
-    assert attn.n_local == 2
+    assert [(g.start, g.stop, g.window) for g in attn.groups] == [(0, 2, 2), (2, 4, None)]
     assert torch.equal(mask[0], local_mask(6, 2)) and torch.equal(mask[3], causal_mask(6))
 
 
@@ -132,10 +132,12 @@ def test_cross_attention_reads_the_memory():
     assert not torch.allclose(attn(q, changed)[0], out)
 
 
-def test_bad_settings_are_config_errors():
-    with pytest.raises(ConfigError, match="unknown attention pattern 'sparse'; valid: global, causal"):
+def test_bad_arguments_are_value_errors():
+    with pytest.raises(ValueError, match="unknown attention pattern 'sparse'; valid: global, causal"):
         MultiHeadAttention(d_model=8, n_heads=2, pattern="sparse")
-    with pytest.raises(ConfigError, match="divisible"):
+    with pytest.raises(ValueError, match="divisible"):
         MultiHeadAttention(d_model=10, n_heads=4)
-    with pytest.raises(ConfigError, match="hybrid pattern needs"):
+    with pytest.raises(ValueError, match="window must be at least 1"):
+        MultiHeadAttention(d_model=8, n_heads=2, window=0)
+    with pytest.raises(ValueError, match="hybrid pattern needs"):
         MultiHeadAttention(d_model=8, n_heads=1, pattern="hybrid")

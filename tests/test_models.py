@@ -7,8 +7,9 @@ import torch
 
 from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.errors import ConfigError
-from forecaster.nn.common import DataShape, Dropout
-from forecaster.nn.registry import MODELS, build_model
+from forecaster.models import DataShape, build_network
+from forecaster.nn.common import Dropout
+from forecaster.nn.registry import MODELS
 
 SHAPE = DataShape(n_features=3, n_targets=2, context_len=32, horizon=8, period=8)
 SMALL = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, patch_len=8, stride=4, window=3, hidden_size=16,
@@ -21,7 +22,7 @@ def _model(name, attention, ci, **kw):
     torch.manual_seed(0)
     if ci == "skip":
         ci, kw = True, {**kw, "linear_skip": True}
-    return build_model(ModelConfig(name=name, attention=attention, channel_independent=ci, **{**SMALL, **kw}), SHAPE)
+    return build_network(ModelConfig(name=name, attention=attention, channel_independent=ci, **{**SMALL, **kw}), SHAPE)
 
 
 @pytest.mark.parametrize("name, attention, ci", CASES)
@@ -54,7 +55,7 @@ def test_forecaster_encoder_is_causal_over_time_steps(attention):
     torch.manual_seed(0)
     cfg = ModelConfig(attention=attention, patch_len=1, stride=1, revin=False, **{k: v for k, v in SMALL.items()
                                                                                   if k not in ("patch_len", "stride")})
-    model = build_model(cfg, SHAPE).double().eval()
+    model = build_network(cfg, SHAPE).double().eval()
     x = torch.randn(2, 32, 3, dtype=torch.float64, requires_grad=True)
     h, _ = model.encode(x)  # (B*F, T, d)
     (grad,) = torch.autograd.grad(h[:, :20].sum(), x)
@@ -84,7 +85,7 @@ def test_each_model_overfits_one_small_batch(name, attention):
 def test_attention_weights_on_request():
     model = _model("transformer", "hybrid", True)
     weights = model.attention_weights(torch.randn(2, 32, 3))
-    n_tokens = model.patcher.n_patches
+    n_tokens = model.tokenizer.n_tokens
     assert len(weights) == 2 and weights[0].shape == (2 * 3, 2, n_tokens, n_tokens)
 
 
@@ -106,7 +107,46 @@ def test_dropout_drops_share_p_and_keeps_the_mean(p):
 
 def test_registry_error_lists_the_names():
     with pytest.raises(ConfigError, match="unknown model.name 'tcn'; valid: transformer, lstm, naive"):
-        build_model(ModelConfig(name="tcn"), SHAPE)
+        build_network(ModelConfig(name="tcn"), SHAPE)
+
+
+@pytest.mark.parametrize("name, settings, shape, message", [
+    ("transformer", dict(d_model=10, n_heads=4), SHAPE, r"model.d_model \(10\) must be divisible by model.n_heads \(4\)"),
+    ("transformer", dict(window=0), SHAPE, "model.window must be at least 1, got 0"),
+    ("transformer", dict(attention="sparse"), SHAPE, "unknown attention pattern 'sparse'; valid: global, causal"),
+    ("transformer", dict(attention="hybrid", n_heads=1), SHAPE,
+     r"the hybrid pattern needs model.n_heads >= 2 \(some local, some global\)"),
+    ("transformer", dict(patch_len=40), SHAPE,
+     r"need 1 <= model.patch_len <= context_len \(32\) and model.stride >= 1, got patch_len 40, stride 8"),
+    ("lstm", dict(stride=0), SHAPE, "model.stride >= 1, got patch_len 16, stride 0"),
+    ("transformer", dict(dropout=1.0), SHAPE, r"dropout must be in \[0, 1\), got 1.0"),
+    ("transformer", dict(head_dropout=-0.1), SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
+    ("lstm", dict(head_dropout=1.5), SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
+    ("linear", dict(moving_avg=0), SHAPE, "model.moving_avg must be at least 1, got 0"),
+    ("seasonal_naive", {}, DataShape(3, 2, 32, 8, period=40),
+     "seasonal period 40 must be between 1 and context_len 32; set data.season_period"),
+])
+def test_bad_settings_are_config_errors_naming_the_key(name, settings, shape, message):
+    with pytest.raises(ConfigError, match=message):
+        build_network(ModelConfig(name=name, **settings), shape)
+
+
+def test_settings_a_network_ignores_are_not_checked():
+    assert build_network(ModelConfig(name="lstm", d_model=10, n_heads=4, window=0), SHAPE) is not None
+    assert build_network(ModelConfig(name="linear", decompose=False, moving_avg=0), SHAPE) is not None
+    assert build_network(ModelConfig(attention="cross", head_dropout=2.0, patch_len=8), SHAPE) is not None
+
+
+def test_each_network_receives_only_the_arguments_it_declares():
+    import inspect
+
+    from forecaster.models import ARGUMENTS
+
+    assert ARGUMENTS.keys() == MODELS.keys()
+    for name, cls in MODELS.items():
+        declared = set(inspect.signature(cls).parameters)
+        assert set(ARGUMENTS[name](ModelConfig(name=name), SHAPE)) == declared, name
+    assert set(inspect.signature(MODELS["naive"]).parameters) == {"n_targets", "horizon"}
 
 
 def test_diebold_mariano_sees_a_real_difference_and_not_noise():
