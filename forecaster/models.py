@@ -7,8 +7,9 @@ Networks in `forecaster.nn` take explicit keyword arguments and know nothing of 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, Protocol
+from typing import Any, Protocol
 
 from torch import nn
 
@@ -60,33 +61,33 @@ def build_network(cfg: ModelConfig, dims: Dims) -> nn.Module:
 
 
 def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
-    return dict(n_features=dims.n_features, n_targets=dims.n_targets, context_len=dims.context_len,
-                horizon=dims.horizon, attention=cfg.attention, d_model=cfg.d_model, n_heads=cfg.n_heads,
-                n_layers=cfg.n_layers, d_ff=cfg.d_ff, dropout=cfg.dropout, attn_dropout=cfg.attn_dropout,
-                head_dropout=cfg.head_dropout, window=cfg.window, local_share=cfg.local_share,
-                patch_len=cfg.patch_len, stride=cfg.stride, revin=cfg.revin,
-                channel_independent=cfg.channel_independent, decoder_layers=cfg.decoder_layers,
-                linear_skip=cfg.linear_skip)
+    return {"n_features": dims.n_features, "n_targets": dims.n_targets, "context_len": dims.context_len,
+            "horizon": dims.horizon, "attention": cfg.attention, "d_model": cfg.d_model, "n_heads": cfg.n_heads,
+            "n_layers": cfg.n_layers, "d_ff": cfg.d_ff, "dropout": cfg.dropout, "attn_dropout": cfg.attn_dropout,
+            "head_dropout": cfg.head_dropout, "window": cfg.window, "local_share": cfg.local_share,
+            "patch_len": cfg.patch_len, "stride": cfg.stride, "revin": cfg.revin,
+            "channel_independent": cfg.channel_independent, "decoder_layers": cfg.decoder_layers,
+            "linear_skip": cfg.linear_skip}
 
 
 def _lstm(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
-    return dict(n_features=dims.n_features, n_targets=dims.n_targets, context_len=dims.context_len,
-                horizon=dims.horizon, patch_len=cfg.patch_len, stride=cfg.stride, revin=cfg.revin,
-                channel_independent=cfg.channel_independent, hidden_size=cfg.hidden_size,
-                n_layers=cfg.n_layers, d_ff=cfg.d_ff, dropout=cfg.dropout, head_dropout=cfg.head_dropout)
+    return {"n_features": dims.n_features, "n_targets": dims.n_targets, "context_len": dims.context_len,
+            "horizon": dims.horizon, "patch_len": cfg.patch_len, "stride": cfg.stride, "revin": cfg.revin,
+            "channel_independent": cfg.channel_independent, "hidden_size": cfg.hidden_size,
+            "n_layers": cfg.n_layers, "d_ff": cfg.d_ff, "dropout": cfg.dropout, "head_dropout": cfg.head_dropout}
 
 
 def _linear(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
-    return dict(n_features=dims.n_features, n_targets=dims.n_targets, context_len=dims.context_len,
-                horizon=dims.horizon, revin=cfg.revin, decompose=cfg.decompose, moving_avg=cfg.moving_avg)
+    return {"n_features": dims.n_features, "n_targets": dims.n_targets, "context_len": dims.context_len,
+            "horizon": dims.horizon, "revin": cfg.revin, "decompose": cfg.decompose, "moving_avg": cfg.moving_avg}
 
 
 ARGUMENTS: dict[str, Callable[[ModelConfig, Dims], dict[str, Any]]] = {
     "transformer": _transformer,
     "lstm": _lstm,
-    "naive": lambda cfg, dims: dict(n_targets=dims.n_targets, horizon=dims.horizon),
-    "seasonal_naive": lambda cfg, dims: dict(n_targets=dims.n_targets, context_len=dims.context_len,
-                                             horizon=dims.horizon, period=dims.period),
+    "naive": lambda cfg, dims: {"n_targets": dims.n_targets, "horizon": dims.horizon},
+    "seasonal_naive": lambda cfg, dims: {"n_targets": dims.n_targets, "context_len": dims.context_len,
+                                         "horizon": dims.horizon, "period": dims.period},
     "linear": _linear,
 }
 

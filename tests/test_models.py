@@ -111,18 +111,18 @@ def test_registry_error_lists_the_names():
 
 
 @pytest.mark.parametrize("name, settings, shape, message", [
-    ("transformer", dict(d_model=10, n_heads=4), SHAPE, r"model.d_model \(10\) must be divisible by model.n_heads \(4\)"),
-    ("transformer", dict(window=0), SHAPE, "model.window must be at least 1, got 0"),
-    ("transformer", dict(attention="sparse"), SHAPE, "unknown attention pattern 'sparse'; valid: global, causal"),
-    ("transformer", dict(attention="hybrid", n_heads=1), SHAPE,
+    ("transformer", {"d_model": 10, "n_heads": 4}, SHAPE, r"model.d_model \(10\) must be divisible by model.n_heads \(4\)"),
+    ("transformer", {"window": 0}, SHAPE, "model.window must be at least 1, got 0"),
+    ("transformer", {"attention": "sparse"}, SHAPE, "unknown attention pattern 'sparse'; valid: global, causal"),
+    ("transformer", {"attention": "hybrid", "n_heads": 1}, SHAPE,
      r"the hybrid pattern needs model.n_heads >= 2 \(some local, some global\)"),
-    ("transformer", dict(patch_len=40), SHAPE,
+    ("transformer", {"patch_len": 40}, SHAPE,
      r"need 1 <= model.patch_len <= context_len \(32\) and model.stride >= 1, got patch_len 40, stride 8"),
-    ("lstm", dict(stride=0), SHAPE, "model.stride >= 1, got patch_len 16, stride 0"),
-    ("transformer", dict(dropout=1.0), SHAPE, r"dropout must be in \[0, 1\), got 1.0"),
-    ("transformer", dict(head_dropout=-0.1), SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
-    ("lstm", dict(head_dropout=1.5), SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
-    ("linear", dict(moving_avg=0), SHAPE, "model.moving_avg must be at least 1, got 0"),
+    ("lstm", {"stride": 0}, SHAPE, "model.stride >= 1, got patch_len 16, stride 0"),
+    ("transformer", {"dropout": 1.0}, SHAPE, r"dropout must be in \[0, 1\), got 1.0"),
+    ("transformer", {"head_dropout": -0.1}, SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
+    ("lstm", {"head_dropout": 1.5}, SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
+    ("linear", {"moving_avg": 0}, SHAPE, "model.moving_avg must be at least 1, got 0"),
     ("seasonal_naive", {}, DataShape(3, 2, 32, 8, period=40),
      "seasonal period 40 must be between 1 and context_len 32; set data.season_period"),
 ])
