@@ -1,9 +1,12 @@
 """The `forecaster` command line: parse, then call one function of the package per subcommand.
 
-Heavy libraries are imported inside the commands that need them, so `--help` and `predict` on a
-local package never load Lightning or MLflow. Any config field can be overridden with its dotted
-name (`--data.context_len 336`, `--model.attention local`, `--seed 7`). Errors the user can fix
-print one message on stderr and exit 2.
+jsonargparse parses it; the config fields of `train`, `compare` and `data inspect` come from
+forecaster.config's dataclasses, so `--help` lists each with its type and default and any can be
+overridden by its dotted name (`--data.context_len 336`, `--model.attention local`, `--seed 7`).
+Values typed on the command line win over the config file and its `variants:` entries. Heavy
+libraries are imported inside the commands that need them, so `--help` and `predict` on a local
+package never load Lightning or MLflow. Errors the user can fix print one message on stderr and
+exit 2.
 """
 
 from __future__ import annotations
