@@ -1,108 +1,104 @@
 """The `forecaster` command line: parse, then call one function of the package per subcommand.
 
-Heavy libraries are imported inside the commands that need them, so `--help` and `predict` on a
-local package never load Lightning or MLflow. Any config field can be overridden with its dotted
-name (`--data.context_len 336`, `--model.attention local`, `--seed 7`). Errors the user can fix
-print one message on stderr and exit 2.
+jsonargparse parses it; the config fields of `train`, `compare` and `data inspect` come from
+forecaster.config's dataclasses, so `--help` lists each with its type and default and any can be
+overridden by its dotted name (`--data.context_len 336`, `--model.attention local`, `--seed 7`).
+Values typed on the command line win over the config file and its `variants:` entries. Heavy
+libraries are imported inside the commands that need them, so `--help` and `predict` on a local
+package never load Lightning or MLflow. Errors the user can fix print one message on stderr and
+exit 2.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 from pathlib import Path
 
-OVERRIDES_HELP = (
-    "any config field: --<section>.<field> VALUE (sections: data, model, trainer, tracking), "
-    "or --seed N; e.g. --model.attention local --model.window 24 --data.context_len 336"
-)
+DESCRIPTION = ("Which attention forecasts your series best, and at what cost. "
+               "Train, compare, serve and evaluate attention forecasters on CSV series.")
+CONFIG_HELP = ("Config fields below can be given as --<section>.<field> VALUE (lists as a,b or [a, b]; null for "
+               "none) and override the --config file, and its variants: entries too.")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="forecaster", allow_abbrev=False,
-        description="Which attention forecasts your series best, and at what cost. "
-                    "Train, compare, serve and evaluate attention forecasters on CSV series.",
-        epilog=f"Overrides: {OVERRIDES_HELP}.",
-    )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+def build_parser():
+    """The jsonargparse parser of every command; config fields come from forecaster.config's dataclasses."""
+    from jsonargparse import ArgumentParser
 
-    data = sub.add_parser("data", help="inspect a data file", allow_abbrev=False)
-    data_sub = data.add_subparsers(dest="data_command", required=True, metavar="SUBCOMMAND")
-    inspect = data_sub.add_parser("inspect", help="say what forecaster detects in a CSV and whether it can train on it",
-                                  allow_abbrev=False, epilog=f"Overrides: {OVERRIDES_HELP}.")
+    def command(**kwargs) -> ArgumentParser:
+        return ArgumentParser(exit_on_error=False, allow_abbrev=False, **kwargs)
+
+    parser = command(prog="forecaster", description=DESCRIPTION)
+    sub = parser.add_subcommands(dest="command", required=True, metavar="COMMAND")
+
+    data = command()
+    sub.add_subcommand("data", data, help="inspect a data file")
+    inspect = command(description="Say what forecaster detects in a CSV and whether it can train on it. "
+                      + CONFIG_HELP)
     inspect.add_argument("file", help="CSV file (wide or long layout)")
     inspect.add_argument("--config", help="YAML config whose data section to apply")
     inspect.add_argument("--context-len", type=int, help="input steps per window")
     inspect.add_argument("--horizon", type=int, help="forecast steps per window")
+    _config_fields(inspect)
+    data.add_subcommands(dest="data_command", required=True, metavar="SUBCOMMAND").add_subcommand(
+        "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it")
 
-    train = sub.add_parser("train", help="train one model and log it to MLflow", allow_abbrev=False,
-                           epilog=f"Overrides: {OVERRIDES_HELP}.")
+    train = command(description="Train one model and log it to MLflow. " + CONFIG_HELP)
     _common(train)
     train.add_argument("--save", metavar="DIR", help="also write the model package to DIR")
     train.add_argument("--register", metavar="NAME", help="register the model as NAME with alias 'champion'")
+    _config_fields(train)
+    sub.add_subcommand("train", train, help="train one model and log it to MLflow")
 
-    compare = sub.add_parser("compare", help="train every variant (and seed) and rank them", allow_abbrev=False,
-                             epilog=f"Overrides: {OVERRIDES_HELP}.")
+    compare = command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
     _common(compare)
     compare.add_argument("--variants", help="comma-separated variants (default: all): "
                          "global,causal,local,hybrid,dynamic,cross,lstm,naive,seasonal_naive,linear")
-    compare.add_argument("--seeds", type=int, default=1, help="seeds per variant (default 1)")
+    compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
+    _config_fields(compare)
+    sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
 
-    predict = sub.add_parser("predict", help="forecast the next horizon steps of every series", allow_abbrev=False)
+    predict = command(description="Forecast the next horizon steps of every series.")
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     predict.add_argument("--data", required=True, help="CSV of recent history, in the training layout")
     predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
     predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
+    sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")
 
-    evaluate = sub.add_parser("evaluate", help="test-split metrics and an optional rolling-origin backtest",
-                              allow_abbrev=False)
+    evaluate = command(description="Test-split metrics and an optional rolling-origin backtest.")
     evaluate.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     evaluate.add_argument("--data", required=True, help="CSV in the training layout")
     evaluate.add_argument("--metrics-out", metavar="FILE", help="write the metrics as JSON")
-    evaluate.add_argument("--backtest-windows", type=int, default=0, help="rolling origins to score (default 0: off)")
-    evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins (default 1)")
+    evaluate.add_argument("--backtest-windows", type=int, default=0, help="rolling origins to score (0: off)")
+    evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
+    sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
 
-    ui = sub.add_parser("ui", help="open the MLflow UI on 127.0.0.1 for the runs", allow_abbrev=False)
-    ui.add_argument("--port", type=int, default=5000, help="port (default 5000)")
+    ui = command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
+    ui.add_argument("--port", type=int, default=5000, help="port")
     ui.add_argument("--tracking-uri", help="store to show (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    sub.add_subcommand("ui", ui, help="open the MLflow UI on 127.0.0.1 for the runs")
     return parser
 
 
-def _common(p: argparse.ArgumentParser) -> None:
+def _common(p) -> None:
     p.add_argument("--config", help="YAML config (see configs/)")
-    p.add_argument("--data", dest="data_file", metavar="FILE", help="CSV to train on (same as --data.path)")
     p.add_argument("--metrics-out", metavar="FILE", help="write the final metrics as JSON")
 
 
-def parse_overrides(extra: list[str]) -> list[tuple[str, str]]:
-    """`--a.b VALUE` / `--a.b=VALUE` pairs from the arguments argparse did not know."""
-    from forecaster.errors import ConfigError
+def _config_fields(p) -> None:
+    from forecaster.config import add_arguments
 
-    out, i = [], 0
-    while i < len(extra):
-        arg = extra[i]
-        if not arg.startswith("--") or len(arg) < 3:
-            raise ConfigError(f"unexpected argument '{arg}'; overrides look like --data.context_len 336")
-        key, eq, value = arg[2:].partition("=")
-        if not eq:
-            if i + 1 >= len(extra):
-                raise ConfigError(f"--{key} needs a value")
-            value, i = extra[i + 1], i + 1
-        out.append((key, value))
-        i += 1
-    return out
+    add_arguments(p)
+    data = next(a for a in p._actions if a.dest == "data")  # jsonargparse's section loader; config.command_line
+    data.help, data.metavar = "CSV to train on (same as --data.path)", "FILE"  # turns --data FILE into --data.path
 
 
-def load_config(args, extra: list[str]):
-    from forecaster.config import load
+def load_config(args, given):
+    """The config of `--config` with the config fields given on the command line (they win over `variants:`)."""
+    from forecaster.config import COMMAND_LINE_KEYS, dotted, load
 
-    overrides = parse_overrides(extra)
-    if getattr(args, "data_file", None):
-        overrides.insert(0, ("data.path", args.data_file))
-    return load(args.config, overrides)
+    return load(args.config, dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS}))
 
 
 def write_json(data, path: str) -> None:
@@ -113,10 +109,10 @@ def write_json(data, path: str) -> None:
     os.replace(tmp, path)
 
 
-def cmd_inspect(args, extra) -> int:
+def cmd_inspect(args, given) -> int:
     from forecaster.inspect import inspect_file
 
-    cfg = load_config(args, extra)
+    cfg = load_config(args, given)
     if args.context_len:
         cfg.data.context_len = args.context_len
     if args.horizon:
@@ -125,10 +121,12 @@ def cmd_inspect(args, extra) -> int:
     return 0
 
 
-def cmd_train(args, extra) -> int:
+def cmd_train(args, given) -> int:
+    from forecaster.config import with_variant
     from forecaster.experiment import train
 
-    cfg = load_config(args, extra)
+    cfg = load_config(args, given)
+    cfg = with_variant(cfg, cfg.variant())  # what `compare` trains for this variant
     outcome = train(cfg, save=args.save, register=args.register)
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
@@ -142,14 +140,14 @@ def cmd_train(args, extra) -> int:
     return 0
 
 
-def cmd_compare(args, extra) -> int:
+def cmd_compare(args, given) -> int:
     from rich.console import Console
 
     from forecaster.compare import compare, parse_variants, rich_table
     from forecaster.experiment import experiment_name
     from forecaster.tracking import tracking_uri
 
-    cfg = load_config(args, extra)
+    cfg = load_config(args, given)
     console = Console(width=None if sys.stdout.isatty() else 150)
     rows, summary = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, console=console)
     console.print(rich_table(summary, title=f"{cfg.name}: test metrics on every window (ranked by MSE); "
@@ -165,7 +163,7 @@ def cmd_compare(args, extra) -> int:
     return 0
 
 
-def cmd_predict(args, extra) -> int:
+def cmd_predict(args, given) -> int:
     from forecaster.serving import load_any, write_csv
 
     package = load_any(args.model)
@@ -178,7 +176,7 @@ def cmd_predict(args, extra) -> int:
     return 0
 
 
-def cmd_evaluate(args, extra) -> int:
+def cmd_evaluate(args, given) -> int:
     from forecaster.serving import evaluate_package, load_any
 
     metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows,
@@ -190,7 +188,7 @@ def cmd_evaluate(args, extra) -> int:
     return 0
 
 
-def cmd_ui(args, extra) -> int:
+def cmd_ui(args, given) -> int:
     from forecaster.tracking import tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
@@ -201,20 +199,31 @@ def cmd_ui(args, extra) -> int:
     return 0
 
 
-COMMANDS = {"train": cmd_train, "compare": cmd_compare, "predict": cmd_predict, "evaluate": cmd_evaluate,
-            "ui": cmd_ui}
+COMMANDS = {"data": cmd_inspect, "train": cmd_train, "compare": cmd_compare, "predict": cmd_predict,
+            "evaluate": cmd_evaluate, "ui": cmd_ui}
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args, extra = parser.parse_known_args(argv)
+    from jsonargparse import ArgumentError
+
+    from forecaster.config import argument_error, command_line
     from forecaster.errors import ForecasterError
 
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] in (["train"], ["compare"], ["data"]):
+        argv = command_line(argv)
+    parser = build_parser()
     try:
-        if args.command in ("predict", "evaluate", "ui") and extra:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        handler = cmd_inspect if args.command == "data" else COMMANDS[args.command]
-        return handler(args, extra)
+        try:
+            args = parser.parse_args(argv)
+            given = parser.parse_args(argv, defaults=False)  # only what was typed: it wins over `variants:`
+        except ArgumentError as exc:
+            raise argument_error(str(exc)) from None
+        command = args.command
+        args, given = getattr(args, command), getattr(given, command)
+        if command == "data":
+            args, given = args.inspect, given.inspect
+        return COMMANDS[command](args, given)
     except ForecasterError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return exc.exit_code

@@ -14,7 +14,7 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from forecaster.config import Config, VARIANTS, with_variant
+from forecaster.config import Config, VARIANTS, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.experiment import experiment_name, train
@@ -22,10 +22,10 @@ from forecaster.metrics import diebold_mariano
 from forecaster import tracking
 
 def parse_variants(text: str | None) -> list[str]:
-    names = [v.strip() for v in (text or ",".join(VARIANTS)).split(",") if v.strip()]
-    unknown = [v for v in names if v not in VARIANTS]
-    if unknown or not names:
-        raise ConfigError(f"unknown variants {unknown}; valid: {', '.join(VARIANTS)}")
+    """Variant names from `a,b,...` (all of them when empty), each checked by `check_variant`."""
+    names = [check_variant(v.strip()) for v in (text or ",".join(VARIANTS)).split(",") if v.strip()]
+    if not names:
+        raise ConfigError(f"--variants names no variant; valid: {', '.join(VARIANTS)}")
     return names
 
 

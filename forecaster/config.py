@@ -1,28 +1,52 @@
 """Typed configuration: nested dataclasses are the single source of truth.
 
 YAML files in ``configs/`` and dotted command-line overrides (``--data.context_len 336``) fill the
-same dataclasses; an unknown key is an error naming the key and the valid ones, and a value that
-cannot be converted to the field's type is an error naming the field. Values that follow from the
-data (number of columns, head size) are computed elsewhere, never configured.
+same dataclasses. Parsing and type conversion are jsonargparse's, read from the dataclasses' type
+hints (as litgpt does; not LightningCLI, so nothing here imports Lightning); this module adds what
+jsonargparse does not say: an unknown key is an error naming the key and the valid ones, a value of
+the wrong type is an error naming the field, and variant names are checked in one place
+(`check_variant`). Values that follow from the data (number of columns, head size) are computed
+elsewhere, never configured.
 
 Per-variant settings live in ``variants:``, a mapping from variant name to dotted overrides applied
-when that variant is trained (``forecaster compare``), so one file can hold a fair setting for each.
+when that variant is trained (`with_variant`), so one file can hold a fair setting for each.
+Precedence: the YAML's sections < ``variants[variant]`` < values given explicitly as overrides.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
-import types
+import json
+import re
 import typing
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from forecaster.errors import ConfigError
 
 ATTENTION_PATTERNS = ("global", "causal", "local", "hybrid", "dynamic", "cross")
 BASELINES = ("lstm", "naive", "seasonal_naive", "linear")
 VARIANTS = ATTENTION_PATTERNS + BASELINES
+MODEL_NAMES = ("transformer",) + BASELINES
+
+
+def check_variant(name: str, *, valid: tuple[str, ...] = VARIANTS, key: str = "variant") -> str:
+    """`name` if it is one of `valid`, else a ConfigError naming it and the valid ones.
+
+    The one check for every place a variant is named: `--variants`, `with_variant`, the
+    `variants:` section, `model.name` and `model.attention`.
+    """
+    if name not in valid:
+        raise ConfigError(f"unknown {key} '{name}'; valid: {', '.join(valid)}")
+    return name
+
+
+def lightning(name: str | None = None, **kwargs) -> Any:
+    """A TrainerConfig field that is also the Lightning Trainer's argument `name` (default: the field's)."""
+    return field(metadata={"lightning": name}, **kwargs)
 
 
 @dataclass
@@ -79,26 +103,31 @@ class ModelConfig:
 
 @dataclass
 class TrainerConfig:
-    """Optimisation and the Lightning Trainer's settings (passed through where they exist)."""
+    """Optimisation, and the Lightning Trainer's settings (fields made with `lightning(...)`)."""
 
-    max_epochs: int = 10
-    max_steps: int = -1
+    max_epochs: int = lightning(default=10)
+    max_steps: int = lightning(default=-1)
     lr: float = 1.0e-3
     weight_decay: float = 1.0e-4
     loss: str = "mse"  # mse | mae | huber
     scheduler: str = "onecycle"  # onecycle | cosine | none
     patience: int = 3
-    gradient_clip_val: float = 1.0
-    limit_train_batches: float = 1.0
-    limit_val_batches: float = 1.0
-    deterministic: bool = False
-    accelerator: str = "cpu"
-    devices: str = "1"
-    strategy: str = "auto"
-    num_nodes: int = 1
-    precision: str = "32-true"
-    progress_bar: bool = True
+    gradient_clip_val: float = lightning(default=1.0)  # 0 turns clipping off
+    limit_train_batches: float = lightning(default=1.0)
+    limit_val_batches: float = lightning(default=1.0)
+    deterministic: bool = lightning(default=False)
+    accelerator: str = lightning(default="cpu")
+    devices: int | str = lightning(default=1)  # a count, or "auto"
+    strategy: str = lightning(default="auto")
+    num_nodes: int = lightning(default=1)
+    precision: str = lightning(default="32-true")
+    progress_bar: bool = lightning("enable_progress_bar", default=True)
     threads: int | None = None  # torch intra-op threads; torch's default when None
+
+    def lightning_kwargs(self) -> dict[str, Any]:
+        """The Lightning Trainer's keyword arguments held by this config, under the Trainer's names."""
+        return {f.metadata["lightning"] or f.name: getattr(self, f.name)
+                for f in dataclasses.fields(self) if "lightning" in f.metadata}
 
 
 @dataclass
@@ -129,7 +158,22 @@ class Config:
         return self.model.attention if self.model.name == "transformer" else self.model.name
 
 
-SECTIONS = ("data", "model", "trainer", "tracking")
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "trainer": TrainerConfig, "tracking": TrackingConfig}
+COMMAND_LINE_KEYS = (*SECTIONS, "seed", "name")  # `variants` is YAML only: `compare --variants` lists names
+
+
+def add_arguments(parser, *, variants: bool = False) -> None:
+    """Every config field on a jsonargparse parser: `--data.context_len`, `--seed`, ... with type and default."""
+    parser.add_class_arguments(Config, as_group=False, skip=None if variants else {"variants"})
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from jsonargparse import ArgumentParser
+
+    parser = ArgumentParser(exit_on_error=False)
+    add_arguments(parser, variants=True)
+    return parser
 
 
 def to_dict(cfg: Config) -> dict[str, Any]:
@@ -139,155 +183,208 @@ def to_dict(cfg: Config) -> dict[str, Any]:
 
 def flatten(cfg: Config) -> dict[str, Any]:
     """Dotted name -> value for every field (MLflow params); `variants` is left out."""
-    out: dict[str, Any] = {}
-    for key, value in to_dict(cfg).items():
-        if key == "variants":
-            continue
-        if isinstance(value, dict):
-            out.update({f"{key}.{k}": v for k, v in value.items()})
-        else:
-            out[key] = value
-    return out
+    return dict(dotted({k: v for k, v in to_dict(cfg).items() if k != "variants"}))
+
+
+def dotted(values: dict[str, Any]) -> list[tuple[str, Any]]:
+    """(`section.field`, value) pairs of nested config data; top-level fields keep their name."""
+    return [(f"{key}.{k}", v) for key, value in values.items() if key in SECTIONS and isinstance(value, dict)
+            for k, v in value.items()] + [(k, v) for k, v in values.items() if k not in SECTIONS]
 
 
 def from_dict(raw: dict[str, Any], *, source: str = "config") -> Config:
     """Build a Config from nested data, rejecting unknown keys and ill-typed values."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: expected a mapping at the top level, got {type(raw).__name__}")
-    cfg = Config()
+    return _apply(Config(), raw, source)
+
+
+def _apply(cfg: Config, changes: dict[str, Any], source: str) -> Config:
+    """A copy of `cfg` with nested `changes` applied, their keys checked and values typed."""
+    _check_keys(changes, source)
+    typed = _typed(changes, source)
+    try:
+        for name in typed.get("variants", {}):
+            check_variant(name)
+        values = _merge(to_dict(cfg), typed)
+        check_variant(values["model"]["name"], valid=MODEL_NAMES, key="model.name")
+        check_variant(values["model"]["attention"], valid=ATTENTION_PATTERNS, key="model.attention")
+    except ConfigError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+    if "variants" in typed:
+        values["variants"] = {name: _variant_overrides(entry, f"{source}: variants.{name}")
+                              for name, entry in typed["variants"].items()}
+    return Config(**{k: SECTIONS[k](**v) if k in SECTIONS else v for k, v in values.items()})
+
+
+def _variant_overrides(entry: dict[str, Any] | None, source: str) -> dict[str, Any]:
+    """One `variants:` entry, checked and typed, as dotted overrides."""
+    return dict(dotted(_typed(_nest(dotted(entry or {}), source), source)))
+
+
+def _typed(raw: dict[str, Any], source: str) -> dict[str, Any]:
+    """`raw` (nested config data, keys checked) converted to the fields' types by jsonargparse."""
+    from jsonargparse import ArgumentError
+
+    try:  # defaults=False: only the given values are parsed, 60x faster than the whole config
+        typed = _parser().parse_object(copy.deepcopy(raw), defaults=False).as_dict()
+    except ArgumentError as exc:
+        raise argument_error(str(exc), source=source) from None
+    for key, value in dotted(typed):  # jsonargparse lets None pass as "not given"
+        section, _, name = key.rpartition(".")
+        hint = typing.get_type_hints(SECTIONS.get(section, Config))[name]
+        if value is None and type(None) not in typing.get_args(hint):
+            raise ConfigError(f"{source}: '{key}' must be {_describe(hint)}, got None")
+    return typed
+
+
+def _check_keys(raw: dict[str, Any], source: str) -> None:
+    top = [f.name for f in dataclasses.fields(Config)]
     for key, value in raw.items():
-        set_value(cfg, key, value, source=source)
-    return cfg
-
-
-def set_value(cfg: Config, dotted: str, value: Any, *, source: str = "override") -> None:
-    """Set one field by its dotted name (`data.context_len`), converting to the field's type."""
-    head, _, rest = dotted.partition(".")
-    top = {f.name: f for f in dataclasses.fields(Config)}
-    if head not in top:
-        raise ConfigError(f"{source}: unknown key '{dotted}'; valid top-level keys: {', '.join(top)}")
-    if head in SECTIONS and not rest:
+        if key not in top:
+            raise ConfigError(f"{source}: unknown key '{key}'; valid top-level keys: {', '.join(top)}")
+        if key not in SECTIONS:
+            continue
         if not isinstance(value, dict):
-            raise ConfigError(f"{source}: '{head}' must be a mapping of its fields")
-        for key, sub in value.items():
-            set_value(cfg, f"{head}.{key}", sub, source=source)
-        return
-    if head in SECTIONS:
-        section = getattr(cfg, head)
-        fields = {f.name: f for f in dataclasses.fields(section)}
-        if rest not in fields:
-            raise ConfigError(
-                f"{source}: unknown key '{dotted}'; valid keys in '{head}': {', '.join(fields)}"
-            )
-        hints = typing.get_type_hints(type(section))
-        setattr(section, rest, _coerce(value, hints[rest], f"{source}: '{dotted}'"))
-        return
-    if rest:
-        raise ConfigError(f"{source}: '{head}' has no field '{rest}'")
-    if head == "variants":
-        setattr(cfg, head, _variants(value, source))
-        return
-    hints = typing.get_type_hints(Config)
-    setattr(cfg, head, _coerce(value, hints[head], f"{source}: '{dotted}'"))
+            raise ConfigError(f"{source}: '{key}' must be a mapping of its fields")
+        valid = [f.name for f in dataclasses.fields(SECTIONS[key])]
+        for sub in value:
+            if sub not in valid:
+                raise ConfigError(f"{source}: unknown key '{key}.{sub}'; valid keys in '{key}': {', '.join(valid)}")
 
 
-def _variants(value: Any, source: str) -> dict[str, dict[str, Any]]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{source}: 'variants' must map a variant name to overrides")
-    for name, overrides in value.items():
-        if name not in VARIANTS:
-            raise ConfigError(
-                f"{source}: unknown variant '{name}' in 'variants'; valid: {', '.join(VARIANTS)}"
-            )
-        probe = Config()
-        for key, sub in (overrides or {}).items():
-            set_value(probe, key, sub, source=f"{source}: variants.{name}")
-    return {name: dict(overrides or {}) for name, overrides in value.items()}
+def _nest(pairs: Iterable[tuple[str, Any]], source: str) -> dict[str, Any]:
+    """Dotted (`data.context_len`, value) pairs as nested data; command-line text `a,b` in a list field is a list."""
+    nested: dict[str, Any] = {}
+    for key, value in pairs:
+        head, _, rest = key.partition(".")
+        if rest and head not in SECTIONS:
+            top = ", ".join(f.name for f in dataclasses.fields(Config))
+            raise ConfigError(f"{source}: unknown key '{key}'; valid top-level keys: {top}")
+        if rest:
+            nested.setdefault(head, {})[rest] = _list_text(head, rest, value)
+        else:
+            nested[head] = value
+    _check_keys(nested, source)
+    return nested
 
 
-def _coerce(value: Any, hint: Any, where: str) -> Any:
-    """Convert `value` (YAML data or a command-line string) to the type `hint`."""
-    origin = typing.get_origin(hint)
-    if origin in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(hint) if a is not type(None)]
-        if value is None or (isinstance(value, str) and value.lower() in ("null", "none")):
-            return None
-        return _coerce(value, args[0], where)
-    if origin is list:
-        (item,) = typing.get_args(hint)
-        if isinstance(value, str):
-            value = [v.strip() for v in value.split(",") if v.strip()]
-        if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list, got {value!r}")
-        return [_coerce(v, item, where) for v in value]
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-        if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
-            return value.lower() in ("true", "1", "yes")
-        raise ConfigError(f"{where} must be true or false, got {value!r}")
-    if hint in (int, float):
-        try:
-            number = hint(value) if not isinstance(value, bool) else None
-        except (TypeError, ValueError):
-            number = None
-        if number is None or (hint is int and isinstance(value, float) and value != int(value)):
-            raise ConfigError(f"{where} must be {hint.__name__}, got {value!r}")
-        return number
-    if hint is str:
-        return str(value)
+def _list_text(section: str, name: str, value: Any) -> Any:
+    hint = typing.get_type_hints(SECTIONS[section]).get(name)
+    is_list = list in (typing.get_origin(hint), *map(typing.get_origin, typing.get_args(hint)))
+    if is_list and isinstance(value, str) and not value.lstrip().startswith("[") and value.strip() != "null":
+        return [v.strip() for v in value.split(",") if v.strip()]
     return value
 
 
-def load(path: str | Path | None, overrides: list[tuple[str, str]] = ()) -> Config:
-    """Read a YAML config (or the defaults when `path` is None) and apply dotted overrides."""
-    import yaml
+def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in changes.items():
+        out[key] = _merge(base[key], value) if key in SECTIONS else value
+    return out
 
+
+def argument_error(message: str, *, source: str | None = None) -> ConfigError:
+    """jsonargparse's error `message` as one line that names the field and, for a typo, the valid keys."""
+    prefix = f"{source}: " if source else ""
+    unknown = re.search(r"unrecognized arguments: --([^\s=]+\.[^\s=]+)", message)
+    if unknown:
+        try:
+            _nest([(unknown.group(1), None)], source or "command line")
+        except ConfigError as exc:
+            return exc
+    key = re.match(r'Parser key "([^"]+)"', message)
+    got = re.search(r"(?:Got|Given) value: (.*)$", message)
+    if key:
+        section, _, name = key.group(1).rpartition(".")
+        hints = typing.get_type_hints(SECTIONS.get(section, Config))
+        expected = re.search(r"Expected a <class '(\w+)'>", message)
+        wanted = _describe(hints[name]) if name in hints else expected.group(1) if expected else "valid"
+        value = f", got {got.group(1)!r}" if got else ""
+        return ConfigError(f"{prefix}'{key.group(1)}' must be {wanted}{value}")
+    return ConfigError(prefix + " ".join(line.strip() for line in message.splitlines()))
+
+
+def _describe(hint: Any) -> str:
+    if hint is bool:
+        return "true or false"
+    return getattr(hint, "__name__", None) if isinstance(hint, type) else str(hint).replace("typing.", "")
+
+
+def load(path: str | Path | None, overrides: Iterable[tuple[str, Any]] = ()) -> Config:
+    """Read a YAML config (or the defaults when `path` is None) and apply dotted overrides.
+
+    Overrides (`("data.context_len", "336")`, values as command-line text or typed) win over the
+    file's `variants:` entries too: a key given here is dropped from every entry.
+    """
     raw: dict[str, Any] = {}
     source = "defaults"
     if path is not None:
-        path = Path(path)
-        source = str(path)
-        if not path.is_file():
-            raise ConfigError(f"{path}: config file not found")
-        try:
-            raw = yaml.safe_load(path.read_text()) or {}
-        except yaml.YAMLError as exc:
-            raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+        path, source = Path(path), str(path)
+        raw = _read_yaml(path)
     cfg = from_dict(raw, source=source)
     if path is not None and "name" not in raw:
         cfg.name = path.stem
-    for key, value in overrides:
-        set_value(cfg, key, _yaml_scalar(value), source=f"--{key}")
-    return cfg
+    return override(cfg, overrides)
 
 
-def _yaml_scalar(text: str) -> Any:
-    """Command-line values are read like YAML scalars, so `--data.targets null` means None."""
+def _read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
     try:
-        return yaml.safe_load(text) if text.strip() else text
-    except yaml.YAMLError:
-        return text
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML ({exc})") from None
+    if raw is None:
+        raise ConfigError(f"{path}: the config file is empty; write the settings to change (see configs/)")
+    return raw
+
+
+def override(cfg: Config, overrides: Iterable[tuple[str, Any]], *, source: str = "overrides") -> Config:
+    """A copy of `cfg` with dotted overrides applied; they also win over its `variants:` entries."""
+    pairs = list(overrides)
+    out = _apply(cfg, _nest(pairs, source), source)
+    given = {key for key, _ in pairs}
+    out.variants = {name: {k: v for k, v in entry.items() if k not in given} for name, entry in out.variants.items()}
+    return out
 
 
 def with_variant(cfg: Config, variant: str) -> Config:
     """A copy of `cfg` set up to train `variant`, with its `variants:` overrides applied."""
-    if variant not in VARIANTS:
-        raise ConfigError(f"unknown variant '{variant}'; valid: {', '.join(VARIANTS)}")
-    out = from_dict(to_dict(cfg), source="config")
-    if variant in ATTENTION_PATTERNS:
-        out.model.name, out.model.attention = "transformer", variant
-    else:
-        out.model.name = variant
-    for key, value in cfg.variants.get(variant, {}).items():
-        set_value(out, key, value, source=f"variants.{variant}")
+    check_variant(variant)
+    model = {"name": "transformer", "attention": variant} if variant in ATTENTION_PATTERNS else {"name": variant}
+    changes = _nest(cfg.variants.get(variant, {}).items(), f"variants.{variant}")
+    changes["model"] = {**model, **changes.get("model", {})}
+    return _apply(cfg, changes, f"variants.{variant}")
+
+
+def command_line(argv: list[str]) -> list[str]:
+    """Spellings jsonargparse does not know: `--data FILE` is `--data.path FILE`; `a,b` in a list field is a list."""
+    out: list[str] = []
+    for arg in argv:
+        if arg == "--data" or arg.startswith("--data="):
+            arg = "--data.path" + arg[len("--data"):]
+        option, eq, value = arg.partition("=")
+        if eq and option.startswith("--"):
+            arg = f"{option}={_list_arg(option, value)}"
+        elif out and out[-1].startswith("--") and "=" not in out[-1] and not arg.startswith("--"):
+            arg = _list_arg(out[-1], arg)
+        out.append(arg)
     return out
 
 
+def _list_arg(option: str, text: str) -> str:
+    section, _, name = option[2:].partition(".")
+    if section not in SECTIONS or name not in typing.get_type_hints(SECTIONS[section]):
+        return text
+    value = _list_text(section, name, text)
+    return json.dumps(value) if isinstance(value, list) else text
+
+
 def dump_yaml(cfg: Config) -> str:
-    """The resolved config as YAML text."""
+    """The resolved config as YAML text (floats as `0.001` or `1.0e-05`, which YAML reads back as floats)."""
     import yaml
 
     return yaml.safe_dump(to_dict(cfg), sort_keys=False)

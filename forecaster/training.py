@@ -121,15 +121,8 @@ def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, 
                                    check_on_train_epoch_end=False), checkpoint]
         if sink is not None:
             callbacks.append(EpochMetrics(sink))
-        trainer = pl.Trainer(
-            max_epochs=cfg.max_epochs, max_steps=cfg.max_steps, accelerator=cfg.accelerator,
-            devices=_devices(cfg.devices), strategy=cfg.strategy, num_nodes=cfg.num_nodes,
-            precision=cfg.precision, gradient_clip_val=cfg.gradient_clip_val or None,
-            deterministic=cfg.deterministic, limit_train_batches=cfg.limit_train_batches,
-            limit_val_batches=cfg.limit_val_batches, callbacks=callbacks, logger=False,
-            enable_progress_bar=cfg.progress_bar, enable_model_summary=False,
-            num_sanity_val_steps=0, default_root_dir=tmp,
-        )
+        trainer = pl.Trainer(**cfg.lightning_kwargs(), callbacks=callbacks, logger=False,
+                             enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp)
         start = time.perf_counter()
         trainer.fit(module, datamodule=datamodule)
         seconds = time.perf_counter() - start
@@ -141,6 +134,3 @@ def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, 
     return FitResult(epochs=trainer.current_epoch, train_seconds=seconds,
                      best_val_loss=float(best) if best is not None else None)
 
-
-def _devices(text: str) -> int | str:
-    return int(text) if text.isdigit() else text

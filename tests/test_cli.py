@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import pytest
 
-from conftest import ETTH1, run_cli
+import cli
+from conftest import ETTH1, ROOT, TINY, run_cli
 
 
 @pytest.mark.parametrize("command", [[], ["data", "inspect"], ["train"], ["compare"], ["predict"], ["evaluate"], ["ui"]])
@@ -29,7 +34,7 @@ def test_unknown_override_is_named_and_exits_2(capsys):
 
 def test_unknown_variant_is_named(capsys):
     code, _, err = run_cli(capsys, "compare", "--data", ETTH1, "--variants", "local,sparse")
-    assert code == 2 and "unknown variants ['sparse']" in err
+    assert code == 2 and "unknown variant 'sparse'; valid: global, causal" in err
 
 
 def test_missing_config_file(capsys):
@@ -40,3 +45,71 @@ def test_missing_config_file(capsys):
 def test_missing_model_package(capsys, tmp_path):
     code, _, err = run_cli(capsys, "predict", "--model", tmp_path, "--data", ETTH1)
     assert code == 2 and "not a forecaster model package" in err
+
+
+@pytest.mark.parametrize("command", [["train"], ["compare"], ["data", "inspect"]])
+def test_help_lists_every_config_field_with_type_and_default(command, capsys):
+    with pytest.raises(SystemExit):
+        run_cli(capsys, *command, "--help")
+    out = " ".join(capsys.readouterr().out.split())
+    for option, shown in [("--data.context_len CONTEXT_LEN", "(type: int, default: 96)"),
+                          ("--model.attention ATTENTION", "(type: str, default: causal)"),
+                          ("--trainer.devices DEVICES", "(type: int | str, default: 1)"),
+                          ("--tracking.uri URI", "(type: str | null, default: null)"),
+                          ("--seed SEED", "(type: int, default: 42)")]:
+        assert f"{option} {shown}" in out
+    assert "--data FILE CSV to train on (same as --data.path)" in out
+
+
+def test_train_help_is_light():
+    code = ("import sys, io, contextlib; sys.path.insert(0, %r); import cli\n"
+            "with contextlib.redirect_stdout(io.StringIO()):\n"
+            "    try: cli.main(['train', '--help'])\n"
+            "    except SystemExit: pass\n"
+            "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))"
+            % str(ROOT))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "[]", result.stderr
+
+
+@pytest.mark.parametrize("value, expected", [("2", 2), ("auto", "auto")])
+def test_devices_is_a_count_or_a_name(value, expected):
+    args = cli.build_parser().parse_args(["train", "--trainer.devices", value])
+    assert args.train.trainer.devices == expected
+
+
+@pytest.mark.parametrize("args, phrase", [
+    (["--data.context_len", "abc"], "error: 'data.context_len' must be int, got 'abc'\n"),
+    (["--model.revin=maybe"], "error: 'model.revin' must be true or false, got 'maybe'\n"),
+    (["--trainer.windw", "3"], "error: command line: unknown key 'trainer.windw'; valid keys in 'trainer': max_epochs"),
+    (["--model.attention", "sparse"], "unknown model.attention 'sparse'; valid: global, causal"),
+])
+def test_bad_values_name_the_field_in_one_line(args, phrase, capsys):
+    code, out, err = run_cli(capsys, "train", "--data", ETTH1, *args)
+    assert code == 2 and phrase in err and len(err.splitlines()) == 1 and not out
+
+
+def test_empty_config_file_is_an_error(capsys, tmp_path):
+    (tmp_path / "empty.yaml").write_text("# nothing yet\n")
+    code, _, err = run_cli(capsys, "train", "--config", tmp_path / "empty.yaml")
+    assert code == 2 and "empty.yaml: the config file is empty" in err
+
+
+@pytest.mark.slow
+def test_train_trains_what_compare_trains_for_the_variant(capsys, tmp_path, wide_csv):
+    config = tmp_path / "c.yaml"
+    config.write_text("trainer:\n  max_epochs: 3\nvariants:\n  local:\n    trainer.max_epochs: 1\n"
+                      "    model.d_model: 8\n")
+    at = TINY.index("--trainer.max_epochs")
+    tiny = TINY[:at] + TINY[at + 2:]
+    common = ["--config", config, "--data", wide_csv, *tiny, "--tracking.enabled", "false", "--seed", "3",
+              "--model.d_model", "16"]  # explicit values win over `variants:`, YAML loses to both
+    code, _, err = run_cli(capsys, "train", *common, "--model.attention", "local", "--metrics-out", tmp_path / "t.json")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, "compare", *common, "--variants", "local", "--metrics-out", tmp_path / "c.json")
+    assert code == 0, err
+    trained = json.loads((tmp_path / "t.json").read_text())
+    (compared,) = json.loads((tmp_path / "c.json").read_text())
+    assert trained["epochs"] == compared["epochs"] == 1
+    for key in ("mse", "mae", "mse_original", "n_params"):
+        assert trained[key] == compared[key], key
