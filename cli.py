@@ -12,7 +12,6 @@ import argparse
 import json
 import os
 import sys
-from pathlib import Path
 
 OVERRIDES_HELP = (
     "any config field: --<section>.<field> VALUE (sections: data, model, trainer, tracking), "
@@ -106,11 +105,9 @@ def load_config(args, extra: list[str]):
 
 
 def write_json(data, path: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=float))
-    os.replace(tmp, path)
+    from forecaster.atomic import write_text
+
+    write_text(path, json.dumps(data, indent=2, default=float))
 
 
 def cmd_inspect(args, extra) -> int:
@@ -166,7 +163,7 @@ def cmd_compare(args, extra) -> int:
 
 
 def cmd_predict(args, extra) -> int:
-    from forecaster.serving import load_any, write_csv
+    from forecaster.package import load_any, write_csv
 
     package = load_any(args.model)
     table = package.forecast(package.read(args.data), args.horizon)
@@ -179,7 +176,8 @@ def cmd_predict(args, extra) -> int:
 
 
 def cmd_evaluate(args, extra) -> int:
-    from forecaster.serving import evaluate_package, load_any
+    from forecaster.evaluation import evaluate_package
+    from forecaster.package import load_any
 
     metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows,
                                step=args.step)

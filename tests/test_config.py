@@ -61,4 +61,4 @@ def test_every_config_loads_and_builds_every_variant(path: Path):
     for variant in VARIANTS:
         network = build_model(with_variant(cfg, variant).model, shape_of(data))
         x, _ = data.dataset("train")[0]
-        assert network(x[None]).shape == (1, cfg.data.horizon, data.n_targets)
+        assert network(x[None]).shape == (1, cfg.data.horizon, data.schema.n_targets)

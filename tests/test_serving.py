@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import ETTH1, ROOT, TINY, long_frame, run_cli, wide_frame
-from forecaster.serving import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
+from forecaster.package import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
 
 
 @pytest.fixture(scope="module")

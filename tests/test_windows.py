@@ -22,7 +22,8 @@ def test_ett_preset_borders_and_window_counts():
     assert split_bounds(17420, ett_config()) == [(0, 8640), (8640, 11520), (11520, 14400)]
     data = prepare(ett_config())
     assert [data.n_windows(s) for s in SPLITS] == [8209, 2785, 2785]
-    assert data.n_features == 7 and data.n_targets == 7 and data.period == 24
+    s = data.schema
+    assert s.n_features == 7 and s.n_targets == 7 and s.period == 24 and (s.context_len, s.horizon) == (336, 96)
 
 
 def test_windows_equal_a_direct_slice_of_the_scaled_rows():
