@@ -13,8 +13,8 @@ import os
 import secrets
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 
 def write_file(path: str | Path, write: Callable[[Path], object]) -> Path:

@@ -61,11 +61,11 @@ class Schema:
     def covariates(self) -> list[str]:
         return self.columns[self.n_targets:]
 
-    def with_windows(self, *, context_len: int, horizon: int, period: int) -> "Schema":
+    def with_windows(self, *, context_len: int, horizon: int, period: int) -> Schema:
         """This schema with the window sizes a model is trained for."""
         return replace(self, context_len=context_len, horizon=horizon, period=period)
 
-    def with_series(self, series_ids: list[str]) -> "Schema":
+    def with_series(self, series_ids: list[str]) -> Schema:
         """This schema for a subset (or another set) of series."""
         return replace(self, series_ids=list(series_ids))
 
@@ -80,7 +80,7 @@ class Schema:
         return json.dumps(asdict(self), indent=2)
 
     @classmethod
-    def from_json(cls, text: str) -> "Schema":
+    def from_json(cls, text: str) -> Schema:
         """Read `to_json`'s output; unknown or missing fields raise `TypeError`."""
         return cls(**json.loads(text))
 
@@ -129,7 +129,7 @@ class SeriesFrame:
         """(id, times, values) of each series."""
         return zip(self.schema.series_ids, self.times, self.values)
 
-    def keep(self, indices: list[int], diagnostics: list[Diagnostic] = ()) -> "SeriesFrame":
+    def keep(self, indices: list[int], diagnostics: list[Diagnostic] = ()) -> SeriesFrame:
         """A new frame of the series at `indices`, with `diagnostics` added to this frame's."""
         return SeriesFrame(self.schema.with_series([self.schema.series_ids[i] for i in indices]), self.path,
                            self.header, [self.times[i] for i in indices], [self.values[i] for i in indices],
