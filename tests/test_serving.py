@@ -172,7 +172,8 @@ def test_a_package_in_memory_forecasts_like_the_saved_one(packages, tmp_path):
     network = loaded.network.train()  # a network fresh from training is in train mode
     in_memory = ForecastPackage(loaded.cfg, loaded.schema, loaded.scaler, network, path=None)
     recent = pd.read_csv(packages["long"][1])
-    pd.testing.assert_frame_equal(forecast_table(in_memory, recent), forecast_table(ForecastPackage.load(loaded.path), recent))
+    saved = ForecastPackage.load(loaded.path)
+    pd.testing.assert_frame_equal(forecast_table(in_memory, recent), forecast_table(saved, recent))
     assert network.training  # forecasting left its mode alone
     in_memory.save(tmp_path / "again")
     assert (tmp_path / "again" / "schema.json").read_text() == (loaded.path / "schema.json").read_text()
