@@ -60,12 +60,12 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
-    ids, times_, values, diagnostics, freqs = [], [], [], [], set()
+    ids, series_times, values, diagnostics, freqs = [], [], [], [], set()
     for sid, rows in data.groupby("__id", sort=False):
         where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "")
         idx, vals, freq, found = _one_series(rows, columns, cfg, where)
         ids.append(str(sid))
-        times_.append(idx)
+        series_times.append(idx)
         values.append(vals)
         diagnostics += found
         freqs.add(freq)
@@ -76,7 +76,7 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
         )
     schema = Schema(layout=layout, time_col=time_col, id_col=id_col, columns=columns, n_targets=len(targets),
                     freq=freqs.pop(), series_ids=ids)
-    return SeriesFrame(schema, path, list(table.columns), times_, values, diagnostics)
+    return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics)
 
 
 @dataclass(frozen=True)
