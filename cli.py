@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-from pathlib import Path
 
 DESCRIPTION = ("Which attention forecasts your series best, and at what cost. "
                "Train, compare, serve and evaluate attention forecasters on CSV series.")
@@ -102,11 +101,9 @@ def load_config(args, given):
 
 
 def write_json(data, path: str) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=float))
-    os.replace(tmp, path)
+    from forecaster.atomic import write_text
+
+    write_text(path, json.dumps(data, indent=2, default=float))
 
 
 def cmd_inspect(args, given) -> int:
@@ -164,7 +161,7 @@ def cmd_compare(args, given) -> int:
 
 
 def cmd_predict(args, given) -> int:
-    from forecaster.serving import load_any, write_csv
+    from forecaster.package import load_any, write_csv
 
     package = load_any(args.model)
     table = package.forecast(package.read(args.data), args.horizon)
@@ -177,7 +174,8 @@ def cmd_predict(args, given) -> int:
 
 
 def cmd_evaluate(args, given) -> int:
-    from forecaster.serving import evaluate_package, load_any
+    from forecaster.evaluation import evaluate_package
+    from forecaster.package import load_any
 
     metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows,
                                step=args.step)

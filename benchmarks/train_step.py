@@ -16,6 +16,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -26,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from forecaster.config import load, with_variant  # noqa: E402
 from forecaster.nn import common  # noqa: E402
-from forecaster.models import DataShape, build_network  # noqa: E402
+from forecaster.models import build_network  # noqa: E402
 
 COLUMNS = 7  # ETTh1
 
@@ -60,7 +61,8 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     base = load(args.config)
-    shape = DataShape(COLUMNS, COLUMNS, base.data.context_len, base.data.horizon)
+    shape = SimpleNamespace(n_features=COLUMNS, n_targets=COLUMNS, context_len=base.data.context_len,
+                            horizon=base.data.horizon, period=1)
     print("| variant | dropout | median ms/step | min ms/step |")
     print("|---|---|---:|---:|")
     for variant in args.variants.split(","):

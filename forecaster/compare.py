@@ -90,7 +90,7 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
     x, y, _ = next(iter(overlay.values()))
     unscale = lambda a: data.scaler.inverse_column(a, 0)  # noqa: E731
     preds = {name: unscale(p) for name, (_, _, p) in overlay.items()}
-    run.log_figure(plots.overlay_figure(unscale(x), unscale(y), preds, column=data.frame.columns[0]),
+    run.log_figure(plots.overlay_figure(unscale(x), unscale(y), preds, column=data.schema.columns[0]),
                    "plots/forecast_overlay.png")
 
 

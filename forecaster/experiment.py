@@ -1,13 +1,13 @@
 """One fit, end to end: data -> network -> training -> test metrics -> MLflow run -> model package.
 
 `train()` is what `forecaster train` runs and what `forecaster compare` runs once per variant and
-seed (sharing one prepared dataset). It seeds everything before building the network, so a rerun
-with the same seed reproduces the weights and the metrics.
+seed (sharing one prepared dataset). It seeds everything before building the network (and
+`training.fit` seeds again before training), so a rerun with the same seed reproduces the weights
+and the metrics. The network is sized by the data's schema.
 """
 
 from __future__ import annotations
 
-import random
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -17,13 +17,13 @@ import pandas as pd
 import torch
 from torch import nn
 
+from forecaster import tracking
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.metrics import evaluate
-from forecaster.models import DataShape, build_network
+from forecaster.models import build_network
 from forecaster.nn.common import count_parameters
-from forecaster.serving import Schema, save_package
-from forecaster import tracking
+from forecaster.package import ForecastPackage
 
 
 @dataclass
@@ -37,16 +37,6 @@ class Outcome:
     window_se: np.ndarray  # per-test-window MSE on scaled values, for paired tests
 
 
-def seed_all(seed: int) -> None:
-    random.seed(seed)
-    np.random.seed(seed)
-    torch.manual_seed(seed)
-
-
-def shape_of(data: PreparedData) -> DataShape:
-    return DataShape(data.n_features, data.n_targets, data.context_len, data.horizon, data.period)
-
-
 def experiment_name(cfg: Config) -> str:
     return cfg.tracking.experiment or cfg.name
 
@@ -55,13 +45,13 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
           register: str | None = None, nested: bool = False, quiet: bool = False) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package."""
     from forecaster.data.module import ForecastDataModule
-    from forecaster.training import fit
+    from forecaster.training import fit, seed_all
 
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     data = prepared if prepared is not None else prepare(cfg.data)
     seed_all(cfg.seed)
-    network = build_network(cfg.model, shape_of(data))
+    network = build_network(cfg.model, data.schema)
     variant = cfg.variant()
     tags = {"variant": variant, "seed": cfg.seed, "dataset": Path(data.frame.path).name,
             "dataset_hash": tracking.file_hash(data.frame.path), **tracking.package_versions()}
@@ -91,29 +81,29 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
 
 
 def _save_and_log(run, cfg: Config, network: nn.Module, data: PreparedData, save, register) -> str | None:
-    schema = Schema.of(data.frame, cfg.data, data.period)
     log = cfg.tracking.enabled and (cfg.tracking.log_model or register)
     if save is None and not log:
         return None
+    package = ForecastPackage(cfg, data.schema, data.scaler, network, path=None)
     with tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
-        target = Path(save) if save is not None else Path(tmp) / "package"
-        save_package(target, cfg=cfg, network=network, scaler=data.scaler, schema=schema)
+        target = package.save(Path(save) if save is not None else Path(tmp) / "package")
         if not log:
             return None
-        example = input_example(data, cfg.data.context_len)
-        return run.log_model(target, example, horizon=cfg.data.horizon, register=register)
+        from forecaster.pyfunc import log_model
+
+        return log_model(run, package, target, input_example(data), register=register)
 
 
-def input_example(data: PreparedData, context_len: int, max_series: int = 2) -> pd.DataFrame:
+def input_example(data: PreparedData, max_series: int = 2) -> pd.DataFrame:
     """The last `context_len` rows of (at most `max_series`) series, in the CSV's layout."""
-    frame, parts = data.frame, []
-    for sid, times, values in list(zip(frame.ids, frame.times, frame.values))[:max_series]:
-        part = pd.DataFrame(values[-context_len:], columns=frame.columns)
-        part.insert(0, frame.time_col, times[-context_len:].astype(str))
-        if frame.id_col:
-            part.insert(0, frame.id_col, sid)
+    s, parts = data.schema, []
+    for sid, times, values in list(data.frame.series())[:max_series]:
+        part = pd.DataFrame(values[-s.context_len:], columns=s.columns)
+        part.insert(0, s.time_col, times[-s.context_len:].astype(str))
+        if s.id_col:
+            part.insert(0, s.id_col, sid)
         parts.append(part)
-        if frame.layout == "wide":
+        if s.layout == "wide":
             break
     return pd.concat(parts, ignore_index=True)
 

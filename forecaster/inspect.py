@@ -14,23 +14,22 @@ from forecaster.data.windows import check_lengths, season_period
 
 def inspect_file(path: str, cfg: DataConfig) -> str:
     """A plain-text report; raises `DataError` (exit 2) when the file cannot be used for training."""
-    frame = read_frame(cfg, path)
-    check_lengths(frame, cfg)
+    frame = check_lengths(read_frame(cfg, path), cfg)
+    s, kinds = frame.schema, {d.kind for d in frame.diagnostics}
     lengths = [len(t) for t in frame.times]
-    targets, covariates = frame.columns[: frame.n_targets], frame.columns[frame.n_targets:]
     lines = [
         f"file:         {path}",
-        f"format:       {frame.layout}" + (f" (series id column '{frame.id_col}')" if frame.id_col else ""),
-        f"time column:  {frame.time_col}",
-        f"frequency:    {frame.freq} (seasonal period {season_period(frame.freq, cfg)} steps)",
-        f"series:       {len(frame.ids)}" + (f" (lengths {min(lengths):,}..{max(lengths):,})" if len(lengths) > 1 else ""),
+        f"format:       {s.layout}" + (f" (series id column '{s.id_col}')" if s.id_col else ""),
+        f"time column:  {s.time_col}",
+        f"frequency:    {s.freq} (seasonal period {season_period(s.freq, cfg)} steps)",
+        f"series:       {len(lengths)}" + (f" (lengths {min(lengths):,}..{max(lengths):,})" if len(lengths) > 1 else ""),
         f"rows:         {frame.n_rows:,} ({min(t[0] for t in frame.times)} .. {max(t[-1] for t in frame.times)})",
-        f"targets:      {len(targets)} ({', '.join(targets)})",
-        f"covariates:   {', '.join(covariates) or 'none'}",
-        "gaps:         none" if not any("missing timestamps" in n for n in frame.notes) else "gaps:         filled",
-        "missing:      none" if not any("missing values" in n for n in frame.notes) else "missing:      filled",
+        f"targets:      {len(s.targets)} ({', '.join(s.targets)})",
+        f"covariates:   {', '.join(s.covariates) or 'none'}",
+        f"gaps:         {'filled' if 'filled_gaps' in kinds else 'none'}",
+        f"missing:      {'filled' if 'filled_missing' in kinds else 'none'}",
     ]
-    lines += [f"note:         {note}" for note in frame.notes]
+    lines += [f"note:         {d.message}" for d in frame.diagnostics]
     lines.append(f"windows (context_len {cfg.context_len}, horizon {cfg.horizon}):")
     splits = [cfg] + ([replace(cfg, split="ett")] if cfg.split != "ett" and min(lengths) >= ETT_BORDERS[-1] else [])
     for split_cfg in splits:

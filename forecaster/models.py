@@ -8,7 +8,6 @@ Networks in `forecaster.nn` take explicit keyword arguments and know nothing of 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from torch import nn
@@ -18,23 +17,9 @@ from forecaster.errors import ConfigError
 from forecaster.nn.registry import MODELS
 
 
-@dataclass(frozen=True)
-class DataShape:
-    """Facts derived from the data, never configured.
-
-    n_features: input columns (targets first, then covariates); n_targets: forecast columns;
-    context_len / horizon: input and output steps; period: seasonal period in steps.
-    """
-
-    n_features: int
-    n_targets: int
-    context_len: int
-    horizon: int
-    period: int = 1
-
-
 class Dims(Protocol):
-    """What `build_network` reads of the data (a `DataShape` or anything with these attributes)."""
+    """What `build_network` reads of the data: the data's `Schema` (forecaster/data/schema.py), or
+    anything with these attributes (tests and benchmarks pass a `SimpleNamespace`)."""
 
     n_features: int
     n_targets: int

@@ -111,7 +111,7 @@ def test_forecasts(network, data, *, variant: str, n_windows: int = 3, column: i
     with torch.no_grad():
         pred = network(x)
     unscale = lambda a: data.scaler.inverse_column(a.numpy()[..., column], column)  # noqa: E731
-    name = data.frame.columns[column]
+    name = data.schema.columns[column]
     return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name,
                            title=f"{variant}: forecast vs actual ({name})")
 

@@ -1,8 +1,24 @@
 """MLflow "models from code" entry point: MLflow copies this file into a logged model and runs it
 to obtain the model object, so nothing is pickled (see forecaster.pyfunc)."""
 
-import mlflow.models
+from __future__ import annotations
 
-from forecaster.pyfunc import ForecasterPyfunc
+import mlflow.models
+import mlflow.pyfunc
+import pandas as pd
+
+from forecaster.package import ForecastPackage
+from forecaster.pyfunc import PACKAGE_ARTIFACT, forecast_table
+
+
+class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
+    """Loads the package from the model's artifacts and forecasts with it."""
+
+    def load_context(self, context) -> None:
+        self.package = ForecastPackage.load(context.artifacts[PACKAGE_ARTIFACT])
+
+    def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
+        return forecast_table(self.package, model_input, (params or {}).get("horizon"))
+
 
 mlflow.models.set_model(ForecasterPyfunc())

@@ -1,10 +1,12 @@
-"""Everything MLflow: the tracking URI, runs, params, metrics, artifacts and the logged model.
+"""MLflow runs: the tracking URI, runs, params, metrics and artifacts (the logged model is in
+`forecaster.pyfunc`).
 
 One MLflow run per fit, opened here and written through one path (no Lightning logger, no autolog,
 so no duplicate runs). A run that raises ends FAILED, one interrupted by Ctrl-C ends KILLED, never
 RUNNING. The embedded default store is `sqlite:///mlflow.db` in the working directory (the
 `./mlruns` file store is deprecated); `MLFLOW_TRACKING_URI` or `tracking.uri` point elsewhere, such
-as a team's tracking server.
+as a team's tracking server. Importing this module changes nothing: MLflow is configured by
+`configure_mlflow` when a run starts or a model is loaded.
 """
 
 from __future__ import annotations
@@ -18,13 +20,19 @@ from pathlib import Path
 from typing import Any, Iterator
 
 DEFAULT_URI = "sqlite:///mlflow.db"
-os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-MODEL_NAME = "model"
 
 
 def tracking_uri(configured: str | None = None) -> str:
     """`tracking.uri`, else `MLFLOW_TRACKING_URI`, else the embedded SQLite store."""
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
+
+
+def configure_mlflow(uri: str | None) -> None:
+    """Point MLflow at `tracking_uri(uri)`, without artifact progress bars (unless the user set them)."""
+    import mlflow
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(tracking_uri(uri))
 
 
 def file_hash(path: str | Path) -> str:
@@ -78,42 +86,9 @@ class Run:
     def log_figure(self, figure, path: str) -> None:
         self.client.log_figure(self.run_id, figure, path)
 
-    def log_model(self, package_dir: str | Path, input_example, *, horizon: int,
-                  register: str | None = None) -> str:
-        """Log the package as an MLflow pyfunc model; optionally register it with alias `champion`.
-
-        Returns:
-            the model's URI (`models:/<model_id>`).
-        """
-        import mlflow
-        from mlflow.models import infer_signature
-
-        from forecaster.pyfunc import MODEL_CODE, PACKAGE_ARTIFACT, forecast_table
-        from forecaster.serving import ForecastPackage
-
-        output = forecast_table(ForecastPackage.load(package_dir), input_example)
-        signature = infer_signature(input_example, output, params={"horizon": horizon})
-        with _active(self.run_id):
-            info = mlflow.pyfunc.log_model(
-                name=MODEL_NAME, python_model=MODEL_CODE, artifacts={PACKAGE_ARTIFACT: str(package_dir)},
-                signature=signature, input_example=input_example, registered_model_name=register,
-                pip_requirements=_requirements(),
-            )
-        if register:
-            version = info.registered_model_version
-            self.client.set_registered_model_alias(register, "champion", str(version))
-            self.set_tags({"registered_model": f"{register}@champion (version {version})"})
-        return info.model_uri
-
-
-def _requirements() -> list[str]:
-    from importlib.metadata import version
-
-    return [f"{name}=={version(name)}" for name in ("torch", "pandas", "numpy", "safetensors", "pyyaml", "mlflow")]
-
 
 @contextlib.contextmanager
-def _active(run_id: str):
+def activate(run_id: str):
     """Make `run_id` the fluent API's active run for a call that needs one."""
     import mlflow
 
@@ -144,7 +119,7 @@ def start_run(*, uri: str | None, experiment: str, run_name: str, enabled: bool 
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
-    mlflow.set_tracking_uri(tracking_uri(uri))
+    configure_mlflow(uri)
     mlflow.set_experiment(experiment)
     run = mlflow.start_run(run_name=run_name, nested=nested, tags={k: str(v) for k, v in (tags or {}).items()})
     try:

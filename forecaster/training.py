@@ -6,11 +6,14 @@ validation loss, a checkpoint of the best weights, gradient clipping, seeding, a
 accelerator / devices / strategy / num_nodes / precision passed through, so the same config runs
 on a GPU or with DDP), trains, and leaves the network holding its best weights. Networks without
 trainable weights (naive baselines) are not trained. Per-epoch metrics go to a `sink` callable,
-so this module knows nothing of MLflow.
+so this module knows nothing of MLflow. `seed_all` is the one seeding call (used before the network
+is built and again when `fit` starts). Importing this module changes no logger and no warnings
+filter; `fit` quietens Lightning while it runs.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import tempfile
 import time
@@ -27,12 +30,6 @@ from torch import nn
 from forecaster.config import TrainerConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.errors import ConfigError, ForecasterError
-
-# Lightning's start-up chatter (accelerator lines, tips) hides the results; warnings still show.
-for _name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
-warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
-warnings.filterwarnings("ignore", message=".*does not have many workers.*")
 
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
 
@@ -103,6 +100,29 @@ class FitResult:
     best_val_loss: float | None
 
 
+def seed_all(seed: int) -> None:
+    """Seed Python's, numpy's and torch's generators (and Lightning's dataloader workers)."""
+    pl.seed_everything(seed, workers=True, verbose=False)
+
+
+@contextlib.contextmanager
+def quiet_lightning():
+    """Lightning's start-up chatter (accelerator lines, tips) and two harmless warnings hide the
+    results; silence them while training. Other warnings still show."""
+    loggers = [logging.getLogger(name) for name in ("pytorch_lightning", "lightning.pytorch", "lightning.fabric")]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
+            warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            yield
+    finally:
+        for logger, level in zip(loggers, levels):
+            logger.setLevel(level)
+
+
 def is_trainable(network: nn.Module) -> bool:
     return any(p.requires_grad for p in network.parameters())
 
@@ -110,9 +130,15 @@ def is_trainable(network: nn.Module) -> bool:
 def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, *, seed: int,
         sink: Callable[[dict, int], None] | None = None) -> FitResult:
     """Train `network` in place and load its best weights (by validation loss)."""
-    pl.seed_everything(seed, workers=True, verbose=False)
+    seed_all(seed)
     if not is_trainable(network):
         return FitResult(epochs=0, train_seconds=0.0, best_val_loss=None)
+    with quiet_lightning():
+        return _fit(network, datamodule, cfg, sink)
+
+
+def _fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig,
+         sink: Callable[[dict, int], None] | None) -> FitResult:
     module = ForecastModule(network, cfg)
     with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
         checkpoint = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1,

@@ -14,7 +14,6 @@ from forecaster.compare import parse_variants
 from forecaster.config import VARIANTS, TrainerConfig, dump_yaml, flatten, from_dict, load, with_variant
 from forecaster.data.windows import prepare
 from forecaster.errors import ConfigError
-from forecaster.experiment import shape_of
 from forecaster.models import build_network
 
 CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
@@ -65,9 +64,9 @@ def test_every_config_loads_and_builds_every_variant(path: Path):
     cfg.data.path = str(ROOT / cfg.data.path)
     data = prepare(cfg.data)
     for variant in VARIANTS:
-        network = build_network(with_variant(cfg, variant).model, shape_of(data))
+        network = build_network(with_variant(cfg, variant).model, data.schema)
         x, _ = data.dataset("train")[0]
-        assert network(x[None]).shape == (1, cfg.data.horizon, data.n_targets)
+        assert network(x[None]).shape == (1, cfg.data.horizon, data.schema.n_targets)
 
 
 def test_variant_precedence_yaml_then_variant_then_overrides(tmp_path):

@@ -14,8 +14,9 @@ from forecaster.errors import DataError
 
 def test_etth1_is_read_as_wide_hourly():
     frame = read_frame(DataConfig(path=str(ETTH1)))
-    assert frame.layout == "wide" and frame.time_col == "date" and frame.freq == "h"
-    assert frame.columns == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
+    s = frame.schema
+    assert s.layout == "wide" and s.time_col == "date" and s.freq == "h"
+    assert s.columns == ["HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
     assert frame.n_rows == 17420 and frame.values[0].shape == (17420, 7)
     raw = pd.read_csv(ETTH1)
     np.testing.assert_allclose(frame.values[0], raw.iloc[:, 1:].to_numpy())
@@ -23,9 +24,10 @@ def test_etth1_is_read_as_wide_hourly():
 
 def test_long_file_keeps_series_apart(long_csv):
     frame = read_frame(DataConfig(path=str(long_csv)))
-    assert frame.layout == "long" and frame.id_col == "unique_id" and frame.freq == "D"
-    assert frame.ids == ["s0", "s1", "s2"] and [len(t) for t in frame.times] == [200, 150, 260]
-    assert frame.columns == ["y"] and frame.n_targets == 1
+    s = frame.schema
+    assert s.layout == "long" and s.id_col == "unique_id" and s.freq == "D"
+    assert s.series_ids == ["s0", "s1", "s2"] and [len(t) for t in frame.times] == [200, 150, 260]
+    assert s.columns == ["y"] and s.n_targets == 1
 
 
 def test_long_covariates_default_to_other_columns(tmp_path):
@@ -33,12 +35,12 @@ def test_long_covariates_default_to_other_columns(tmp_path):
     df["temp"] = 1.5
     df.to_csv(tmp_path / "cov.csv", index=False)
     frame = read_frame(DataConfig(path=str(tmp_path / "cov.csv")))
-    assert frame.columns == ["y", "temp"] and frame.n_targets == 1
+    assert frame.schema.columns == ["y", "temp"] and frame.schema.n_targets == 1
 
 
 def test_wide_targets_are_selectable(wide_csv):
     frame = read_frame(DataConfig(path=str(wide_csv), targets=["c"], covariates=["a"]))
-    assert frame.columns == ["c", "a"] and frame.n_targets == 1
+    assert frame.schema.columns == ["c", "a"] and frame.schema.n_targets == 1
 
 
 def _write(tmp_path, text: str | bytes, name="bad.csv"):

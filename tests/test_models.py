@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 import torch
 
 from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.errors import ConfigError
-from forecaster.models import DataShape, build_network
+from forecaster.models import build_network
 from forecaster.nn.common import Dropout
 from forecaster.nn.registry import MODELS
 
-SHAPE = DataShape(n_features=3, n_targets=2, context_len=32, horizon=8, period=8)
+def dims(n_features=3, n_targets=2, context_len=32, horizon=8, period=8) -> SimpleNamespace:
+    return SimpleNamespace(n_features=n_features, n_targets=n_targets, context_len=context_len, horizon=horizon,
+                           period=period)
+
+
+SHAPE = dims()
 SMALL = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, patch_len=8, stride=4, window=3, hidden_size=16,
              dropout=0.0)
 CASES = [("transformer", a, ci) for a in ATTENTION_PATTERNS for ci in (True, False)] + [("transformer", "local", "skip")] + [
@@ -123,7 +130,7 @@ def test_registry_error_lists_the_names():
     ("transformer", {"head_dropout": -0.1}, SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
     ("lstm", {"head_dropout": 1.5}, SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
     ("linear", {"moving_avg": 0}, SHAPE, "model.moving_avg must be at least 1, got 0"),
-    ("seasonal_naive", {}, DataShape(3, 2, 32, 8, period=40),
+    ("seasonal_naive", {}, dims(period=40),
      "seasonal period 40 must be between 1 and context_len 32; set data.season_period"),
 ])
 def test_bad_settings_are_config_errors_naming_the_key(name, settings, shape, message):

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 from conftest import ETTH1, ROOT, TINY, long_frame, run_cli, wide_frame
-from forecaster.serving import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
+from forecaster.package import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
 
 
 @pytest.fixture(scope="module")
@@ -163,6 +163,28 @@ def test_bad_weights_are_refused_not_executed(packages, tmp_path, capsys, conten
     code, _, err = run_cli(capsys, "predict", "--model", pkg, "--data", packages["wide"][1])
     assert code == 2 and "refused" in err and "Traceback" not in err
     assert not __import__("os").path.exists("/tmp/forecaster-pwned")
+
+
+def test_a_package_in_memory_forecasts_like_the_saved_one(packages, tmp_path):
+    from forecaster.pyfunc import forecast_table
+
+    loaded = ForecastPackage.load(packages["long"][0])
+    network = loaded.network.train()  # a network fresh from training is in train mode
+    in_memory = ForecastPackage(loaded.cfg, loaded.schema, loaded.scaler, network, path=None)
+    recent = pd.read_csv(packages["long"][1])
+    saved = ForecastPackage.load(loaded.path)
+    pd.testing.assert_frame_equal(forecast_table(in_memory, recent), forecast_table(saved, recent))
+    assert network.training  # forecasting left its mode alone
+    in_memory.save(tmp_path / "again")
+    assert (tmp_path / "again" / "schema.json").read_text() == (loaded.path / "schema.json").read_text()
+
+
+def test_saving_over_a_package_replaces_it_whole(packages, tmp_path):
+    target = _copy(packages["wide"][0], tmp_path)
+    (target / "stray.txt").write_text("from an older save")
+    ForecastPackage.load(packages["long"][0]).save(target)
+    assert not (target / "stray.txt").exists() and ForecastPackage.load(target).schema.layout == "long"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pkg"]
 
 
 def test_predict_on_a_local_package_imports_neither_lightning_nor_mlflow(packages):

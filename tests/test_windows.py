@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from conftest import ETTH1
 from forecaster.config import DataConfig
 from forecaster.data.module import ForecastDataModule
-from forecaster.data.split import SPLITS, rows_needed, split_bounds, window_counts, window_range
+from forecaster.data.split import SPLITS, last_windows, rows_needed, split_bounds, window_counts, window_range
 from forecaster.data.windows import prepare
 
 
@@ -22,7 +22,8 @@ def test_ett_preset_borders_and_window_counts():
     assert split_bounds(17420, ett_config()) == [(0, 8640), (8640, 11520), (11520, 14400)]
     data = prepare(ett_config())
     assert [data.n_windows(s) for s in SPLITS] == [8209, 2785, 2785]
-    assert data.n_features == 7 and data.n_targets == 7 and data.period == 24
+    s = data.schema
+    assert s.n_features == 7 and s.n_targets == 7 and s.period == 24 and (s.context_len, s.horizon) == (336, 96)
 
 
 def test_windows_equal_a_direct_slice_of_the_scaled_rows():
@@ -86,6 +87,7 @@ def test_evaluation_loaders_keep_every_window():
         assert sum(len(x) for x, _ in loader) == n  # 2,785 is not a multiple of 1,000
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (64, 336, 7) and y.shape == (64, 96, 7) and x.dtype == torch.float32
+    assert dm.schema is dm.data.schema and (dm.schema.context_len, dm.schema.horizon) == (336, 96)
 
 
 @settings(max_examples=60, deadline=None)
@@ -103,3 +105,13 @@ def test_window_arithmetic_matches_brute_force(length, context, horizon, train, 
         assert list(range(first, first + n)) == brute
     need = rows_needed(cfg)
     assert min(window_counts(need, cfg)) >= 1 and (need == 1 or min(window_counts(need - 1, cfg)) < 1)
+
+
+@settings(max_examples=60, deadline=None)
+@given(length=st.integers(1, 200), context=st.integers(1, 40), horizon=st.integers(1, 20),
+       count=st.integers(1, 6), step=st.integers(1, 9))
+def test_last_windows_are_the_newest_complete_windows_step_apart(length, context, horizon, count, step):
+    starts = last_windows(length, context, horizon, count=count, step=step)
+    complete = [s for s in range(length) if s + context + horizon <= length]
+    wanted = [complete[-1] - step * k for k in range(count)] if complete else None
+    assert starts == (wanted if wanted and wanted[-1] >= 0 else None)

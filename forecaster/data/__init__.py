@@ -1,4 +1,4 @@
-"""The data path: CSV reading and validation, splits, scaling, windows, and the DataModule.
+"""The data path: the schema record, CSV reading and validation, splits, scaling, windows, and the DataModule.
 
 `module.py` is the only part that imports Lightning; import it explicitly where training needs it.
 """

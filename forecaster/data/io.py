@@ -6,20 +6,22 @@ the time column and the frequency are detected; each can be named in the config 
 
 Every check fails with a `DataError` naming the file, the column, the line and the fix. Lenient
 choices (sorting rows, filling gaps and missing values, dropping short series) are opt-in and
-reported in `SeriesFrame.notes`, never silent. Line numbers count the header as line 1.
+reported as typed `Diagnostic`s in `SeriesFrame.diagnostics`, never silent. Line numbers count the
+header as line 1. What the file holds (layout, columns, frequency, series ids) is one `Schema`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from forecaster.config import DataConfig
+from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.errors import DataError
 
 TIME_NAMES = ("ds", "date", "datetime", "timestamp", "time")
@@ -27,31 +29,6 @@ ID_NAMES = ("unique_id", "series_id", "item_id", "series", "id")
 VALUE_NAMES = ("y", "value", "target")
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-
-
-@dataclass
-class SeriesFrame:
-    """Validated series: one time index and one (rows, features) array per series.
-
-    Features are ordered targets first, then covariates; `n_targets` says where the targets end.
-    """
-
-    path: str
-    layout: str  # wide | long
-    time_col: str
-    id_col: str | None
-    columns: list[str]
-    n_targets: int
-    freq: str
-    ids: list[str]
-    times: list[pd.DatetimeIndex]
-    values: list[np.ndarray]
-    notes: list[str] = field(default_factory=list)
-    header: list[str] = field(default_factory=list)
-
-    @property
-    def n_rows(self) -> int:
-        return sum(len(t) for t in self.times)
 
 
 def read_frame(cfg: DataConfig, path: str | Path | None = None) -> SeriesFrame:
@@ -83,22 +60,33 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
-    frame = SeriesFrame(path, layout, time_col, id_col, columns, len(targets), "", [], [], [],
-                        header=list(table.columns))
-    freqs = set()
+    ids, series_times, values, diagnostics, freqs = [], [], [], [], set()
     for sid, rows in data.groupby("__id", sort=False):
-        idx, vals, freq = _one_series(rows, columns, cfg, frame, str(sid))
-        frame.ids.append(str(sid))
-        frame.times.append(idx)
-        frame.values.append(vals)
+        where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "")
+        idx, vals, freq, found = _one_series(rows, columns, cfg, where)
+        ids.append(str(sid))
+        series_times.append(idx)
+        values.append(vals)
+        diagnostics += found
         freqs.add(freq)
     if len(freqs) > 1:
         raise DataError(
             f"series have different frequencies ({', '.join(sorted(freqs))})", file=path,
             column=time_col, fix="put series of one frequency in a file, or resample them first",
         )
-    frame.freq = freqs.pop()
-    return frame
+    schema = Schema(layout=layout, time_col=time_col, id_col=id_col, columns=columns, n_targets=len(targets),
+                    freq=freqs.pop(), series_ids=ids)
+    return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics)
+
+
+@dataclass(frozen=True)
+class _Where:
+    """The series being validated, for messages: its file, time column, id and message prefix."""
+
+    path: str
+    time_col: str
+    sid: str
+    label: str  # "series 'x': " in a long file, "" in a wide one
 
 
 def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -269,10 +257,10 @@ def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> n
     return numbers
 
 
-def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, frame: SeriesFrame,
-                sid: str) -> tuple[pd.DatetimeIndex, np.ndarray, str]:
-    """Order, regularise and fill one series; returns its index, values and frequency."""
-    path, label = frame.path, (f"series '{sid}': " if frame.layout == "long" else "")
+def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig,
+                where: _Where) -> tuple[pd.DatetimeIndex, np.ndarray, str, list[Diagnostic]]:
+    """Order, regularise and fill one series; returns its index, values, frequency and diagnostics."""
+    path, label, time_col, found = where.path, where.label, where.time_col, []
     times = pd.DatetimeIndex(rows["__time"])
     lines = rows["__line"].to_numpy()
     if not times.is_monotonic_increasing:
@@ -280,27 +268,28 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, frame: 
         if not cfg.sort:
             raise DataError(
                 f"{label}rows are out of time order ({times[first]} comes after "
-                f"{times[first - 1]})", file=path, column=frame.time_col, row=int(lines[first]),
+                f"{times[first - 1]})", file=path, column=time_col, row=int(lines[first]),
                 fix="sort the file by time, or pass --data.sort true",
             )
         order = np.argsort(times.asi8, kind="stable")
         rows, times, lines = rows.iloc[order], times[order], lines[order]
-        frame.notes.append(f"{label}sorted {len(rows)} rows by time")
+        found.append(Diagnostic("sorted", where.sid, f"{label}sorted {len(rows)} rows by time"))
     dup = np.flatnonzero(times.duplicated())
     if dup.size:
         i = dup[0]
         raise DataError(f"{label}duplicate timestamp {times[i]} ({dup.size} duplicates)",
-                        file=path, column=frame.time_col, row=int(lines[i]),
+                        file=path, column=time_col, row=int(lines[i]),
                         fix="keep one row per timestamp (aggregate or drop duplicates)")
     values = rows[columns].to_numpy(dtype=float)
     if len(times) < 3:
         raise DataError(f"{label}only {len(times)} rows; a frequency needs at least 3",
-                        file=path, column=frame.time_col, fix="give more rows")
+                        file=path, column=time_col, fix="give more rows")
     freq = _infer_freq(times)
     if freq is None:
-        times, values, freq = _regularise(times, values, lines, cfg, frame, label)
-    values = _fill_missing(values, _lines_for(times, rows, lines), cfg, frame, columns, label)
-    return times, values, freq
+        times, values, freq, gaps = _regularise(times, values, lines, cfg, where)
+        found.append(gaps)
+    values, filled = _fill_missing(values, _lines_for(times, rows, lines), cfg, where, columns)
+    return times, values, freq, found + ([filled] if filled else [])
 
 
 def _infer_freq(times: pd.DatetimeIndex) -> str | None:
@@ -321,12 +310,12 @@ def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -
     return known.reindex(times).fillna(0).to_numpy(dtype=int)
 
 
-def _regularise(times, values, lines, cfg: DataConfig, frame: SeriesFrame, label: str):
+def _regularise(times, values, lines, cfg: DataConfig, where: _Where):
     """Find the step of an irregular index; fill whole missing steps if asked, else fail."""
     deltas = np.diff(times.asi8)
     step = int(pd.Series(deltas).mode().iloc[0])
     off = np.flatnonzero(deltas % step != 0)
-    path, col = frame.path, frame.time_col
+    path, col, label = where.path, where.time_col, where.label
     if off.size:
         i = off[0] + 1
         raise DataError(
@@ -345,29 +334,30 @@ def _regularise(times, values, lines, cfg: DataConfig, frame: SeriesFrame, label
         )
     full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
     filled = pd.DataFrame(values, index=times).reindex(full).to_numpy()
-    frame.notes.append(f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
+    note = Diagnostic("filled_gaps", where.sid, f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
     freq = pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
-    return full, filled, freq
+    return full, filled, freq, note
 
 
-def _fill_missing(values: np.ndarray, lines: np.ndarray, cfg: DataConfig, frame: SeriesFrame,
-                  columns: list[str], label: str) -> np.ndarray:
+def _fill_missing(values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where: _Where,
+                  columns: list[str]) -> tuple[np.ndarray, Diagnostic | None]:
     nan = np.isnan(values)
     if not nan.any():
-        return values
+        return values, None
+    label = where.label
     if cfg.fill == "error":
         r, c = np.argwhere(nan)[0]
         raise DataError(
-            f"{label}{int(nan.sum())} missing values; the first is here", file=frame.path,
+            f"{label}{int(nan.sum())} missing values; the first is here", file=where.path,
             column=columns[c], row=int(lines[r]) or None,
             fix="fill them in the file, or pass --data.fill ffill (or interpolate)",
         )
     if cfg.fill not in ("ffill", "interpolate"):
-        raise DataError(f"unknown fill policy '{cfg.fill}'", file=frame.path,
+        raise DataError(f"unknown fill policy '{cfg.fill}'", file=where.path,
                         fix="use --data.fill error|ffill|interpolate")
     table = pd.DataFrame(values, columns=columns)
     table = table.ffill() if cfg.fill == "ffill" else table.interpolate(limit_direction="both")
     table = table.bfill()
     counts = ", ".join(f"{c}: {n}" for c, n in zip(columns, nan.sum(axis=0)) if n)
-    frame.notes.append(f"{label}filled {int(nan.sum())} missing values by {cfg.fill} ({counts})")
-    return table.to_numpy()
+    message = f"{label}filled {int(nan.sum())} missing values by {cfg.fill} ({counts})"
+    return table.to_numpy(), Diagnostic("filled_missing", where.sid, message)

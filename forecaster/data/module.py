@@ -1,4 +1,4 @@
-"""The Lightning DataModule: loaders over `prepare()`'s windows and the facts a model needs."""
+"""The Lightning DataModule: loaders over `prepare()`'s windows, and the data's schema."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import pytorch_lightning as pl
 from torch.utils.data import DataLoader
 
 from forecaster.config import DataConfig
+from forecaster.data.schema import Schema
 from forecaster.data.windows import PreparedData, collate_batch, prepare
 
 
@@ -23,20 +24,9 @@ class ForecastDataModule(pl.LightningDataModule):
         self.data = prepared if prepared is not None else prepare(cfg)
 
     @property
-    def n_features(self) -> int:
-        return self.data.n_features
-
-    @property
-    def n_targets(self) -> int:
-        return self.data.n_targets
-
-    @property
-    def context_len(self) -> int:
-        return self.data.context_len
-
-    @property
-    def horizon(self) -> int:
-        return self.data.horizon
+    def schema(self) -> Schema:
+        """The data's one record of facts: columns, n_features, n_targets, context_len, horizon, period."""
+        return self.data.schema
 
     def _loader(self, split: str, *, train: bool) -> DataLoader:
         return DataLoader(

@@ -42,6 +42,15 @@ def window_range(lo: int, hi: int, context_len: int, horizon: int) -> tuple[int,
     return first, max(count, 0)
 
 
+def last_windows(length: int, context_len: int, horizon: int, *, count: int, step: int) -> list[int] | None:
+    """Start rows of the newest `count` windows of a series of `length` rows, `step` rows apart,
+    newest first (rolling forecast origins); None when they do not all fit."""
+    first, n = window_range(0, length, context_len, horizon)
+    newest = first + n - 1
+    starts = [newest - step * k for k in range(count)]
+    return starts if n and starts[-1] >= first else None
+
+
 def window_counts(length: int, cfg: DataConfig) -> list[int]:
     """Number of train, val and test windows for a series of `length` rows."""
     bounds = split_bounds(length, cfg)

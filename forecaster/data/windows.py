@@ -3,12 +3,13 @@
 All series are scaled and concatenated into one float32 tensor of shape (rows, features); a split
 is a list of (first start row, count) segments, one per series. A window index maps to its start
 row with a binary search over the segments' cumulative counts, so memory grows with rows, not with
-windows, and no window is ever copied until a batch is gathered.
+windows, and no window is ever copied until a batch is gathered. The facts about the data
+(columns, targets, window sizes, period) live in one `Schema`, which `PreparedData.schema` exposes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -16,8 +17,9 @@ import torch
 from torch.utils.data import Dataset
 
 from forecaster.config import DataConfig
-from forecaster.data.io import SeriesFrame, read_frame
+from forecaster.data.io import read_frame
 from forecaster.data.scaling import Scaler
+from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.data.split import SPLITS, rows_needed, split_bounds, window_range
 from forecaster.errors import DataError
 
@@ -74,29 +76,26 @@ def collate_batch(batch):
 
 @dataclass
 class PreparedData:
-    """Everything a model needs from the data, built once by `prepare()`."""
+    """Everything a model needs from the data, built once by `prepare()`.
+
+    `frame.schema` is the schema with the window sizes and period; `schema` is that same record.
+    """
 
     frame: SeriesFrame
     scaler: Scaler
-    values: torch.Tensor  # (rows, features), scaled, every series concatenated
+    values: torch.Tensor  # (rows, F), scaled, every series concatenated
     offsets: np.ndarray  # first row of each series in `values`
     segments: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (starts, counts)
-    context_len: int
-    horizon: int
-    period: int
 
     @property
-    def n_features(self) -> int:
-        return self.values.shape[1]
-
-    @property
-    def n_targets(self) -> int:
-        return self.frame.n_targets
+    def schema(self) -> Schema:
+        return self.frame.schema
 
     def dataset(self, split: str) -> WindowDataset:
         starts, counts = self.segments[split]
-        return WindowDataset(self.values, starts, counts, context_len=self.context_len,
-                             horizon=self.horizon, n_targets=self.n_targets)
+        s = self.schema
+        return WindowDataset(self.values, starts, counts, context_len=s.context_len, horizon=s.horizon,
+                             n_targets=s.n_targets)
 
     def n_windows(self, split: str) -> int:
         return int(self.segments[split][1].sum())
@@ -104,8 +103,7 @@ class PreparedData:
 
 def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None) -> PreparedData:
     """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows."""
-    frame = frame if frame is not None else read_frame(cfg)
-    check_lengths(frame, cfg)
+    frame = check_lengths(frame if frame is not None else read_frame(cfg), cfg)
     bounds = [split_bounds(len(t), cfg) for t in frame.times]
     if scaler is None:
         train_rows = np.concatenate([v[: b[0][1]] for v, b in zip(frame.values, bounds)])
@@ -118,18 +116,21 @@ def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | 
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
         starts = np.array([first for first, _ in ranges]) + offsets
         segments[split] = (starts, np.array([count for _, count in ranges]))
-    return PreparedData(frame, scaler, torch.from_numpy(scaled), offsets, segments,
-                        cfg.context_len, cfg.horizon, season_period(frame.freq, cfg))
+    schema = frame.schema.with_windows(context_len=cfg.context_len, horizon=cfg.horizon,
+                                       period=season_period(frame.schema.freq, cfg))
+    return PreparedData(replace(frame, schema=schema), scaler, torch.from_numpy(scaled), offsets, segments)
 
 
-def check_lengths(frame: SeriesFrame, cfg: DataConfig) -> None:
-    """Fail on series too short for a window in every split, or drop them if `cfg.drop_short`."""
+def check_lengths(frame: SeriesFrame, cfg: DataConfig) -> SeriesFrame:
+    """`frame` itself when every series is long enough for a window in every split; else fail, or
+    with `cfg.drop_short` a new frame without the short series (and a `dropped_short` diagnostic
+    for each)."""
     need = rows_needed(cfg)
     short = [i for i, t in enumerate(frame.times) if len(t) < need]
     if not short:
-        return
-    i = short[0]
-    what = f"series '{frame.ids[i]}' has" if frame.layout == "long" else "the file has"
+        return frame
+    i, ids = short[0], frame.schema.series_ids
+    what = f"series '{ids[i]}' has" if frame.schema.layout == "long" else "the file has"
     split = f"the '{cfg.split}' split" + (f" {cfg.ratios}" if cfg.split == "ratio" else "")
     if not cfg.drop_short or len(short) == len(frame.times):
         raise DataError(
@@ -138,11 +139,11 @@ def check_lengths(frame: SeriesFrame, cfg: DataConfig) -> None:
             + (f" ({len(short)} series too short)" if len(short) > 1 else ""),
             file=frame.path,
             fix="give more rows, lower --data.context_len / --data.horizon"
-            + (", or pass --data.drop_short true to skip short series" if frame.layout == "long" else ""),
+            + (", or pass --data.drop_short true to skip short series" if frame.schema.layout == "long" else ""),
         )
-    for i in reversed(short):
-        frame.notes.append(f"dropped series '{frame.ids[i]}' ({len(frame.times[i])} rows < {need})")
-        del frame.ids[i], frame.times[i], frame.values[i]
+    dropped = [Diagnostic("dropped_short", ids[i], f"dropped series '{ids[i]}' ({len(frame.times[i])} rows < {need})")
+               for i in reversed(short)]
+    return frame.keep([i for i in range(len(ids)) if i not in short], dropped)
 
 
 def season_period(freq: str, cfg: DataConfig) -> int:

@@ -1,0 +1,130 @@
+"""The data's records: the one `Schema`, the validated `SeriesFrame`, and typed `Diagnostic`s.
+
+The schema is the one record of what a dataset is: layout, columns, frequency, series, and the
+window sizes.
+
+Every other object derives these facts from a `Schema` instead of holding its own copy: a
+`SeriesFrame` is a schema plus the series' rows; `prepare()` adds the window facts (`context_len`,
+`horizon`, `period`) and `PreparedData` exposes that schema; the DataModule exposes it; a model
+package stores it as `schema.json`. Its `n_features`, `n_targets`, `context_len`, `horizon` and
+`period` attributes are what a network is sized by. Nothing here imports torch or pandas.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, replace
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pandas as pd
+
+
+@dataclass(frozen=True, kw_only=True)
+class Schema:
+    """What a dataset holds and, once windows are chosen, what a model reads and writes.
+
+    Attributes:
+        layout: ``wide`` (one column per variable) or ``long`` (``unique_id, ds, y`` rows).
+        time_col: the time column.
+        id_col: the series id column (long layout), else None.
+        columns: the feature columns F, targets first, then input-only covariates.
+        n_targets: the first `n_targets` columns are forecast (K).
+        freq: the pandas frequency string of every series.
+        context_len: input steps L (None until windows are chosen).
+        horizon: forecast steps H (None until windows are chosen).
+        period: seasonal period in steps (None until windows are chosen).
+        series_ids: one id per series (a wide file's single series is named after the file).
+    """
+
+    layout: str
+    time_col: str
+    id_col: str | None
+    columns: list[str]
+    n_targets: int
+    freq: str
+    context_len: int | None = None
+    horizon: int | None = None
+    period: int | None = None
+    series_ids: list[str] = field(default_factory=list)
+
+    @property
+    def n_features(self) -> int:
+        return len(self.columns)
+
+    @property
+    def targets(self) -> list[str]:
+        return self.columns[: self.n_targets]
+
+    @property
+    def covariates(self) -> list[str]:
+        return self.columns[self.n_targets:]
+
+    def with_windows(self, *, context_len: int, horizon: int, period: int) -> Schema:
+        """This schema with the window sizes a model is trained for."""
+        return replace(self, context_len=context_len, horizon=horizon, period=period)
+
+    def with_series(self, series_ids: list[str]) -> Schema:
+        """This schema for a subset (or another set) of series."""
+        return replace(self, series_ids=list(series_ids))
+
+    def to_json(self) -> str:
+        """`schema.json` of a model package (format version 1)."""
+        return json.dumps(asdict(self), indent=2)
+
+    @classmethod
+    def from_json(cls, text: str) -> Schema:
+        """Read `to_json`'s output; unknown or missing fields raise `TypeError`."""
+        return cls(**json.loads(text))
+
+
+DIAGNOSTIC_KINDS = ("sorted", "filled_gaps", "filled_missing", "dropped_short")
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A lenient choice that changed the data, reported rather than silent.
+
+    Attributes:
+        kind: one of `DIAGNOSTIC_KINDS`.
+        series: the series concerned (a wide file's single series is named after the file).
+        message: the sentence shown to the user.
+    """
+
+    kind: str
+    series: str
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+@dataclass(frozen=True)
+class SeriesFrame:
+    """Validated series: the file's schema, and one time index and (rows, F) array per series.
+
+    `times[i]` and `values[i]` belong to `schema.series_ids[i]`; the columns of `values` are
+    `schema.columns` (targets first, then covariates).
+    """
+
+    schema: Schema
+    path: str
+    header: list[str]  # the input's column names, as read
+    times: list[pd.DatetimeIndex]
+    values: list[np.ndarray]
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def n_rows(self) -> int:
+        return sum(len(t) for t in self.times)
+
+    def series(self):
+        """(id, times, values) of each series."""
+        return zip(self.schema.series_ids, self.times, self.values)
+
+    def keep(self, indices: list[int], diagnostics: list[Diagnostic] = ()) -> SeriesFrame:
+        """A new frame of the series at `indices`, with `diagnostics` added to this frame's."""
+        return SeriesFrame(self.schema.with_series([self.schema.series_ids[i] for i in indices]), self.path,
+                           self.header, [self.times[i] for i in indices], [self.values[i] for i in indices],
+                           [*self.diagnostics, *diagnostics])
