@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test ui pictures clean
+.PHONY: install demo test test-fast lint ui pictures clean
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -19,8 +19,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/forecaster compare --config configs/quick.yaml --metrics-out out/quick.json
 
-test: $(STAMP)
+test: lint
 	$(PY) -m pytest -q
+
+test-fast: $(STAMP)  # skips the tests marked slow (servers, real training, overfitting)
+	$(PY) -m pytest -q -m "not slow"
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 pictures: $(STAMP)
 	$(PY) docs/make_pictures.py

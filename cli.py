@@ -15,10 +15,14 @@ import json
 import os
 import sys
 
-DESCRIPTION = ("Which attention forecasts your series best, and at what cost. "
-               "Train, compare, serve and evaluate attention forecasters on CSV series.")
-CONFIG_HELP = ("Config fields below can be given as --<section>.<field> VALUE (lists as a,b or [a, b]; null for "
-               "none) and override the --config file, and its variants: entries too.")
+DESCRIPTION = (
+    "Which attention forecasts your series best, and at what cost. "
+    "Train, compare, serve and evaluate attention forecasters on CSV series."
+)
+CONFIG_HELP = (
+    "Config fields below can be given as --<section>.<field> VALUE (lists as a,b or [a, b]; null for "
+    "none) and override the --config file, and its variants: entries too."
+)
 
 
 def build_parser():
@@ -33,15 +37,15 @@ def build_parser():
 
     data = command()
     sub.add_subcommand("data", data, help="inspect a data file")
-    inspect = command(description="Say what forecaster detects in a CSV and whether it can train on it. "
-                      + CONFIG_HELP)
+    inspect = command(description="Say what forecaster detects in a CSV and whether it can train on it. " + CONFIG_HELP)
     inspect.add_argument("file", help="CSV file (wide or long layout)")
     inspect.add_argument("--config", help="YAML config whose data section to apply")
     inspect.add_argument("--context-len", type=int, help="input steps per window")
     inspect.add_argument("--horizon", type=int, help="forecast steps per window")
     _config_fields(inspect)
     data.add_subcommands(dest="data_command", required=True, metavar="SUBCOMMAND").add_subcommand(
-        "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it")
+        "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it"
+    )
 
     train = command(description="Train one model and log it to MLflow. " + CONFIG_HELP)
     _common(train)
@@ -52,8 +56,11 @@ def build_parser():
 
     compare = command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
     _common(compare)
-    compare.add_argument("--variants", help="comma-separated variants (default: all): "
-                         "global,causal,local,hybrid,dynamic,cross,lstm,naive,seasonal_naive,linear")
+    compare.add_argument(
+        "--variants",
+        help="comma-separated variants (default: all): "
+        "global,causal,local,hybrid,dynamic,cross,lstm,naive,seasonal_naive,linear",
+    )
     compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
     _config_fields(compare)
     sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
@@ -147,16 +154,22 @@ def cmd_compare(args, given) -> int:
     cfg = load_config(args, given)
     console = Console(width=None if sys.stdout.isatty() else 150)
     rows, summary = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, console=console)
-    console.print(rich_table(summary, title=f"{cfg.name}: test metrics on every window (ranked by MSE); "
-                                            "p: Diebold-Mariano p-value of the best variant's advantage"))
+    console.print(
+        rich_table(
+            summary,
+            title=f"{cfg.name}: test metrics on every window (ranked by MSE); "
+            "p: Diebold-Mariano p-value of the best variant's advantage",
+        )
+    )
     if args.metrics_out:
         write_json(rows, args.metrics_out)
     uri = tracking_uri(cfg.tracking.uri)
     if cfg.tracking.enabled and uri.startswith(("http://", "https://")):
         console.print(f"Runs are on the tracking server: open [bold]{uri}[/] (experiment '{experiment_name(cfg)}').")
     elif cfg.tracking.enabled:
-        console.print(f"Runs are in {uri}. See them with: [bold].venv/bin/forecaster ui[/]  "
-                      "(then open http://127.0.0.1:5000)")
+        console.print(
+            f"Runs are in {uri}. See them with: [bold].venv/bin/forecaster ui[/]  (then open http://127.0.0.1:5000)"
+        )
     return 0
 
 
@@ -177,8 +190,7 @@ def cmd_evaluate(args, given) -> int:
     from forecaster.evaluation import evaluate_package
     from forecaster.package import load_any
 
-    metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows,
-                               step=args.step)
+    metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows, step=args.step)
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
     if args.metrics_out:
@@ -190,15 +202,31 @@ def cmd_ui(args, given) -> int:
     from forecaster.tracking import tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
-    command = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri, "--host", "127.0.0.1",
-               "--port", str(args.port)]
+    command = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(args.port),
+    ]
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     os.execv(sys.executable, command)
     return 0
 
 
-COMMANDS = {"data": cmd_inspect, "train": cmd_train, "compare": cmd_compare, "predict": cmd_predict,
-            "evaluate": cmd_evaluate, "ui": cmd_ui}
+COMMANDS = {
+    "data": cmd_inspect,
+    "train": cmd_train,
+    "compare": cmd_compare,
+    "predict": cmd_predict,
+    "evaluate": cmd_evaluate,
+    "ui": cmd_ui,
+}
 
 
 def main(argv: list[str] | None = None) -> int:

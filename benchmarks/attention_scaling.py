@@ -2,10 +2,10 @@
 
 Each (implementation, length) runs in a fresh Python process so peak memory does not mix; the
 peak is the process's maximum resident memory above its own baseline (inputs created, the same
-implementation warmed up on 2 x window tokens), read from getrusage, with glibc told to serve large blocks from mmap so that freed
-tensors leave the resident set at once. Time is the median of forward + backward over `--repeats` runs
-after one warm-up. Dense attention is `scaled_dot_product_attention` with a (T, T) boolean
-sliding-window mask, the usual way to get a local pattern; it runs under an address-space limit
+implementation warmed up on 2 x window tokens), read from getrusage, with glibc told to serve large
+blocks from mmap so that freed tensors leave the resident set at once. Time is the median of forward +
+backward over `--repeats` runs after one warm-up. Dense attention is `scaled_dot_product_attention`
+with a (T, T) boolean sliding-window mask, the usual way to get a local pattern; it runs under an address-space limit
 (`--dense-limit-gb`) and a row says so when it cannot run.
 
     python benchmarks/attention_scaling.py --lengths 1024,2048,4096,8192,16384 --window 128 --json OUT
@@ -39,8 +39,7 @@ def measure(impl: str, length: int, window: int, heads: int, head_dim: int, repe
         if impl == "local":
             out = local_attention(q[:, :, :n], k[:, :, :n], v[:, :, :n], window)
         else:
-            out = F.scaled_dot_product_attention(q[:, :, :n], k[:, :, :n], v[:, :, :n],
-                                                 attn_mask=local_mask(n, window))
+            out = F.scaled_dot_product_attention(q[:, :, :n], k[:, :, :n], v[:, :, :n], attn_mask=local_mask(n, window))
         out.backward(grad[:, :, :n])
 
     torch.manual_seed(0)
@@ -55,13 +54,32 @@ def measure(impl: str, length: int, window: int, heads: int, head_dim: int, repe
         step(length)
         times.append(time.perf_counter() - start)
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - baseline
-    return {"impl": impl, "length": length, "window": window, "seconds": statistics.median(times),
-            "peak_mb": round(peak / 1024, 1)}
+    return {
+        "impl": impl,
+        "length": length,
+        "window": window,
+        "seconds": statistics.median(times),
+        "peak_mb": round(peak / 1024, 1),
+    }
 
 
 def run_child(args, impl: str, length: int) -> dict:
-    command = [sys.executable, __file__, "--child", impl, "--lengths", str(length), "--window", str(args.window),
-               "--heads", str(args.heads), "--head-dim", str(args.head_dim), "--repeats", str(args.repeats)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        impl,
+        "--lengths",
+        str(length),
+        "--window",
+        str(args.window),
+        "--heads",
+        str(args.heads),
+        "--head-dim",
+        str(args.head_dim),
+        "--repeats",
+        str(args.repeats),
+    ]
     if impl == "dense":
         command += ["--limit-gb", str(args.dense_limit_gb)]
     # Large blocks straight from mmap, so freed memory leaves the resident set at once and the
@@ -71,25 +89,40 @@ def run_child(args, impl: str, length: int) -> dict:
     if result.returncode == 0:
         return json.loads(result.stdout.strip().splitlines()[-1])
     reason = "out of memory" if "memory" in result.stderr.lower() or result.returncode < 0 else "failed"
-    return {"impl": impl, "length": length, "window": args.window, "seconds": None, "peak_mb": None,
-            "error": f"{reason} (limit {args.dense_limit_gb} GB): {result.stderr.strip().splitlines()[-1][:120]}"}
+    return {
+        "impl": impl,
+        "length": length,
+        "window": args.window,
+        "seconds": None,
+        "peak_mb": None,
+        "error": f"{reason} (limit {args.dense_limit_gb} GB): {result.stderr.strip().splitlines()[-1][:120]}",
+    }
 
 
 def table(rows: list[dict]) -> str:
     by = {(r["impl"], r["length"]): r for r in rows}
     lengths = sorted({r["length"] for r in rows})
     first_local = by[("local", lengths[0])]["seconds"]
-    lines = ["| length | dense s | local s | speed-up | dense peak MB | local peak MB | memory ratio | local s / length (x first) |",
-             "|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| length | dense s | local s | speed-up | dense peak MB | local peak MB | memory ratio | local s / length (x first) |",  # noqa: E501
+        "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     for n in lengths:
         d, lo = by[("dense", n)], by[("local", n)]
         ok = d["seconds"] is not None
         growth = (lo["seconds"] / n) / (first_local / lengths[0])
-        lines.append("| {:,} | {} | {:.4f} | {} | {} | {:.1f} | {} | {:.2f} |".format(
-            n, f"{d['seconds']:.4f}" if ok else "cannot run", lo["seconds"],
-            f"{d['seconds'] / lo['seconds']:.1f}x" if ok else "-",
-            f"{d['peak_mb']:.1f}" if ok else d.get("error", "-"), lo["peak_mb"],
-            f"{d['peak_mb'] / max(lo['peak_mb'], 0.1):.1f}x" if ok else "-", growth))
+        lines.append(
+            "| {:,} | {} | {:.4f} | {} | {} | {:.1f} | {} | {:.2f} |".format(
+                n,
+                f"{d['seconds']:.4f}" if ok else "cannot run",
+                lo["seconds"],
+                f"{d['seconds'] / lo['seconds']:.1f}x" if ok else "-",
+                f"{d['peak_mb']:.1f}" if ok else d.get("error", "-"),
+                lo["peak_mb"],
+                f"{d['peak_mb'] / max(lo['peak_mb'], 0.1):.1f}x" if ok else "-",
+                growth,
+            )
+        )
     return "\n".join(lines)
 
 
@@ -117,8 +150,10 @@ def main() -> None:
         for impl in ("dense", "local"):
             rows.append(run_child(args, impl, n))
             print(f"{impl:>5} T={n:>6}: {rows[-1]}", file=sys.stderr)
-    print(f"batch 1, {args.heads} heads, head size {args.head_dim}, window {args.window}, "
-          f"forward + backward, median of {args.repeats}")
+    print(
+        f"batch 1, {args.heads} heads, head size {args.head_dim}, window {args.window}, "
+        f"forward + backward, median of {args.repeats}"
+    )
     print(table(rows))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)

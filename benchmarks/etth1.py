@@ -23,8 +23,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forecaster.compare import compare, parse_variants  # noqa: E402
-from forecaster.config import load  # noqa: E402
+from forecaster.compare import compare, parse_variants
+from forecaster.config import load
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
 KEEP = ("mse", "mae", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "p_vs_best", "n_test_windows")
@@ -40,14 +40,21 @@ def run(args) -> list[dict]:
                 cfg.variants.setdefault(variant, {})[key] = value
         fits, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds)
         for fit in fits:
-            rows.append({"variant": fit["variant"], "horizon": horizon, "seed": fit["seed"],
-                         "lookback": cfg.data.context_len, **{k: fit.get(k) for k in KEEP}})
+            rows.append(
+                {
+                    "variant": fit["variant"],
+                    "horizon": horizon,
+                    "seed": fit["seed"],
+                    "lookback": cfg.data.context_len,
+                    **{k: fit.get(k) for k in KEEP},
+                }
+            )
     return rows
 
 
 def merge(rows: list[dict], path: Path) -> list[dict]:
     old = json.loads(path.read_text()) if path.exists() else []
-    key = lambda r: (r["variant"], r["horizon"], r["seed"])  # noqa: E731
+    key = lambda r: (r["variant"], r["horizon"], r["seed"])
     new = {key(r) for r in rows}
     merged = [r for r in old if key(r) not in new] + rows
     return sorted(merged, key=lambda r: (r["horizon"], r["variant"], r["seed"]))
@@ -57,18 +64,21 @@ def table(rows: list[dict]) -> str:
     groups = defaultdict(list)
     for r in rows:
         groups[(r["horizon"], r["variant"])].append(r)
-    lines = ["| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | seeds | params | epochs | s/epoch | train s | p (best better) |",
-             "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        "| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | seeds | params | epochs | s/epoch | train s | p (best better) |",  # noqa: E501
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
     order = sorted(groups, key=lambda k: (k[0], statistics.mean(r["mse"] for r in groups[k])))
     for horizon, variant in order:
         g = groups[(horizon, variant)]
-        sd = lambda k: statistics.stdev([r[k] for r in g]) if len(g) > 1 else 0.0  # noqa: E731
-        mean = lambda k: statistics.mean(r[k] for r in g)  # noqa: E731
+        sd = lambda k, g=g: statistics.stdev([r[k] for r in g]) if len(g) > 1 else 0.0
+        mean = lambda k, g=g: statistics.mean(r[k] for r in g)
         p = g[0].get("p_vs_best")
         lines.append(
             f"| {horizon} | {variant} | {mean('mse'):.4f} ± {sd('mse'):.4f} | {mean('mae'):.4f} ± {sd('mae'):.4f} | "
             f"{len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
-            f"{mean('train_seconds'):.0f} | {'-' if p is None else ('<0.001' if p < 0.001 else f'{p:.3f}')} |")
+            f"{mean('train_seconds'):.0f} | {'-' if p is None else ('<0.001' if p < 0.001 else f'{p:.3f}')} |"
+        )
     return "\n".join(lines)
 
 
@@ -78,10 +88,22 @@ def main() -> None:
     parser.add_argument("--horizons", default="96")
     parser.add_argument("--variants", default=None, help="comma-separated (default: all)")
     parser.add_argument("--seeds", type=int, default=3)
-    parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"),
-                        help="extra dotted override, e.g. --set trainer.max_epochs 5")
-    parser.add_argument("--long-set", nargs=3, action="append", default=[], metavar=("VARIANT", "KEY", "VALUE"),
-                        help="override for one variant at horizons >= --long-from, e.g. hybrid trainer.lr 3.0e-4")
+    parser.add_argument(
+        "--set",
+        nargs=2,
+        action="append",
+        default=[],
+        metavar=("KEY", "VALUE"),
+        help="extra dotted override, e.g. --set trainer.max_epochs 5",
+    )
+    parser.add_argument(
+        "--long-set",
+        nargs=3,
+        action="append",
+        default=[],
+        metavar=("VARIANT", "KEY", "VALUE"),
+        help="override for one variant at horizons >= --long-from, e.g. hybrid trainer.lr 3.0e-4",
+    )
     parser.add_argument("--long-from", type=int, default=192)
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--print-only", action="store_true", help="print the table of the results file")

@@ -25,9 +25,9 @@ from torch import nn
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from forecaster.config import load, with_variant  # noqa: E402
-from forecaster.nn import common  # noqa: E402
-from forecaster.models import build_network  # noqa: E402
+from forecaster.config import load, with_variant
+from forecaster.models import build_network
+from forecaster.nn import common
 
 COLUMNS = 7  # ETTh1
 
@@ -61,8 +61,9 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(2)
     base = load(args.config)
-    shape = SimpleNamespace(n_features=COLUMNS, n_targets=COLUMNS, context_len=base.data.context_len,
-                            horizon=base.data.horizon, period=1)
+    shape = SimpleNamespace(
+        n_features=COLUMNS, n_targets=COLUMNS, context_len=base.data.context_len, horizon=base.data.horizon, period=1
+    )
     print("| variant | dropout | median ms/step | min ms/step |")
     print("|---|---|---:|---:|")
     for variant in args.variants.split(","):

@@ -22,10 +22,24 @@ def make() -> pd.DataFrame:
         start = pd.Timestamp("2024-01-01") + pd.Timedelta(hours=24 * k)
         temperature = 12 + 8 * np.sin(2 * np.pi * (t - 6) / 24) + rng.normal(0, 1.0, n)
         level = 50 + 20 * k
-        y = (level + 10 * np.sin(2 * np.pi * t / 24) + 5 * np.sin(2 * np.pi * t / 168)
-             + 0.01 * t + 0.4 * temperature + rng.normal(0, 2.0, n))
-        parts.append(pd.DataFrame({"unique_id": sid, "ds": pd.date_range(start, periods=n, freq="h"),
-                                   "y": y.round(3), "temperature": temperature.round(2)}))
+        y = (
+            level
+            + 10 * np.sin(2 * np.pi * t / 24)
+            + 5 * np.sin(2 * np.pi * t / 168)
+            + 0.01 * t
+            + 0.4 * temperature
+            + rng.normal(0, 2.0, n)
+        )
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": sid,
+                    "ds": pd.date_range(start, periods=n, freq="h"),
+                    "y": y.round(3),
+                    "temperature": temperature.round(2),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 

@@ -20,8 +20,8 @@ ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ROOT / "docs" / "images"
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
-import browser  # noqa: E402  (tests/browser.py: the same Chromium helpers the UI test uses)
-from conftest import free_port, wait_http  # noqa: E402
+import browser
+from conftest import free_port, wait_http
 
 
 def main() -> None:
@@ -37,15 +37,33 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
         server = subprocess.Popen(
-            [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-             "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db", "--artifacts-destination", f"{tmp}/artifacts",
-             "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+            [
+                sys.executable,
+                "-m",
+                "mlflow",
+                "server",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--backend-store-uri",
+                f"sqlite:///{tmp}/mlflow.db",
+                "--artifacts-destination",
+                f"{tmp}/artifacts",
+                "--workers",
+                "1",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
         url = f"http://127.0.0.1:{port}"
         try:
             wait_http(f"{url}/health", server)
             os.environ["MLFLOW_TRACKING_URI"] = url
-            cfg = load(ROOT / "configs/quick.yaml", [("data.path", str(ROOT / "datasets/ETTh1.csv")),
-                                                      ("tracking.log_model", "false")])
+            cfg = load(
+                ROOT / "configs/quick.yaml",
+                [("data.path", str(ROOT / "datasets/ETTh1.csv")), ("tracking.log_model", "false")],
+            )
             compare(cfg, variants=list(VARIANTS))
             client = MlflowClient(url)
             experiment = client.get_experiment_by_name(cfg.name).experiment_id

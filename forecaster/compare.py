@@ -14,12 +14,13 @@ from collections import defaultdict
 import numpy as np
 import torch
 
-from forecaster.config import Config, VARIANTS, check_variant, with_variant
+from forecaster import tracking
+from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.experiment import experiment_name, train
 from forecaster.metrics import diebold_mariano
-from forecaster import tracking
+
 
 def parse_variants(text: str | None) -> list[str]:
     """Variant names from `a,b,...` (all of them when empty), each checked by `check_variant`."""
@@ -39,9 +40,13 @@ def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     cache: dict[str, PreparedData] = {}
     rows, overlay, errors = [], {}, defaultdict(list)
-    with tracking.start_run(uri=cfg.tracking.uri, experiment=experiment_name(cfg),
-                            run_name=f"compare-{cfg.name}", enabled=cfg.tracking.enabled,
-                            tags={"kind": "comparison", "variants": ",".join(variants), "seeds": seeds}) as parent:
+    with tracking.start_run(
+        uri=cfg.tracking.uri,
+        experiment=experiment_name(cfg),
+        run_name=f"compare-{cfg.name}",
+        enabled=cfg.tracking.enabled,
+        tags={"kind": "comparison", "variants": ",".join(variants), "seeds": seeds},
+    ) as parent:
         parent.log_params({"variants": ",".join(variants), "seeds": seeds, "config": cfg.name})
         for variant in variants:
             for k in range(seeds):
@@ -85,13 +90,16 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
     from forecaster import plots
 
     names = [r["variant"] for r in summary]
-    run.log_figure(plots.metric_bars(names, [r["mse"] for r in summary], [r["mse_std"] for r in summary]),
-                   "plots/mse_by_variant.png")
+    run.log_figure(
+        plots.metric_bars(names, [r["mse"] for r in summary], [r["mse_std"] for r in summary]),
+        "plots/mse_by_variant.png",
+    )
     x, y, _ = next(iter(overlay.values()))
-    unscale = lambda a: data.scaler.inverse_column(a, 0)  # noqa: E731
+    unscale = lambda a: data.scaler.inverse_column(a, 0)
     preds = {name: unscale(p) for name, (_, _, p) in overlay.items()}
-    run.log_figure(plots.overlay_figure(unscale(x), unscale(y), preds, column=data.schema.columns[0]),
-                   "plots/forecast_overlay.png")
+    run.log_figure(
+        plots.overlay_figure(unscale(x), unscale(y), preds, column=data.schema.columns[0]), "plots/forecast_overlay.png"
+    )
 
 
 def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: int = 0) -> list[dict]:
@@ -106,8 +114,17 @@ def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: i
     out = []
     for variant, group in groups.items():
         item = {"variant": variant, "seeds": len(group)}
-        for key in ("mse", "mae", "mse_original", "mae_original", "n_params", "epochs", "seconds_per_epoch",
-                    "train_seconds", "predict_ms_per_window"):
+        for key in (
+            "mse",
+            "mae",
+            "mse_original",
+            "mae_original",
+            "n_params",
+            "epochs",
+            "seconds_per_epoch",
+            "train_seconds",
+            "predict_ms_per_window",
+        ):
             values = [float(r[key]) for r in group]
             item[key] = float(np.mean(values))
             item[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -123,18 +140,39 @@ def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: i
 
 
 def _cells(item: dict) -> list[str]:
-    pm = lambda k, f: f"{item[k]:{f}} ± {item[k + '_std']:{f}}" if item["seeds"] > 1 else f"{item[k]:{f}}"  # noqa: E731
-    return [str(item["rank"]), item["variant"], pm("mse", ".4f"), pm("mae", ".4f"), f"{item['mse_original']:.4g}",
-            f"{int(item['n_params']):,}", f"{item['epochs']:.1f}", f"{item['seconds_per_epoch']:.2f}",
-            f"{item['train_seconds']:.1f}", f"{item['predict_ms_per_window']:.3f}", _p(item.get("p_vs_best"))]
+    pm = lambda k, f: f"{item[k]:{f}} ± {item[k + '_std']:{f}}" if item["seeds"] > 1 else f"{item[k]:{f}}"
+    return [
+        str(item["rank"]),
+        item["variant"],
+        pm("mse", ".4f"),
+        pm("mae", ".4f"),
+        f"{item['mse_original']:.4g}",
+        f"{int(item['n_params']):,}",
+        f"{item['epochs']:.1f}",
+        f"{item['seconds_per_epoch']:.2f}",
+        f"{item['train_seconds']:.1f}",
+        f"{item['predict_ms_per_window']:.3f}",
+        _p(item.get("p_vs_best")),
+    ]
 
 
 def _p(p: float | None) -> str:
     return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
-HEADERS = ["rank", "variant", "MSE", "MAE", "MSE (original)", "params", "epochs", "s/epoch", "train s", "ms/window",
-           "p (best better)"]
+HEADERS = [
+    "rank",
+    "variant",
+    "MSE",
+    "MAE",
+    "MSE (original)",
+    "params",
+    "epochs",
+    "s/epoch",
+    "train s",
+    "ms/window",
+    "p (best better)",
+]
 
 
 def to_markdown(summary: list[dict]) -> str:

@@ -20,10 +20,11 @@ import dataclasses
 import json
 import re
 import typing
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from forecaster.errors import ConfigError
 
@@ -126,8 +127,11 @@ class TrainerConfig:
 
     def lightning_kwargs(self) -> dict[str, Any]:
         """The Lightning Trainer's keyword arguments held by this config, under the Trainer's names."""
-        return {f.metadata["lightning"] or f.name: getattr(self, f.name)
-                for f in dataclasses.fields(self) if "lightning" in f.metadata}
+        return {
+            f.metadata["lightning"] or f.name: getattr(self, f.name)
+            for f in dataclasses.fields(self)
+            if "lightning" in f.metadata
+        }
 
 
 @dataclass
@@ -188,8 +192,12 @@ def flatten(cfg: Config) -> dict[str, Any]:
 
 def dotted(values: dict[str, Any]) -> list[tuple[str, Any]]:
     """(`section.field`, value) pairs of nested config data; top-level fields keep their name."""
-    return [(f"{key}.{k}", v) for key, value in values.items() if key in SECTIONS and isinstance(value, dict)
-            for k, v in value.items()] + [(k, v) for k, v in values.items() if k not in SECTIONS]
+    return [
+        (f"{key}.{k}", v)
+        for key, value in values.items()
+        if key in SECTIONS and isinstance(value, dict)
+        for k, v in value.items()
+    ] + [(k, v) for k, v in values.items() if k not in SECTIONS]
 
 
 def from_dict(raw: dict[str, Any], *, source: str = "config") -> Config:
@@ -212,8 +220,9 @@ def _apply(cfg: Config, changes: dict[str, Any], source: str) -> Config:
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     if "variants" in typed:
-        values["variants"] = {name: _variant_overrides(entry, f"{source}: variants.{name}")
-                              for name, entry in typed["variants"].items()}
+        values["variants"] = {
+            name: _variant_overrides(entry, f"{source}: variants.{name}") for name, entry in typed["variants"].items()
+        }
     return Config(**{k: SECTIONS[k](**v) if k in SECTIONS else v for k, v in values.items()})
 
 
@@ -365,7 +374,7 @@ def command_line(argv: list[str]) -> list[str]:
     out: list[str] = []
     for arg in argv:
         if arg == "--data" or arg.startswith("--data="):
-            arg = "--data.path" + arg[len("--data"):]
+            arg = "--data.path" + arg[len("--data") :]
         option, eq, value = arg.partition("=")
         if eq and option.startswith("--"):
             arg = f"{option}={_list_arg(option, value)}"

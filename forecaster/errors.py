@@ -27,14 +27,23 @@ class DataError(ForecasterError):
         fix: how to fix it, as a sentence.
     """
 
-    def __init__(self, what: str, *, file: str | None = None, column: str | None = None,
-                 row: int | None = None, fix: str | None = None):
+    def __init__(
+        self,
+        what: str,
+        *,
+        file: str | None = None,
+        column: str | None = None,
+        row: int | None = None,
+        fix: str | None = None,
+    ):
         where = ", ".join(
-            part for part in (
+            part
+            for part in (
                 str(file) if file else None,
                 f"column '{column}'" if column is not None else None,
                 f"line {row}" if row is not None else None,
-            ) if part
+            )
+            if part
         )
         message = f"{where}: {what}" if where else what
         if fix:

@@ -42,9 +42,13 @@ def backtest_dataset(data, path: str, *, windows: int, step: int) -> WindowDatas
     lengths = np.diff(np.append(data.offsets, len(data.values)))
     per_series = [last_windows(int(n), s.context_len, s.horizon, count=windows, step=step) for n in lengths]
     if any(starts is None for starts in per_series):
-        raise DataError(f"{windows} origins {step} steps apart need "
-                        f"{s.context_len + s.horizon + step * (windows - 1)} rows per series", file=path,
-                        fix="lower --backtest-windows or --step")
+        raise DataError(
+            f"{windows} origins {step} steps apart need "
+            f"{s.context_len + s.horizon + step * (windows - 1)} rows per series",
+            file=path,
+            fix="lower --backtest-windows or --step",
+        )
     starts = np.concatenate([off + np.asarray(local) for off, local in zip(data.offsets, per_series)])
-    return WindowDataset(data.values, starts, np.ones_like(starts), context_len=s.context_len,
-                         horizon=s.horizon, n_targets=s.n_targets)
+    return WindowDataset(
+        data.values, starts, np.ones_like(starts), context_len=s.context_len, horizon=s.horizon, n_targets=s.n_targets
+    )

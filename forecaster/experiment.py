@@ -41,8 +41,15 @@ def experiment_name(cfg: Config) -> str:
     return cfg.tracking.experiment or cfg.name
 
 
-def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path | None = None,
-          register: str | None = None, nested: bool = False, quiet: bool = False) -> Outcome:
+def train(
+    cfg: Config,
+    *,
+    prepared: PreparedData | None = None,
+    save: str | Path | None = None,
+    register: str | None = None,
+    nested: bool = False,
+    quiet: bool = False,
+) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package."""
     from forecaster.data.module import ForecastDataModule
     from forecaster.training import fit, seed_all
@@ -53,21 +60,35 @@ def train(cfg: Config, *, prepared: PreparedData | None = None, save: str | Path
     seed_all(cfg.seed)
     network = build_network(cfg.model, data.schema)
     variant = cfg.variant()
-    tags = {"variant": variant, "seed": cfg.seed, "dataset": Path(data.frame.path).name,
-            "dataset_hash": tracking.file_hash(data.frame.path), **tracking.package_versions()}
-    with tracking.start_run(uri=cfg.tracking.uri, experiment=experiment_name(cfg),
-                            run_name=f"{variant}-seed{cfg.seed}", enabled=cfg.tracking.enabled,
-                            nested=nested, tags=tags) as run:
+    tags = {
+        "variant": variant,
+        "seed": cfg.seed,
+        "dataset": Path(data.frame.path).name,
+        "dataset_hash": tracking.file_hash(data.frame.path),
+        **tracking.package_versions(),
+    }
+    with tracking.start_run(
+        uri=cfg.tracking.uri,
+        experiment=experiment_name(cfg),
+        run_name=f"{variant}-seed{cfg.seed}",
+        enabled=cfg.tracking.enabled,
+        nested=nested,
+        tags=tags,
+    ) as run:
         run.log_params(flatten(cfg))
         run.log_text(dump_yaml(cfg), "config.yaml")
         trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
-        result = fit(network, ForecastDataModule(cfg.data, prepared=data), trainer_cfg, seed=cfg.seed,
-                     sink=run.log_metrics)
-        metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size,
-                           keep_errors=True)
+        result = fit(
+            network, ForecastDataModule(cfg.data, prepared=data), trainer_cfg, seed=cfg.seed, sink=run.log_metrics
+        )
+        metrics = evaluate(
+            network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
+        )
         window_se = metrics.pop("window_se")
         metrics.update(
-            train_seconds=result.train_seconds, epochs=result.epochs, n_params=count_parameters(network),
+            train_seconds=result.train_seconds,
+            epochs=result.epochs,
+            n_params=count_parameters(network),
             seconds_per_epoch=result.train_seconds / result.epochs if result.epochs else 0.0,
         )
         if result.best_val_loss is not None:
@@ -98,8 +119,8 @@ def input_example(data: PreparedData, max_series: int = 2) -> pd.DataFrame:
     """The last `context_len` rows of (at most `max_series`) series, in the CSV's layout."""
     s, parts = data.schema, []
     for sid, times, values in list(data.frame.series())[:max_series]:
-        part = pd.DataFrame(values[-s.context_len:], columns=s.columns)
-        part.insert(0, s.time_col, times[-s.context_len:].astype(str))
+        part = pd.DataFrame(values[-s.context_len :], columns=s.columns)
+        part.insert(0, s.time_col, times[-s.context_len :].astype(str))
         if s.id_col:
             part.insert(0, s.id_col, sid)
         parts.append(part)

@@ -22,7 +22,8 @@ def inspect_file(path: str, cfg: DataConfig) -> str:
         f"format:       {s.layout}" + (f" (series id column '{s.id_col}')" if s.id_col else ""),
         f"time column:  {s.time_col}",
         f"frequency:    {s.freq} (seasonal period {season_period(s.freq, cfg)} steps)",
-        f"series:       {len(lengths)}" + (f" (lengths {min(lengths):,}..{max(lengths):,})" if len(lengths) > 1 else ""),
+        f"series:       {len(lengths)}"
+        + (f" (lengths {min(lengths):,}..{max(lengths):,})" if len(lengths) > 1 else ""),
         f"rows:         {frame.n_rows:,} ({min(t[0] for t in frame.times)} .. {max(t[-1] for t in frame.times)})",
         f"targets:      {len(s.targets)} ({', '.join(s.targets)})",
         f"covariates:   {', '.join(s.covariates) or 'none'}",

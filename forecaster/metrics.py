@@ -19,8 +19,9 @@ from forecaster.data.windows import WindowDataset, collate_batch
 
 
 @torch.no_grad()
-def evaluate(network: nn.Module, dataset: WindowDataset, scaler: Scaler, *, batch_size: int = 256,
-             keep_errors: bool = False) -> dict:
+def evaluate(
+    network: nn.Module, dataset: WindowDataset, scaler: Scaler, *, batch_size: int = 256, keep_errors: bool = False
+) -> dict:
     """Score `network` on every window of `dataset`.
 
     Returns:
@@ -37,15 +38,22 @@ def evaluate(network: nn.Module, dataset: WindowDataset, scaler: Scaler, *, batc
         pred = network(x)
         seconds += time.perf_counter() - start
         err = (pred - y).double()  # (B, H, T)
-        sums += torch.stack([err.square().sum(), err.abs().sum(),
-                             (err * scale).square().sum(), (err * scale).abs().sum()])
+        sums += torch.stack(
+            [err.square().sum(), err.abs().sum(), (err * scale).square().sum(), (err * scale).abs().sum()]
+        )
         if keep_errors:
             window_se.append(err.square().mean(dim=(1, 2)).numpy())
         count += err.numel()
     network.train(was_training)
     mse, mae, mse_o, mae_o = (sums / max(count, 1)).tolist()
-    out = {"mse": mse, "mae": mae, "mse_original": mse_o, "mae_original": mae_o,
-           "n_test_windows": len(dataset), "predict_ms_per_window": 1000 * seconds / max(len(dataset), 1)}
+    out = {
+        "mse": mse,
+        "mae": mae,
+        "mse_original": mse_o,
+        "mae_original": mae_o,
+        "n_test_windows": len(dataset),
+        "predict_ms_per_window": 1000 * seconds / max(len(dataset), 1),
+    }
     if keep_errors:
         out["window_se"] = np.concatenate(window_se) if window_se else np.zeros(0)
     return out

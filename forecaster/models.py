@@ -46,41 +46,80 @@ def build_network(cfg: ModelConfig, dims: Dims) -> nn.Module:
 
 
 def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
-    return {"n_features": dims.n_features, "n_targets": dims.n_targets, "context_len": dims.context_len,
-            "horizon": dims.horizon, "attention": cfg.attention, "d_model": cfg.d_model, "n_heads": cfg.n_heads,
-            "n_layers": cfg.n_layers, "d_ff": cfg.d_ff, "dropout": cfg.dropout, "attn_dropout": cfg.attn_dropout,
-            "head_dropout": cfg.head_dropout, "window": cfg.window, "local_share": cfg.local_share,
-            "patch_len": cfg.patch_len, "stride": cfg.stride, "revin": cfg.revin,
-            "channel_independent": cfg.channel_independent, "decoder_layers": cfg.decoder_layers,
-            "linear_skip": cfg.linear_skip}
+    return {
+        "n_features": dims.n_features,
+        "n_targets": dims.n_targets,
+        "context_len": dims.context_len,
+        "horizon": dims.horizon,
+        "attention": cfg.attention,
+        "d_model": cfg.d_model,
+        "n_heads": cfg.n_heads,
+        "n_layers": cfg.n_layers,
+        "d_ff": cfg.d_ff,
+        "dropout": cfg.dropout,
+        "attn_dropout": cfg.attn_dropout,
+        "head_dropout": cfg.head_dropout,
+        "window": cfg.window,
+        "local_share": cfg.local_share,
+        "patch_len": cfg.patch_len,
+        "stride": cfg.stride,
+        "revin": cfg.revin,
+        "channel_independent": cfg.channel_independent,
+        "decoder_layers": cfg.decoder_layers,
+        "linear_skip": cfg.linear_skip,
+    }
 
 
 def _lstm(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
-    return {"n_features": dims.n_features, "n_targets": dims.n_targets, "context_len": dims.context_len,
-            "horizon": dims.horizon, "patch_len": cfg.patch_len, "stride": cfg.stride, "revin": cfg.revin,
-            "channel_independent": cfg.channel_independent, "hidden_size": cfg.hidden_size,
-            "n_layers": cfg.n_layers, "d_ff": cfg.d_ff, "dropout": cfg.dropout, "head_dropout": cfg.head_dropout}
+    return {
+        "n_features": dims.n_features,
+        "n_targets": dims.n_targets,
+        "context_len": dims.context_len,
+        "horizon": dims.horizon,
+        "patch_len": cfg.patch_len,
+        "stride": cfg.stride,
+        "revin": cfg.revin,
+        "channel_independent": cfg.channel_independent,
+        "hidden_size": cfg.hidden_size,
+        "n_layers": cfg.n_layers,
+        "d_ff": cfg.d_ff,
+        "dropout": cfg.dropout,
+        "head_dropout": cfg.head_dropout,
+    }
 
 
 def _linear(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
-    return {"n_features": dims.n_features, "n_targets": dims.n_targets, "context_len": dims.context_len,
-            "horizon": dims.horizon, "revin": cfg.revin, "decompose": cfg.decompose, "moving_avg": cfg.moving_avg}
+    return {
+        "n_features": dims.n_features,
+        "n_targets": dims.n_targets,
+        "context_len": dims.context_len,
+        "horizon": dims.horizon,
+        "revin": cfg.revin,
+        "decompose": cfg.decompose,
+        "moving_avg": cfg.moving_avg,
+    }
 
 
 ARGUMENTS: dict[str, Callable[[ModelConfig, Dims], dict[str, Any]]] = {
     "transformer": _transformer,
     "lstm": _lstm,
     "naive": lambda cfg, dims: {"n_targets": dims.n_targets, "horizon": dims.horizon},
-    "seasonal_naive": lambda cfg, dims: {"n_targets": dims.n_targets, "context_len": dims.context_len,
-                                         "horizon": dims.horizon, "period": dims.period},
+    "seasonal_naive": lambda cfg, dims: {
+        "n_targets": dims.n_targets,
+        "context_len": dims.context_len,
+        "horizon": dims.horizon,
+        "period": dims.period,
+    },
     "linear": _linear,
 }
 
 
 def _patches(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
     if cfg.patch_len < 1 or cfg.stride < 1 or cfg.patch_len > dims.context_len:
-        yield (f"need 1 <= model.patch_len <= context_len ({dims.context_len}) and "
-               f"model.stride >= 1, got patch_len {cfg.patch_len}, stride {cfg.stride}")
+        yield (
+            f"need 1 <= model.patch_len <= context_len ({dims.context_len}) and "
+            f"model.stride >= 1, got patch_len {cfg.patch_len}, stride {cfg.stride}"
+        )
 
 
 def _dropout(p: float) -> Iterator[str]:
@@ -111,8 +150,10 @@ def _lstm_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
 
 def _seasonal_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
     if not 1 <= dims.period <= dims.context_len:
-        yield (f"seasonal period {dims.period} must be between 1 and context_len "
-               f"{dims.context_len}; set data.season_period")
+        yield (
+            f"seasonal period {dims.period} must be between 1 and context_len "
+            f"{dims.context_len}; set data.season_period"
+        )
 
 
 def _linear_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:

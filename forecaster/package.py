@@ -38,11 +38,15 @@ from forecaster.models import build_network
 
 FORMAT_VERSION = 1
 META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
-    "forecaster.json", "config.yaml", "schema.json", "scaler.json", "weights.safetensors")
+    "forecaster.json",
+    "config.yaml",
+    "schema.json",
+    "scaler.json",
+    "weights.safetensors",
+)
 
 
-def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scaler: Scaler,
-                 schema: Schema) -> Path:
+def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scaler: Scaler, schema: Schema) -> Path:
     """Write the package to `directory` (replacing an earlier package there)."""
     from safetensors.torch import save_file
 
@@ -74,20 +78,24 @@ class ForecastPackage:
         return save_package(directory, cfg=self.cfg, network=self.network, scaler=self.scaler, schema=self.schema)
 
     @classmethod
-    def load(cls, directory: str | Path) -> "ForecastPackage":
+    def load(cls, directory: str | Path) -> ForecastPackage:
         from safetensors import SafetensorError
         from safetensors.torch import load_file
 
         path = Path(directory)
         if not (path / META).is_file():
-            raise PackageError(f"{path}: not a forecaster model package (no {META}); "
-                               "pass a directory written by `forecaster train --save DIR` or an MLflow model URI")
+            raise PackageError(
+                f"{path}: not a forecaster model package (no {META}); "
+                "pass a directory written by `forecaster train --save DIR` or an MLflow model URI"
+            )
         try:
             meta = json.loads((path / META).read_text())
             version = meta.get("format_version")
             if version != FORMAT_VERSION:
-                raise PackageError(f"{path}: package format version {version!r} is not supported "
-                                   f"(this forecaster {__version__} reads version {FORMAT_VERSION})")
+                raise PackageError(
+                    f"{path}: package format version {version!r} is not supported "
+                    f"(this forecaster {__version__} reads version {FORMAT_VERSION})"
+                )
             cfg = load(path / CONFIG)
             schema = Schema.from_json((path / SCHEMA).read_text())
             scaler = Scaler.from_dict(json.loads((path / SCALER).read_text()))
@@ -98,8 +106,9 @@ class ForecastPackage:
             state = load_file(str(path / WEIGHTS))
             network.load_state_dict(state, strict=True)
         except (OSError, SafetensorError, RuntimeError, ValueError) as exc:
-            raise PackageError(f"{path / WEIGHTS}: refused: not a valid safetensors file for this "
-                               f"model ({str(exc).splitlines()[0]})") from None
+            raise PackageError(
+                f"{path / WEIGHTS}: refused: not a valid safetensors file for this model ({str(exc).splitlines()[0]})"
+            ) from None
         return cls(cfg, schema, scaler, network.eval(), path)
 
     def data_config(self, path: str | None = None) -> DataConfig:
@@ -130,19 +139,28 @@ class ForecastPackage:
         expected = [s.time_col] + ([s.id_col] if s.id_col else []) + s.columns
         extra = [c for c in frame.header if c not in expected]
         if extra:
-            raise DataError(f"columns {extra} were not in the training data; the model expects "
-                            f"{expected}", file=frame.path, row=1, fix="drop the extra columns")
+            raise DataError(
+                f"columns {extra} were not in the training data; the model expects {expected}",
+                file=frame.path,
+                row=1,
+                fix="drop the extra columns",
+            )
         freq = frame.schema.freq
         if pd.tseries.frequencies.to_offset(freq) != pd.tseries.frequencies.to_offset(s.freq):
-            raise DataError(f"the data's frequency is '{freq}' but the model was trained on "
-                            f"'{s.freq}'", file=frame.path, column=s.time_col,
-                            fix=f"resample the data to '{s.freq}'")
+            raise DataError(
+                f"the data's frequency is '{freq}' but the model was trained on '{s.freq}'",
+                file=frame.path,
+                column=s.time_col,
+                fix=f"resample the data to '{s.freq}'",
+            )
         for sid, times, _ in frame.series():
             if len(times) < s.context_len:
                 who = f"series '{sid}' has" if s.layout == "long" else "the file has"
-                raise DataError(f"{who} {len(times)} rows; the model needs the last {s.context_len} "
-                                "(its context length)", file=frame.path,
-                                fix=f"give at least {s.context_len} rows of recent history per series")
+                raise DataError(
+                    f"{who} {len(times)} rows; the model needs the last {s.context_len} (its context length)",
+                    file=frame.path,
+                    fix=f"give at least {s.context_len} rows of recent history per series",
+                )
 
     @torch.no_grad()
     def predict_array(self, frame: SeriesFrame, horizon: int | None = None) -> np.ndarray:
@@ -177,8 +195,10 @@ class ForecastPackage:
         if horizon is None:
             return self.schema.horizon
         if not 1 <= int(horizon) <= self.schema.horizon:
-            raise DataError(f"horizon {horizon} is outside 1..{self.schema.horizon} (the trained horizon)",
-                            fix=f"ask for at most {self.schema.horizon} steps")
+            raise DataError(
+                f"horizon {horizon} is outside 1..{self.schema.horizon} (the trained horizon)",
+                fix=f"ask for at most {self.schema.horizon} steps",
+            )
         return int(horizon)
 
 

@@ -10,8 +10,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def forecast_figure(x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str,
-                    title: str = "") -> Figure:
+def forecast_figure(x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str, title: str = "") -> Figure:
     """Inputs, actuals and forecasts of one column for a few windows.
 
     Args:
@@ -74,8 +73,9 @@ def metric_bars(names: list[str], means: list[float], stds: list[float], *, metr
     order = np.argsort(means)[::-1]
     fig = Figure(figsize=(7, 0.45 * len(names) + 1.2))
     ax = fig.subplots()
-    ax.barh([names[i] for i in order], [means[i] for i in order], xerr=[stds[i] for i in order],
-            color="tab:blue", alpha=0.8)
+    ax.barh(
+        [names[i] for i in order], [means[i] for i in order], xerr=[stds[i] for i in order], color="tab:blue", alpha=0.8
+    )
     ax.set_xlabel(f"test {metric} (scaled)")
     ax.set_title(f"test {metric} per variant (lower is better)")
     fig.tight_layout()
@@ -110,10 +110,11 @@ def test_forecasts(network, data, *, variant: str, n_windows: int = 3, column: i
     network.eval()
     with torch.no_grad():
         pred = network(x)
-    unscale = lambda a: data.scaler.inverse_column(a.numpy()[..., column], column)  # noqa: E731
+    unscale = lambda a: data.scaler.inverse_column(a.numpy()[..., column], column)
     name = data.schema.columns[column]
-    return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name,
-                           title=f"{variant}: forecast vs actual ({name})")
+    return forecast_figure(
+        unscale(x), unscale(y), unscale(pred), column=name, title=f"{variant}: forecast vs actual ({name})"
+    )
 
 
 def test_attention(network, data, *, variant: str, window: int | None = None, channel: int = 0) -> Figure:

@@ -44,8 +44,9 @@ def load_model_uri(uri: str):
         raise PackageError(f"{uri}: cannot load this MLflow model ({str(exc).splitlines()[0]})") from None
 
 
-def log_model(run: tracking.Run, package, package_dir: str | Path, input_example: pd.DataFrame, *,
-              register: str | None = None) -> str:
+def log_model(
+    run: tracking.Run, package, package_dir: str | Path, input_example: pd.DataFrame, *, register: str | None = None
+) -> str:
     """Log the package saved in `package_dir` as `run`'s pyfunc model; optionally register it with
     alias `champion`.
 
@@ -62,8 +63,12 @@ def log_model(run: tracking.Run, package, package_dir: str | Path, input_example
     signature = infer_signature(input_example, output, params={"horizon": package.schema.horizon})
     with tracking.activate(run.run_id):
         info = mlflow.pyfunc.log_model(
-            name=MODEL_NAME, python_model=MODEL_CODE, artifacts={PACKAGE_ARTIFACT: str(package_dir)},
-            signature=signature, input_example=input_example, registered_model_name=register,
+            name=MODEL_NAME,
+            python_model=MODEL_CODE,
+            artifacts={PACKAGE_ARTIFACT: str(package_dir)},
+            signature=signature,
+            input_example=input_example,
+            registered_model_name=register,
             pip_requirements=_requirements(),
         )
     if register:

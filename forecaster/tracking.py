@@ -16,8 +16,9 @@ import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 DEFAULT_URI = "sqlite:///mlflow.db"
 
@@ -49,10 +50,8 @@ def package_versions() -> dict[str, str]:
 
     out = {}
     for name in ("forecaster", "torch", "pytorch-lightning", "mlflow", "pandas", "numpy"):
-        try:
+        with contextlib.suppress(PackageNotFoundError):
             out[f"version.{name}"] = version(name)
-        except PackageNotFoundError:
-            pass
     return out
 
 
@@ -110,8 +109,15 @@ class NullRun:
 
 
 @contextlib.contextmanager
-def start_run(*, uri: str | None, experiment: str, run_name: str, enabled: bool = True,
-              nested: bool = False, tags: dict[str, Any] | None = None) -> Iterator[Run | NullRun]:
+def start_run(
+    *,
+    uri: str | None,
+    experiment: str,
+    run_name: str,
+    enabled: bool = True,
+    nested: bool = False,
+    tags: dict[str, Any] | None = None,
+) -> Iterator[Run | NullRun]:
     """Open a run (a child of the active run when `nested`); close it FINISHED, FAILED or KILLED."""
     if not enabled:
         yield NullRun()

@@ -18,8 +18,8 @@ import logging
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import pytorch_lightning as pl
 import torch
@@ -72,8 +72,9 @@ class ForecastModule(pl.LightningModule):
         if self.cfg.scheduler == "none":
             return opt
         if self.cfg.scheduler == "onecycle":
-            sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=self.cfg.lr, total_steps=max(total, 2),
-                                                        pct_start=0.3)
+            sched = torch.optim.lr_scheduler.OneCycleLR(
+                opt, max_lr=self.cfg.lr, total_steps=max(total, 2), pct_start=0.3
+            )
         elif self.cfg.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total, 1))
         else:
@@ -127,8 +128,14 @@ def is_trainable(network: nn.Module) -> bool:
     return any(p.requires_grad for p in network.parameters())
 
 
-def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, *, seed: int,
-        sink: Callable[[dict, int], None] | None = None) -> FitResult:
+def fit(
+    network: nn.Module,
+    datamodule: ForecastDataModule,
+    cfg: TrainerConfig,
+    *,
+    seed: int,
+    sink: Callable[[dict, int], None] | None = None,
+) -> FitResult:
     """Train `network` in place and load its best weights (by validation loss)."""
     seed_all(seed)
     if not is_trainable(network):
@@ -137,18 +144,28 @@ def fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, 
         return _fit(network, datamodule, cfg, sink)
 
 
-def _fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig,
-         sink: Callable[[dict, int], None] | None) -> FitResult:
+def _fit(
+    network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, sink: Callable[[dict, int], None] | None
+) -> FitResult:
     module = ForecastModule(network, cfg)
     with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
-        checkpoint = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1,
-                                     save_weights_only=True)
-        callbacks = [EarlyStopping(monitor="val_loss", mode="min", patience=cfg.patience, strict=False,
-                                   check_on_train_epoch_end=False), checkpoint]
+        checkpoint = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1, save_weights_only=True)
+        callbacks = [
+            EarlyStopping(
+                monitor="val_loss", mode="min", patience=cfg.patience, strict=False, check_on_train_epoch_end=False
+            ),
+            checkpoint,
+        ]
         if sink is not None:
             callbacks.append(EpochMetrics(sink))
-        trainer = pl.Trainer(**cfg.lightning_kwargs(), callbacks=callbacks, logger=False,
-                             enable_model_summary=False, num_sanity_val_steps=0, default_root_dir=tmp)
+        trainer = pl.Trainer(
+            **cfg.lightning_kwargs(),
+            callbacks=callbacks,
+            logger=False,
+            enable_model_summary=False,
+            num_sanity_val_steps=0,
+            default_root_dir=tmp,
+        )
         start = time.perf_counter()
         trainer.fit(module, datamodule=datamodule)
         seconds = time.perf_counter() - start
@@ -157,6 +174,6 @@ def _fit(network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig,
             module.load_state_dict(state["state_dict"])
         best = checkpoint.best_model_score
     network.cpu()
-    return FitResult(epochs=trainer.current_epoch, train_seconds=seconds,
-                     best_val_loss=float(best) if best is not None else None)
-
+    return FitResult(
+        epochs=trainer.current_epoch, train_seconds=seconds, best_val_loss=float(best) if best is not None else None
+    )

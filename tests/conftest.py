@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import cli  # noqa: E402
 def _seed_and_threads():
     torch.manual_seed(0)
     np.random.seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # tests run single-threaded: stable timings, no oversubscription
 
 
 def wide_frame(n: int = 300, columns=("a", "b", "c"), freq: str = "h", seed: int = 0) -> pd.DataFrame:
@@ -43,10 +42,15 @@ def long_frame(lengths=(200, 150, 260), seed: int = 0) -> pd.DataFrame:
     parts = []
     for k, n in enumerate(lengths):
         t = np.arange(n)
-        parts.append(pd.DataFrame({
-            "unique_id": f"s{k}", "ds": pd.date_range("2021-03-01", periods=n, freq="D").astype(str),
-            "y": np.round(5 * k + np.sin(2 * np.pi * t / 7) + 0.1 * rng.normal(size=n), 5),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "unique_id": f"s{k}",
+                    "ds": pd.date_range("2021-03-01", periods=n, freq="D").astype(str),
+                    "y": np.round(5 * k + np.sin(2 * np.pi * t / 7) + 0.1 * rng.normal(size=n), 5),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True)
 
 
@@ -81,10 +85,34 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
 
 
 TINY = [  # a tiny but complete training setting, used by CLI tests
-    "--data.context_len", "24", "--data.horizon", "6", "--data.batch_size", "32",
-    "--model.d_model", "16", "--model.n_heads", "2", "--model.n_layers", "1", "--model.d_ff", "16",
-    "--model.patch_len", "4", "--model.stride", "4", "--model.window", "2", "--model.hidden_size", "16",
-    "--trainer.max_epochs", "2", "--trainer.progress_bar", "false", "--tracking.plots", "true",
+    "--data.context_len",
+    "24",
+    "--data.horizon",
+    "6",
+    "--data.batch_size",
+    "32",
+    "--model.d_model",
+    "16",
+    "--model.n_heads",
+    "2",
+    "--model.n_layers",
+    "1",
+    "--model.d_ff",
+    "16",
+    "--model.patch_len",
+    "4",
+    "--model.stride",
+    "4",
+    "--model.window",
+    "2",
+    "--model.hidden_size",
+    "16",
+    "--trainer.max_epochs",
+    "2",
+    "--trainer.progress_bar",
+    "false",
+    "--tracking.plots",
+    "true",
 ]
 
 
@@ -112,10 +140,26 @@ def mlflow_server(tmp_path):
     """A real `mlflow server` on 127.0.0.1 with a SQLite backend and its own artifact folder."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
-         "--backend-store-uri", f"sqlite:///{tmp_path / 'server.db'}",
-         "--artifacts-destination", str(tmp_path / "server-artifacts"), "--workers", "1"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "server",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--backend-store-uri",
+            f"sqlite:///{tmp_path / 'server.db'}",
+            "--artifacts-destination",
+            str(tmp_path / "server-artifacts"),
+            "--workers",
+            "1",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc)
         yield f"http://127.0.0.1:{port}"

@@ -5,31 +5,49 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import browser
 import pytest
+from conftest import TINY, run_cli
 from mlflow import MlflowClient
 
-import browser
-from conftest import TINY, run_cli
-
 VARIANTS = ("local", "hybrid", "naive")
-ARTIFACTS = Path(os.environ.get("FORECASTER_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "out" / "test-artifacts"))
+ARTIFACTS = Path(
+    os.environ.get("FORECASTER_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "out" / "test-artifacts")
+)
 
 pytestmark = [
     pytest.mark.slow,
-    pytest.mark.skipif(not browser.available(), reason="Chromium is not installed: apt-get install chromium chromium-driver "
-                       "(.ci/run does this)"),
+    pytest.mark.skipif(
+        not browser.available(),
+        reason="Chromium is not installed: apt-get install chromium chromium-driver (.ci/run does this)",
+    ),
 ]
 
 
 def test_the_comparison_shows_in_the_mlflow_ui(mlflow_server, wide_csv, tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    code, _, err = run_cli(capsys, "compare", "--data", wide_csv, *TINY, "--variants", ",".join(VARIANTS),
-                           "--tracking.experiment", "ui-check", "--tracking.log_model", "false", "--name", "tiny")
+    code, _, err = run_cli(
+        capsys,
+        "compare",
+        "--data",
+        wide_csv,
+        *TINY,
+        "--variants",
+        ",".join(VARIANTS),
+        "--tracking.experiment",
+        "ui-check",
+        "--tracking.log_model",
+        "false",
+        "--name",
+        "tiny",
+    )
     assert code == 0, err
     client = MlflowClient(mlflow_server)
     experiment = client.get_experiment_by_name("ui-check").experiment_id
-    children = {r.data.tags["variant"]: r for r in client.search_runs([experiment]) if "mlflow.parentRunId" in r.data.tags}
+    children = {
+        r.data.tags["variant"]: r for r in client.search_runs([experiment]) if "mlflow.parentRunId" in r.data.tags
+    }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with browser.chromium(width=2400) as driver:
         table = browser.open_runs_with_metric(driver, mlflow_server, experiment, "compare-tiny")

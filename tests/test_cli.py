@@ -7,12 +7,14 @@ import subprocess
 import sys
 
 import pytest
-
-import cli
 from conftest import ETTH1, ROOT, TINY, run_cli
 
+import cli
 
-@pytest.mark.parametrize("command", [[], ["data", "inspect"], ["train"], ["compare"], ["predict"], ["evaluate"], ["ui"]])
+
+@pytest.mark.parametrize(
+    "command", [[], ["data", "inspect"], ["train"], ["compare"], ["predict"], ["evaluate"], ["ui"]]
+)
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
         run_cli(capsys, *command, "--help")
@@ -52,22 +54,25 @@ def test_help_lists_every_config_field_with_type_and_default(command, capsys):
     with pytest.raises(SystemExit):
         run_cli(capsys, *command, "--help")
     out = " ".join(capsys.readouterr().out.split())
-    for option, shown in [("--data.context_len CONTEXT_LEN", "(type: int, default: 96)"),
-                          ("--model.attention ATTENTION", "(type: str, default: causal)"),
-                          ("--trainer.devices DEVICES", "(type: int | str, default: 1)"),
-                          ("--tracking.uri URI", "(type: str | null, default: null)"),
-                          ("--seed SEED", "(type: int, default: 42)")]:
+    for option, shown in [
+        ("--data.context_len CONTEXT_LEN", "(type: int, default: 96)"),
+        ("--model.attention ATTENTION", "(type: str, default: causal)"),
+        ("--trainer.devices DEVICES", "(type: int | str, default: 1)"),
+        ("--tracking.uri URI", "(type: str | null, default: null)"),
+        ("--seed SEED", "(type: int, default: 42)"),
+    ]:
         assert f"{option} {shown}" in out
     assert "--data FILE CSV to train on (same as --data.path)" in out
 
 
 def test_train_help_is_light():
-    code = ("import sys, io, contextlib; sys.path.insert(0, %r); import cli\n"
-            "with contextlib.redirect_stdout(io.StringIO()):\n"
-            "    try: cli.main(['train', '--help'])\n"
-            "    except SystemExit: pass\n"
-            "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))"
-            % str(ROOT))
+    code = (
+        f"import sys, io, contextlib; sys.path.insert(0, {str(ROOT)!r}); import cli\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    try: cli.main(['train', '--help'])\n"
+        "    except SystemExit: pass\n"
+        "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
 
@@ -78,12 +83,18 @@ def test_devices_is_a_count_or_a_name(value, expected):
     assert args.train.trainer.devices == expected
 
 
-@pytest.mark.parametrize("args, phrase", [
-    (["--data.context_len", "abc"], "error: 'data.context_len' must be int, got 'abc'\n"),
-    (["--model.revin=maybe"], "error: 'model.revin' must be true or false, got 'maybe'\n"),
-    (["--trainer.windw", "3"], "error: command line: unknown key 'trainer.windw'; valid keys in 'trainer': max_epochs"),
-    (["--model.attention", "sparse"], "unknown model.attention 'sparse'; valid: global, causal"),
-])
+@pytest.mark.parametrize(
+    "args, phrase",
+    [
+        (["--data.context_len", "abc"], "error: 'data.context_len' must be int, got 'abc'\n"),
+        (["--model.revin=maybe"], "error: 'model.revin' must be true or false, got 'maybe'\n"),
+        (
+            ["--trainer.windw", "3"],
+            "error: command line: unknown key 'trainer.windw'; valid keys in 'trainer': max_epochs",
+        ),
+        (["--model.attention", "sparse"], "unknown model.attention 'sparse'; valid: global, causal"),
+    ],
+)
 def test_bad_values_name_the_field_in_one_line(args, phrase, capsys):
     code, out, err = run_cli(capsys, "train", "--data", ETTH1, *args)
     assert code == 2 and phrase in err and len(err.splitlines()) == 1 and not out
@@ -98,12 +109,24 @@ def test_empty_config_file_is_an_error(capsys, tmp_path):
 @pytest.mark.slow
 def test_train_trains_what_compare_trains_for_the_variant(capsys, tmp_path, wide_csv):
     config = tmp_path / "c.yaml"
-    config.write_text("trainer:\n  max_epochs: 3\nvariants:\n  local:\n    trainer.max_epochs: 1\n"
-                      "    model.d_model: 8\n")
+    config.write_text(
+        "trainer:\n  max_epochs: 3\nvariants:\n  local:\n    trainer.max_epochs: 1\n    model.d_model: 8\n"
+    )
     at = TINY.index("--trainer.max_epochs")
-    tiny = TINY[:at] + TINY[at + 2:]
-    common = ["--config", config, "--data", wide_csv, *tiny, "--tracking.enabled", "false", "--seed", "3",
-              "--model.d_model", "16"]  # explicit values win over `variants:`, YAML loses to both
+    tiny = TINY[:at] + TINY[at + 2 :]
+    common = [
+        "--config",
+        config,
+        "--data",
+        wide_csv,
+        *tiny,
+        "--tracking.enabled",
+        "false",
+        "--seed",
+        "3",
+        "--model.d_model",
+        "16",
+    ]  # explicit values win over `variants:`, YAML loses to both
     code, _, err = run_cli(capsys, "train", *common, "--model.attention", "local", "--metrics-out", tmp_path / "t.json")
     assert code == 0, err
     code, _, err = run_cli(capsys, "compare", *common, "--variants", "local", "--metrics-out", tmp_path / "c.json")

@@ -6,9 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-
-from conftest import ROOT
 import yaml
+from conftest import ROOT
 
 from forecaster.compare import parse_variants
 from forecaster.config import VARIANTS, TrainerConfig, dump_yaml, flatten, from_dict, load, with_variant
@@ -20,21 +19,34 @@ CONFIGS = sorted((ROOT / "configs").glob("*.yaml"))
 
 
 def test_overrides_are_typed():
-    cfg = load(None, [("data.context_len", "336"), ("model.attention", "local"), ("trainer.lr", "1e-3"),
-                      ("model.revin", "false"), ("data.targets", "OT,HUFL"), ("seed", "7"), ("data.borders", "null")])
+    cfg = load(
+        None,
+        [
+            ("data.context_len", "336"),
+            ("model.attention", "local"),
+            ("trainer.lr", "1e-3"),
+            ("model.revin", "false"),
+            ("data.targets", "OT,HUFL"),
+            ("seed", "7"),
+            ("data.borders", "null"),
+        ],
+    )
     assert cfg.data.context_len == 336 and cfg.model.attention == "local" and cfg.trainer.lr == 1e-3
     assert cfg.model.revin is False and cfg.data.targets == ["OT", "HUFL"] and cfg.seed == 7
     assert flatten(cfg)["data.context_len"] == 336
 
 
-@pytest.mark.parametrize("key, value, phrase", [
-    ("data.contxt_len", "3", "unknown key 'data.contxt_len'; valid keys in 'data': path"),
-    ("modle.window", "3", "unknown key 'modle.window'; valid top-level keys"),
-    ("data.context_len", "abc", "'data.context_len' must be int, got 'abc'"),
-    ("model.revin", "maybe", "must be true or false"),
-    ("trainer.lr", "fast", "'trainer.lr' must be float, got 'fast'"),
-    ("data.ratios", "a,b", "'data.ratios' must be list[float]"),
-])
+@pytest.mark.parametrize(
+    "key, value, phrase",
+    [
+        ("data.contxt_len", "3", "unknown key 'data.contxt_len'; valid keys in 'data': path"),
+        ("modle.window", "3", "unknown key 'modle.window'; valid top-level keys"),
+        ("data.context_len", "abc", "'data.context_len' must be int, got 'abc'"),
+        ("model.revin", "maybe", "must be true or false"),
+        ("trainer.lr", "fast", "'trainer.lr' must be float, got 'fast'"),
+        ("data.ratios", "a,b", "'data.ratios' must be list[float]"),
+    ],
+)
 def test_bad_overrides_name_the_key(key, value, phrase):
     with pytest.raises(ConfigError, match=re.escape(phrase)):
         load(None, [(key, value)])
@@ -71,8 +83,10 @@ def test_every_config_loads_and_builds_every_variant(path: Path):
 
 def test_variant_precedence_yaml_then_variant_then_overrides(tmp_path):
     path = tmp_path / "p.yaml"
-    path.write_text("model:\n  window: 4\n  d_model: 32\ntrainer:\n  max_epochs: 8\n"
-                    "variants:\n  local:\n    model.window: 16\n    trainer.max_epochs: 30\n")
+    path.write_text(
+        "model:\n  window: 4\n  d_model: 32\ntrainer:\n  max_epochs: 8\n"
+        "variants:\n  local:\n    model.window: 16\n    trainer.max_epochs: 30\n"
+    )
     local = with_variant(load(path, [("trainer.max_epochs", "2")]), "local")
     assert (local.model.d_model, local.model.window, local.trainer.max_epochs) == (32, 16, 2)
 
@@ -88,7 +102,7 @@ def test_devices_is_a_count_or_a_name(value, expected):
 def test_empty_config_file_is_an_error(tmp_path):
     path = tmp_path / "empty.yaml"
     path.write_text("")
-    with pytest.raises(ConfigError, match="empty.yaml: the config file is empty"):
+    with pytest.raises(ConfigError, match=r"empty\.yaml: the config file is empty"):
         load(path)
 
 
@@ -101,13 +115,16 @@ def test_yaml_round_trip_keeps_floats(tmp_path):
     assert again == cfg and isinstance(yaml.safe_load(dump_yaml(cfg))["trainer"]["weight_decay"], float)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: parse_variants("local,sparse"),
-    lambda: with_variant(load(None), "sparse"),
-    lambda: from_dict({"variants": {"sparse": {}}}),
-    lambda: load(None, [("model.name", "sparse")]),
-    lambda: load(None, [("model.attention", "sparse")]),
-])
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: parse_variants("local,sparse"),
+        lambda: with_variant(load(None), "sparse"),
+        lambda: from_dict({"variants": {"sparse": {}}}),
+        lambda: load(None, [("model.name", "sparse")]),
+        lambda: load(None, [("model.attention", "sparse")]),
+    ],
+)
 def test_variant_names_have_one_check(make):
     with pytest.raises(ConfigError, match=r"unknown (variant|model\.name|model\.attention) 'sparse'; valid: "):
         make()

@@ -13,16 +13,20 @@ from forecaster.models import build_network
 from forecaster.nn.common import Dropout
 from forecaster.nn.registry import MODELS
 
+
 def dims(n_features=3, n_targets=2, context_len=32, horizon=8, period=8) -> SimpleNamespace:
-    return SimpleNamespace(n_features=n_features, n_targets=n_targets, context_len=context_len, horizon=horizon,
-                           period=period)
+    return SimpleNamespace(
+        n_features=n_features, n_targets=n_targets, context_len=context_len, horizon=horizon, period=period
+    )
 
 
 SHAPE = dims()
-SMALL = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, patch_len=8, stride=4, window=3, hidden_size=16,
-             dropout=0.0)
-CASES = [("transformer", a, ci) for a in ATTENTION_PATTERNS for ci in (True, False)] + [("transformer", "local", "skip")] + [
-    (name, "causal", ci) for name in MODELS if name != "transformer" for ci in (True, False)]
+SMALL = dict(d_model=16, n_heads=2, n_layers=2, d_ff=32, patch_len=8, stride=4, window=3, hidden_size=16, dropout=0.0)
+CASES = (
+    [("transformer", a, ci) for a in ATTENTION_PATTERNS for ci in (True, False)]
+    + [("transformer", "local", "skip")]
+    + [(name, "causal", ci) for name in MODELS if name != "transformer" for ci in (True, False)]
+)
 
 
 def _model(name, attention, ci, **kw):
@@ -60,8 +64,13 @@ def test_naive_baselines_repeat_the_last_value_and_season():
 @pytest.mark.parametrize("attention", ["causal", "local", "hybrid", "dynamic"])
 def test_forecaster_encoder_is_causal_over_time_steps(attention):
     torch.manual_seed(0)
-    cfg = ModelConfig(attention=attention, patch_len=1, stride=1, revin=False, **{k: v for k, v in SMALL.items()
-                                                                                  if k not in ("patch_len", "stride")})
+    cfg = ModelConfig(
+        attention=attention,
+        patch_len=1,
+        stride=1,
+        revin=False,
+        **{k: v for k, v in SMALL.items() if k not in ("patch_len", "stride")},
+    )
     model = build_network(cfg, SHAPE).double().eval()
     x = torch.randn(2, 32, 3, dtype=torch.float64, requires_grad=True)
     h, _ = model.encode(x)  # (B*F, T, d)
@@ -69,8 +78,10 @@ def test_forecaster_encoder_is_causal_over_time_steps(attention):
     assert torch.count_nonzero(grad[:, 20:]) == 0
 
 
-@pytest.mark.parametrize("name, attention", [("transformer", a) for a in ATTENTION_PATTERNS]
-                         + [("lstm", "causal"), ("linear", "causal")])
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name, attention", [("transformer", a) for a in ATTENTION_PATTERNS] + [("lstm", "causal"), ("linear", "causal")]
+)
 def test_each_model_overfits_one_small_batch(name, attention):
     torch.manual_seed(0)
     model = _model(name, attention, True)
@@ -113,26 +124,46 @@ def test_dropout_drops_share_p_and_keeps_the_mean(p):
 
 
 def test_registry_error_lists_the_names():
-    with pytest.raises(ConfigError, match="unknown model.name 'tcn'; valid: transformer, lstm, naive"):
+    with pytest.raises(ConfigError, match=r"unknown model\.name 'tcn'; valid: transformer, lstm, naive"):
         build_network(ModelConfig(name="tcn"), SHAPE)
 
 
-@pytest.mark.parametrize("name, settings, shape, message", [
-    ("transformer", {"d_model": 10, "n_heads": 4}, SHAPE, r"model.d_model \(10\) must be divisible by model.n_heads \(4\)"),
-    ("transformer", {"window": 0}, SHAPE, "model.window must be at least 1, got 0"),
-    ("transformer", {"attention": "sparse"}, SHAPE, "unknown attention pattern 'sparse'; valid: global, causal"),
-    ("transformer", {"attention": "hybrid", "n_heads": 1}, SHAPE,
-     r"the hybrid pattern needs model.n_heads >= 2 \(some local, some global\)"),
-    ("transformer", {"patch_len": 40}, SHAPE,
-     r"need 1 <= model.patch_len <= context_len \(32\) and model.stride >= 1, got patch_len 40, stride 8"),
-    ("lstm", {"stride": 0}, SHAPE, "model.stride >= 1, got patch_len 16, stride 0"),
-    ("transformer", {"dropout": 1.0}, SHAPE, r"dropout must be in \[0, 1\), got 1.0"),
-    ("transformer", {"head_dropout": -0.1}, SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
-    ("lstm", {"head_dropout": 1.5}, SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
-    ("linear", {"moving_avg": 0}, SHAPE, "model.moving_avg must be at least 1, got 0"),
-    ("seasonal_naive", {}, dims(period=40),
-     "seasonal period 40 must be between 1 and context_len 32; set data.season_period"),
-])
+@pytest.mark.parametrize(
+    "name, settings, shape, message",
+    [
+        (
+            "transformer",
+            {"d_model": 10, "n_heads": 4},
+            SHAPE,
+            r"model.d_model \(10\) must be divisible by model.n_heads \(4\)",
+        ),
+        ("transformer", {"window": 0}, SHAPE, "model.window must be at least 1, got 0"),
+        ("transformer", {"attention": "sparse"}, SHAPE, "unknown attention pattern 'sparse'; valid: global, causal"),
+        (
+            "transformer",
+            {"attention": "hybrid", "n_heads": 1},
+            SHAPE,
+            r"the hybrid pattern needs model.n_heads >= 2 \(some local, some global\)",
+        ),
+        (
+            "transformer",
+            {"patch_len": 40},
+            SHAPE,
+            r"need 1 <= model.patch_len <= context_len \(32\) and model.stride >= 1, got patch_len 40, stride 8",
+        ),
+        ("lstm", {"stride": 0}, SHAPE, "model.stride >= 1, got patch_len 16, stride 0"),
+        ("transformer", {"dropout": 1.0}, SHAPE, r"dropout must be in \[0, 1\), got 1.0"),
+        ("transformer", {"head_dropout": -0.1}, SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
+        ("lstm", {"head_dropout": 1.5}, SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
+        ("linear", {"moving_avg": 0}, SHAPE, "model.moving_avg must be at least 1, got 0"),
+        (
+            "seasonal_naive",
+            {},
+            dims(period=40),
+            "seasonal period 40 must be between 1 and context_len 32; set data.season_period",
+        ),
+    ],
+)
 def test_bad_settings_are_config_errors_naming_the_key(name, settings, shape, message):
     with pytest.raises(ConfigError, match=message):
         build_network(ModelConfig(name=name, **settings), shape)

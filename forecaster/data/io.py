@@ -71,11 +71,20 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
         freqs.add(freq)
     if len(freqs) > 1:
         raise DataError(
-            f"series have different frequencies ({', '.join(sorted(freqs))})", file=path,
-            column=time_col, fix="put series of one frequency in a file, or resample them first",
+            f"series have different frequencies ({', '.join(sorted(freqs))})",
+            file=path,
+            column=time_col,
+            fix="put series of one frequency in a file, or resample them first",
         )
-    schema = Schema(layout=layout, time_col=time_col, id_col=id_col, columns=columns, n_targets=len(targets),
-                    freq=freqs.pop(), series_ids=ids)
+    schema = Schema(
+        layout=layout,
+        time_col=time_col,
+        id_col=id_col,
+        columns=columns,
+        n_targets=len(targets),
+        freq=freqs.pop(),
+        series_ids=ids,
+    )
     return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics)
 
 
@@ -117,9 +126,9 @@ def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
         if len(row) != len(header):
             raise DataError(
                 f"this row has {len(row)} fields but the header has {len(header)}",
-                file=path, row=reader.line_num,
-                fix="make every row have one value per header column (quote values holding "
-                f"'{delimiter}')",
+                file=path,
+                row=reader.line_num,
+                fix=f"make every row have one value per header column (quote values holding '{delimiter}')",
             )
         rows.append(row)
         lines.append(reader.line_num)
@@ -139,11 +148,17 @@ def _check_delimiter(header: list[str], delimiter: str, path: str) -> None:
         if other != delimiter and other in header[0]:
             shown = "\\t" if other == "\t" else other
             raise DataError(
-                f"the header has one column but contains '{shown}': the file looks "
-                f"'{shown}'-delimited", file=path, row=1, fix=f"pass --data.delimiter '{shown}'",
+                f"the header has one column but contains '{shown}': the file looks '{shown}'-delimited",
+                file=path,
+                row=1,
+                fix=f"pass --data.delimiter '{shown}'",
             )
-    raise DataError("the file has a single column; a time column and a value column are needed",
-                    file=path, row=1, fix="add a time column and at least one value column")
+    raise DataError(
+        "the file has a single column; a time column and a value column are needed",
+        file=path,
+        row=1,
+        fix="add a time column and at least one value column",
+    )
 
 
 def _find(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -162,7 +177,9 @@ def _detect_layout(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
 def _need_column(table: pd.DataFrame, name: str, what: str, flag: str, path: str) -> str:
     if name not in table.columns:
         raise DataError(
-            f"no {what} column '{name}'; columns are {list(table.columns)}", file=path, row=1,
+            f"no {what} column '{name}'; columns are {list(table.columns)}",
+            file=path,
+            row=1,
             fix=f"name the {what} column with {flag}",
         )
     return name
@@ -179,7 +196,9 @@ def _time_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
         return first
     raise DataError(
         f"no time column found (looked for {', '.join(TIME_NAMES)} and a first column of "
-        f"timestamps); columns are {list(table.columns)}", file=path, row=1,
+        f"timestamps); columns are {list(table.columns)}",
+        file=path,
+        row=1,
         fix="name it with --data.time_col",
     )
 
@@ -190,22 +209,27 @@ def _id_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
     found = _find(table, ID_NAMES)
     if not found:
         raise DataError(
-            f"a long file needs a series id column (one of {', '.join(ID_NAMES)}); columns are "
-            f"{list(table.columns)}", file=path, row=1,
+            f"a long file needs a series id column (one of {', '.join(ID_NAMES)}); columns are {list(table.columns)}",
+            file=path,
+            row=1,
             fix="name it with --data.id_col, or use --data.format wide",
         )
     return found
 
 
-def _value_columns(table: pd.DataFrame, cfg: DataConfig, path: str, layout: str,
-                   time_col: str, id_col: str | None) -> tuple[list[str], list[str]]:
+def _value_columns(
+    table: pd.DataFrame, cfg: DataConfig, path: str, layout: str, time_col: str, id_col: str | None
+) -> tuple[list[str], list[str]]:
     covariates = list(cfg.covariates or [])
     if layout == "long":
         value = cfg.value_col or _find(table, VALUE_NAMES)
         if value is None:
             raise DataError(
                 f"a long file needs a value column (one of {', '.join(VALUE_NAMES)}); columns "
-                f"are {list(table.columns)}", file=path, row=1, fix="name it with --data.value_col",
+                f"are {list(table.columns)}",
+                file=path,
+                row=1,
+                fix="name it with --data.value_col",
             )
         targets = [_need_column(table, value, "value", "--data.value_col", path)]
         if cfg.covariates is None:  # every other column is an input-only covariate
@@ -216,8 +240,9 @@ def _value_columns(table: pd.DataFrame, cfg: DataConfig, path: str, layout: str,
     for col in targets + covariates:
         _need_column(table, col, "value", "--data.targets / --data.covariates", path)
     if not targets:
-        raise DataError("no value columns besides the time column", file=path, row=1,
-                        fix="add at least one numeric column")
+        raise DataError(
+            "no value columns besides the time column", file=path, row=1, fix="add at least one numeric column"
+        )
     return targets, covariates
 
 
@@ -228,8 +253,11 @@ def _parse_times(col: pd.Series, lines: np.ndarray, path: str, name: str) -> pd.
     if bad.size:
         i = bad[0]
         raise DataError(
-            f"cannot read {text.iloc[i]!r} as a timestamp ({bad.size} such rows)", file=path,
-            column=name, row=int(lines[i]), fix="write timestamps like 2016-07-01 00:00:00",
+            f"cannot read {text.iloc[i]!r} as a timestamp ({bad.size} such rows)",
+            file=path,
+            column=name,
+            row=int(lines[i]),
+            fix="write timestamps like 2016-07-01 00:00:00",
         )
     if getattr(parsed.dt, "tz", None) is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
@@ -240,25 +268,39 @@ def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> n
     text = col.astype(str).str.strip()
     missing = text.str.lower().isin(MISSING).to_numpy()
     if missing.all():
-        raise DataError("the column is empty (no values at all)", file=path, column=name,
-                        fix="drop the column, or choose the columns with --data.targets")
+        raise DataError(
+            "the column is empty (no values at all)",
+            file=path,
+            column=name,
+            fix="drop the column, or choose the columns with --data.targets",
+        )
     numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
     bad = np.flatnonzero(np.isnan(numbers) & ~missing)
     if bad.size:
         i = bad[0]
-        raise DataError(f"{text.iloc[i]!r} is not a number ({bad.size} such rows)", file=path,
-                        column=name, row=int(lines[i]), fix="write plain decimal numbers")
+        raise DataError(
+            f"{text.iloc[i]!r} is not a number ({bad.size} such rows)",
+            file=path,
+            column=name,
+            row=int(lines[i]),
+            fix="write plain decimal numbers",
+        )
     huge = np.flatnonzero(~np.isnan(numbers) & ~(np.abs(numbers) <= FLOAT32_MAX))
     if huge.size:
         i = huge[0]
-        raise DataError(f"{text.iloc[i]!r} is infinite or too large for float32", file=path,
-                        column=name, row=int(lines[i]),
-                        fix="remove or rescale the value (|x| must be below 3.4e38)")
+        raise DataError(
+            f"{text.iloc[i]!r} is infinite or too large for float32",
+            file=path,
+            column=name,
+            row=int(lines[i]),
+            fix="remove or rescale the value (|x| must be below 3.4e38)",
+        )
     return numbers
 
 
-def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig,
-                where: _Where) -> tuple[pd.DatetimeIndex, np.ndarray, str, list[Diagnostic]]:
+def _one_series(
+    rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: _Where
+) -> tuple[pd.DatetimeIndex, np.ndarray, str, list[Diagnostic]]:
     """Order, regularise and fill one series; returns its index, values, frequency and diagnostics."""
     path, label, time_col, found = where.path, where.label, where.time_col, []
     times = pd.DatetimeIndex(rows["__time"])
@@ -267,8 +309,10 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig,
         first = int(np.flatnonzero(np.diff(times.asi8) < 0)[0]) + 1
         if not cfg.sort:
             raise DataError(
-                f"{label}rows are out of time order ({times[first]} comes after "
-                f"{times[first - 1]})", file=path, column=time_col, row=int(lines[first]),
+                f"{label}rows are out of time order ({times[first]} comes after {times[first - 1]})",
+                file=path,
+                column=time_col,
+                row=int(lines[first]),
                 fix="sort the file by time, or pass --data.sort true",
             )
         order = np.argsort(times.asi8, kind="stable")
@@ -277,13 +321,21 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig,
     dup = np.flatnonzero(times.duplicated())
     if dup.size:
         i = dup[0]
-        raise DataError(f"{label}duplicate timestamp {times[i]} ({dup.size} duplicates)",
-                        file=path, column=time_col, row=int(lines[i]),
-                        fix="keep one row per timestamp (aggregate or drop duplicates)")
+        raise DataError(
+            f"{label}duplicate timestamp {times[i]} ({dup.size} duplicates)",
+            file=path,
+            column=time_col,
+            row=int(lines[i]),
+            fix="keep one row per timestamp (aggregate or drop duplicates)",
+        )
     values = rows[columns].to_numpy(dtype=float)
     if len(times) < 3:
-        raise DataError(f"{label}only {len(times)} rows; a frequency needs at least 3",
-                        file=path, column=time_col, fix="give more rows")
+        raise DataError(
+            f"{label}only {len(times)} rows; a frequency needs at least 3",
+            file=path,
+            column=time_col,
+            fix="give more rows",
+        )
     freq = _infer_freq(times)
     if freq is None:
         times, values, freq, gaps = _regularise(times, values, lines, cfg, where)
@@ -319,8 +371,10 @@ def _regularise(times, values, lines, cfg: DataConfig, where: _Where):
     if off.size:
         i = off[0] + 1
         raise DataError(
-            f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is "
-            f"{pd.Timedelta(step)}", file=path, column=col, row=int(lines[i]),
+            f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is {pd.Timedelta(step)}",
+            file=path,
+            column=col,
+            row=int(lines[i]),
             fix="resample the series to a regular frequency",
         )
     gaps = np.flatnonzero(deltas > step)
@@ -329,7 +383,10 @@ def _regularise(times, values, lines, cfg: DataConfig, where: _Where):
         i = gaps[0] + 1
         raise DataError(
             f"{label}{n_missing} missing timestamps in {gaps.size} gaps; the first gap is "
-            f"between {times[i - 1]} and {times[i]}", file=path, column=col, row=int(lines[i]),
+            f"between {times[i - 1]} and {times[i]}",
+            file=path,
+            column=col,
+            row=int(lines[i]),
             fix="add the missing rows, or pass --data.fill ffill (or interpolate) to fill them",
         )
     full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
@@ -339,8 +396,9 @@ def _regularise(times, values, lines, cfg: DataConfig, where: _Where):
     return full, filled, freq, note
 
 
-def _fill_missing(values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where: _Where,
-                  columns: list[str]) -> tuple[np.ndarray, Diagnostic | None]:
+def _fill_missing(
+    values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where: _Where, columns: list[str]
+) -> tuple[np.ndarray, Diagnostic | None]:
     nan = np.isnan(values)
     if not nan.any():
         return values, None
@@ -348,13 +406,16 @@ def _fill_missing(values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where:
     if cfg.fill == "error":
         r, c = np.argwhere(nan)[0]
         raise DataError(
-            f"{label}{int(nan.sum())} missing values; the first is here", file=where.path,
-            column=columns[c], row=int(lines[r]) or None,
+            f"{label}{int(nan.sum())} missing values; the first is here",
+            file=where.path,
+            column=columns[c],
+            row=int(lines[r]) or None,
             fix="fill them in the file, or pass --data.fill ffill (or interpolate)",
         )
     if cfg.fill not in ("ffill", "interpolate"):
-        raise DataError(f"unknown fill policy '{cfg.fill}'", file=where.path,
-                        fix="use --data.fill error|ffill|interpolate")
+        raise DataError(
+            f"unknown fill policy '{cfg.fill}'", file=where.path, fix="use --data.fill error|ffill|interpolate"
+        )
     table = pd.DataFrame(values, columns=columns)
     table = table.ffill() if cfg.fill == "ffill" else table.interpolate(limit_direction="both")
     table = table.bfill()

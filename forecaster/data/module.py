@@ -32,8 +32,11 @@ class ForecastDataModule(pl.LightningDataModule):
         return DataLoader(
             self.data.dataset(split),
             batch_size=self.cfg.batch_size if train else self.cfg.eval_batch_size,
-            shuffle=train, drop_last=False, collate_fn=collate_batch,
-            num_workers=self.cfg.num_workers, persistent_workers=self.cfg.num_workers > 0,
+            shuffle=train,
+            drop_last=False,
+            collate_fn=collate_batch,
+            num_workers=self.cfg.num_workers,
+            persistent_workers=self.cfg.num_workers > 0,
         )
 
     def train_dataloader(self) -> DataLoader:

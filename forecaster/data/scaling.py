@@ -19,7 +19,7 @@ class Scaler:
     scale: np.ndarray
 
     @classmethod
-    def fit(cls, rows: np.ndarray) -> "Scaler":
+    def fit(cls, rows: np.ndarray) -> Scaler:
         """Fit on `rows` (n, columns): the training rows of every series."""
         from sklearn.preprocessing import StandardScaler
 
@@ -40,5 +40,5 @@ class Scaler:
         return {"mean": self.mean.tolist(), "scale": self.scale.tolist()}
 
     @classmethod
-    def from_dict(cls, raw: dict) -> "Scaler":
+    def from_dict(cls, raw: dict) -> Scaler:
         return cls(np.asarray(raw["mean"], dtype=np.float64), np.asarray(raw["scale"], dtype=np.float64))

@@ -59,7 +59,7 @@ class Schema:
 
     @property
     def covariates(self) -> list[str]:
-        return self.columns[self.n_targets:]
+        return self.columns[self.n_targets :]
 
     def with_windows(self, *, context_len: int, horizon: int, period: int) -> Schema:
         """This schema with the window sizes a model is trained for."""
@@ -125,6 +125,11 @@ class SeriesFrame:
 
     def keep(self, indices: list[int], diagnostics: list[Diagnostic] = ()) -> SeriesFrame:
         """A new frame of the series at `indices`, with `diagnostics` added to this frame's."""
-        return SeriesFrame(self.schema.with_series([self.schema.series_ids[i] for i in indices]), self.path,
-                           self.header, [self.times[i] for i in indices], [self.values[i] for i in indices],
-                           [*self.diagnostics, *diagnostics])
+        return SeriesFrame(
+            self.schema.with_series([self.schema.series_ids[i] for i in indices]),
+            self.path,
+            self.header,
+            [self.times[i] for i in indices],
+            [self.values[i] for i in indices],
+            [*self.diagnostics, *diagnostics],
+        )

@@ -21,8 +21,10 @@ def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
         ends = ETT_BORDERS
     elif cfg.split == "borders":
         if not cfg.borders or len(cfg.borders) != 3 or list(cfg.borders) != sorted(cfg.borders):
-            raise ConfigError("data.borders must be three increasing row numbers "
-                              "[train_end, val_end, test_end] with data.split borders")
+            raise ConfigError(
+                "data.borders must be three increasing row numbers "
+                "[train_end, val_end, test_end] with data.split borders"
+            )
         ends = tuple(cfg.borders)
     elif cfg.split == "ratio":
         ratios = cfg.ratios

@@ -36,8 +36,16 @@ class WindowDataset(Dataset):
         n_targets: the first `n_targets` features are the targets.
     """
 
-    def __init__(self, values: torch.Tensor, starts: np.ndarray, counts: np.ndarray, *,
-                 context_len: int, horizon: int, n_targets: int):
+    def __init__(
+        self,
+        values: torch.Tensor,
+        starts: np.ndarray,
+        counts: np.ndarray,
+        *,
+        context_len: int,
+        horizon: int,
+        n_targets: int,
+    ):
         self.values = values
         self.starts = torch.as_tensor(starts, dtype=torch.long)
         self.cum = torch.as_tensor(np.cumsum(counts), dtype=torch.long)
@@ -94,8 +102,9 @@ class PreparedData:
     def dataset(self, split: str) -> WindowDataset:
         starts, counts = self.segments[split]
         s = self.schema
-        return WindowDataset(self.values, starts, counts, context_len=s.context_len, horizon=s.horizon,
-                             n_targets=s.n_targets)
+        return WindowDataset(
+            self.values, starts, counts, context_len=s.context_len, horizon=s.horizon, n_targets=s.n_targets
+        )
 
     def n_windows(self, split: str) -> int:
         return int(self.segments[split][1].sum())
@@ -116,8 +125,9 @@ def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | 
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
         starts = np.array([first for first, _ in ranges]) + offsets
         segments[split] = (starts, np.array([count for _, count in ranges]))
-    schema = frame.schema.with_windows(context_len=cfg.context_len, horizon=cfg.horizon,
-                                       period=season_period(frame.schema.freq, cfg))
+    schema = frame.schema.with_windows(
+        context_len=cfg.context_len, horizon=cfg.horizon, period=season_period(frame.schema.freq, cfg)
+    )
     return PreparedData(replace(frame, schema=schema), scaler, torch.from_numpy(scaled), offsets, segments)
 
 
@@ -141,8 +151,10 @@ def check_lengths(frame: SeriesFrame, cfg: DataConfig) -> SeriesFrame:
             fix="give more rows, lower --data.context_len / --data.horizon"
             + (", or pass --data.drop_short true to skip short series" if frame.schema.layout == "long" else ""),
         )
-    dropped = [Diagnostic("dropped_short", ids[i], f"dropped series '{ids[i]}' ({len(frame.times[i])} rows < {need})")
-               for i in reversed(short)]
+    dropped = [
+        Diagnostic("dropped_short", ids[i], f"dropped series '{ids[i]}' ({len(frame.times[i])} rows < {need})")
+        for i in reversed(short)
+    ]
     return frame.keep([i for i in range(len(ids)) if i not in short], dropped)
 
 

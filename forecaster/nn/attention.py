@@ -80,8 +80,9 @@ def head_groups(pattern: str, *, n_heads: int, window: int, local_share: float) 
         raise ValueError(f"the {pattern} pattern needs n_heads >= 2 (some local, some global)")
     n_share = min(max(round(local_share * n_heads), 1), n_heads - 1)
     spans = {"all": (0, n_heads), "share": (0, n_share), "rest": (n_share, n_heads)}
-    return tuple(HeadGroup(*spans[spec.heads], window if spec.local else None, spec.causal, spec.gated)
-                 for spec in specs)
+    return tuple(
+        HeadGroup(*spans[spec.heads], window if spec.local else None, spec.causal, spec.gated) for spec in specs
+    )
 
 
 def block_size(n_tokens: int, window: int) -> int:
@@ -89,8 +90,9 @@ def block_size(n_tokens: int, window: int) -> int:
     return max(window, min(MIN_BLOCK, n_tokens))
 
 
-def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, window: int | None, causal: bool,
-           dropout_p: float = 0.0) -> torch.Tensor:
+def attend(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, window: int | None, causal: bool, dropout_p: float = 0.0
+) -> torch.Tensor:
     """Attention of one head group through the cheapest kernel for it.
 
     Args:
@@ -108,14 +110,15 @@ def attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *, window: int | N
         raise ValueError("a local window is causal; pass causal=True with a window")
     N = q.shape[2]
     b = block_size(N, window)
-    if N * N > math.ceil(N / b) * b * (b + window - 1):  # the blocks score fewer pairs than N x N
+    if math.ceil(N / b) * b * (b + window - 1) < N * N:  # the blocks score fewer pairs than N x N
         return local_attention(q, k, v, window, dropout_p=dropout_p, block=b)
     mask = attention_mask(N, N, window=window, causal=True, device=q.device)
     return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
 
 
-def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, *,
-                    dropout_p: float = 0.0, block: int | None = None) -> torch.Tensor:
+def local_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: int, *, dropout_p: float = 0.0, block: int | None = None
+) -> torch.Tensor:
     """Causal sliding-window attention in O(N * W) time and memory.
 
     Queries are cut into blocks of `b` tokens; each block attends to its own keys and the
@@ -142,8 +145,12 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
         q, k, v = (F.pad(t, (0, 0, 0, pad)) for t in (q, k, v))
     a = torch.arange(b, device=q.device)[:, None]  # query offset in its block, (b, 1)
     first = F.scaled_dot_product_attention(  # block 0: keys 0..b-1, causal window
-        q[:, :, :b], k[:, :, :b], v[:, :, :b], attn_mask=window_mask(a, torch.arange(b, device=q.device), window),
-        dropout_p=dropout_p)
+        q[:, :, :b],
+        k[:, :, :b],
+        v[:, :, :b],
+        attn_mask=window_mask(a, torch.arange(b, device=q.device), window),
+        dropout_p=dropout_p,
+    )
     if n_blocks == 1:
         return first[:, :, :N]
     span = b + window - 1
@@ -152,14 +159,16 @@ def local_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, window: i
     kb = k[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * nh, n_blocks - 1, span, hd)
     vb = v[:, :, start:].unfold(2, span, b).transpose(-1, -2).reshape(B * nh, n_blocks - 1, span, hd)
     j = torch.arange(span, device=q.device) - (window - 1)  # key position relative to the block start
-    rest = F.scaled_dot_product_attention(qb, kb, vb, attn_mask=window_mask(a, j, window)[None, None],
-                                          dropout_p=dropout_p)  # (B*nh, blocks-1, b, hd)
+    rest = F.scaled_dot_product_attention(
+        qb, kb, vb, attn_mask=window_mask(a, j, window)[None, None], dropout_p=dropout_p
+    )  # (B*nh, blocks-1, b, hd)
     out = torch.cat([first, rest.reshape(B, nh, (n_blocks - 1) * b, hd)], dim=2)
     return out[:, :, :N]  # (B, nh, N, hd)
 
 
-def dense_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None,
-                    *, dropout_p: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+def dense_attention(
+    q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None, *, dropout_p: float = 0.0
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Reference attention with explicit weights. mask: (nh or 1, N, S) or (N, S), True = may attend.
 
     Returns:
@@ -185,8 +194,16 @@ class MultiHeadAttention(nn.Module):
         dropout: dropout on the attention weights.
     """
 
-    def __init__(self, *, d_model: int, n_heads: int, pattern: str = "causal", window: int = 8,
-                 local_share: float = 0.5, dropout: float = 0.0):
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        n_heads: int,
+        pattern: str = "causal",
+        window: int = 8,
+        local_share: float = 0.5,
+        dropout: float = 0.0,
+    ):
         super().__init__()
         if pattern not in PATTERNS:
             raise ValueError(f"unknown attention pattern '{pattern}'; valid: {', '.join(PATTERNS)}")
@@ -202,8 +219,9 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(d_model, d_model)
         self.gate = nn.Linear(d_model, n_heads) if self.gated else None
 
-    def forward(self, x: torch.Tensor, memory: torch.Tensor | None = None, *,
-                need_weights: bool = False) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(
+        self, x: torch.Tensor, memory: torch.Tensor | None = None, *, need_weights: bool = False
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """x: (B, N, D); memory: (B, S, D) for `cross`, else None.
 
         Returns:
@@ -212,14 +230,18 @@ class MultiHeadAttention(nn.Module):
         B, N, D = x.shape
         source = x if memory is None else memory
         q = self.q_proj(x).view(B, N, self.n_heads, -1).transpose(1, 2)  # (B, nh, N, hd)
-        k, v = self.kv_proj(source).view(B, source.shape[1], 2, self.n_heads, -1).permute(2, 0, 3, 1, 4)  # 2 x (B, nh, S, hd)
+        k, v = (
+            self.kv_proj(source).view(B, source.shape[1], 2, self.n_heads, -1).permute(2, 0, 3, 1, 4)
+        )  # 2 x (B, nh, S, hd)
         p = self.dropout if self.training else 0.0
         g = self._gate(x) if self.gated else None  # (B, nh, N, 1)
         if need_weights:
             out, weights = self._with_weights(q, k, v, g, p)
         else:
-            outs = [attend(*self._heads(group, q, k, v), window=group.window, causal=group.causal, dropout_p=p)
-                    for group in self.groups]
+            outs = [
+                attend(*self._heads(group, q, k, v), window=group.window, causal=group.causal, dropout_p=p)
+                for group in self.groups
+            ]
             out, weights = self._combine(outs, g), None
         return self.out_proj(out.transpose(1, 2).reshape(B, N, D)), weights
 
@@ -227,7 +249,7 @@ class MultiHeadAttention(nn.Module):
         """The group's heads of each (B, nh, ., hd) tensor (the tensor itself when it has them all)."""
         if (group.start, group.stop) == (0, self.n_heads):
             return tensors
-        return tuple(t[:, group.start:group.stop] for t in tensors)
+        return tuple(t[:, group.start : group.stop] for t in tensors)
 
     @staticmethod
     def _combine(outs: list[torch.Tensor], g: torch.Tensor | None) -> torch.Tensor:
@@ -245,7 +267,7 @@ class MultiHeadAttention(nn.Module):
         """(nh, N, S) mask of the keys each head's query may see (gated heads: the union)."""
         mask = torch.zeros(self.n_heads, n_queries, n_keys, dtype=torch.bool, device=device)
         for group in self.groups:
-            mask[group.start:group.stop] |= self._group_mask(group, n_queries, n_keys, device)
+            mask[group.start : group.stop] |= self._group_mask(group, n_queries, n_keys, device)
         return mask
 
     @staticmethod
@@ -257,5 +279,6 @@ class MultiHeadAttention(nn.Module):
         if g is None:  # the groups own disjoint heads: one dense call under the per-head mask
             return dense_attention(q, k, v, self.pattern_mask(N, S, device=q.device), dropout_p=p)
         (out1, w1), (out2, w2) = (
-            dense_attention(q, k, v, self._group_mask(group, N, S, q.device), dropout_p=p) for group in self.groups)
+            dense_attention(q, k, v, self._group_mask(group, N, S, q.device), dropout_p=p) for group in self.groups
+        )
         return g * out1 + (1 - g) * out2, g * w1 + (1 - g) * w2

@@ -71,8 +71,17 @@ class LinearForecaster(nn.Module):
         decompose: separate trend and remainder maps. moving_avg: the trend's kernel.
     """
 
-    def __init__(self, *, n_features: int, n_targets: int, context_len: int, horizon: int, revin: bool,
-                 decompose: bool, moving_avg: int):
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        n_targets: int,
+        context_len: int,
+        horizon: int,
+        revin: bool,
+        decompose: bool,
+        moving_avg: int,
+    ):
         super().__init__()
         self.n_targets = n_targets
         self.revin = RevIN(n_features, affine=False) if revin else None

@@ -16,12 +16,28 @@ def feed_forward(d_model: int, d_ff: int, dropout: float) -> nn.Sequential:
 class TransformerBlock(nn.Module):
     """x + attn(norm(x)), then x + ff(norm(x)). Keyword arguments as `MultiHeadAttention`."""
 
-    def __init__(self, *, d_model: int, n_heads: int, d_ff: int, dropout: float, pattern: str,
-                 window: int = 8, local_share: float = 0.5, attn_dropout: float = 0.0):
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        dropout: float,
+        pattern: str,
+        window: int = 8,
+        local_share: float = 0.5,
+        attn_dropout: float = 0.0,
+    ):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
-        self.attn = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern=pattern, window=window,
-                                       local_share=local_share, dropout=attn_dropout)
+        self.attn = MultiHeadAttention(
+            d_model=d_model,
+            n_heads=n_heads,
+            pattern=pattern,
+            window=window,
+            local_share=local_share,
+            dropout=attn_dropout,
+        )
         self.ff = feed_forward(d_model, d_ff, dropout)
         self.drop = Dropout(dropout)
 

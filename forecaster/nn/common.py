@@ -50,8 +50,10 @@ class Patcher(nn.Module):
     def __init__(self, *, context_len: int, patch_len: int, stride: int):
         super().__init__()
         if patch_len < 1 or stride < 1 or patch_len > context_len:
-            raise ValueError(f"need 1 <= patch_len <= context_len ({context_len}) and stride >= 1, "
-                             f"got patch_len {patch_len}, stride {stride}")
+            raise ValueError(
+                f"need 1 <= patch_len <= context_len ({context_len}) and stride >= 1, "
+                f"got patch_len {patch_len}, stride {stride}"
+            )
         self.patch_len, self.stride = patch_len, stride
         self.pad = stride if patch_len > 1 else 0
         self.n_patches = (context_len + self.pad - patch_len) // stride + 1

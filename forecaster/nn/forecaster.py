@@ -38,35 +38,78 @@ class AttentionForecaster(nn.Module):
         linear_skip: add a linear map of the normalised window to the output.
     """
 
-    def __init__(self, *, n_features: int, n_targets: int, context_len: int, horizon: int, attention: str,
-                 d_model: int, n_heads: int, n_layers: int, d_ff: int, dropout: float, attn_dropout: float,
-                 head_dropout: float, window: int, local_share: float, patch_len: int, stride: int,
-                 revin: bool, channel_independent: bool, decoder_layers: int, linear_skip: bool):
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        n_targets: int,
+        context_len: int,
+        horizon: int,
+        attention: str,
+        d_model: int,
+        n_heads: int,
+        n_layers: int,
+        d_ff: int,
+        dropout: float,
+        attn_dropout: float,
+        head_dropout: float,
+        window: int,
+        local_share: float,
+        patch_len: int,
+        stride: int,
+        revin: bool,
+        channel_independent: bool,
+        decoder_layers: int,
+        linear_skip: bool,
+    ):
         super().__init__()
         cross = attention == "cross"
-        self.tokenizer = Tokenizer(n_features=n_features, n_targets=n_targets, context_len=context_len,
-                                   patch_len=patch_len, stride=stride, revin=revin,
-                                   channel_independent=channel_independent)
+        self.tokenizer = Tokenizer(
+            n_features=n_features,
+            n_targets=n_targets,
+            context_len=context_len,
+            patch_len=patch_len,
+            stride=stride,
+            revin=revin,
+            channel_independent=channel_independent,
+        )
         n_tokens, out = self.tokenizer.n_tokens, self.tokenizer.out_channels
         self.embed = nn.Linear(self.tokenizer.token_dim, d_model)
         self.pos = nn.Parameter(0.02 * torch.randn(1, n_tokens, d_model))
         self.drop = Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(d_model=d_model, n_heads=n_heads, d_ff=d_ff, dropout=dropout, attn_dropout=attn_dropout,
-                             pattern="global" if cross else attention, window=window, local_share=local_share)
+            TransformerBlock(
+                d_model=d_model,
+                n_heads=n_heads,
+                d_ff=d_ff,
+                dropout=dropout,
+                attn_dropout=attn_dropout,
+                pattern="global" if cross else attention,
+                window=window,
+                local_share=local_share,
+            )
             for _ in range(n_layers)
         )
         self.norm = nn.LayerNorm(d_model)
         self.skip = nn.Linear(context_len, horizon) if linear_skip else None
         if cross:
             self.queries = nn.Parameter(0.02 * torch.randn(1, math.ceil(horizon / patch_len), d_model))
-            self.head = QueryHead(d_model=d_model, n_heads=n_heads, d_ff=d_ff, dropout=dropout,
-                                  attn_dropout=attn_dropout, n_layers=decoder_layers, horizon=horizon,
-                                  patch_len=patch_len, out_channels=out)
+            self.head = QueryHead(
+                d_model=d_model,
+                n_heads=n_heads,
+                d_ff=d_ff,
+                dropout=dropout,
+                attn_dropout=attn_dropout,
+                n_layers=decoder_layers,
+                horizon=horizon,
+                patch_len=patch_len,
+                out_channels=out,
+            )
         else:
             self.queries = None
-            self.head = FlattenHead(n_tokens=n_tokens, d_model=d_model, horizon=horizon, out_channels=out,
-                                    dropout=head_dropout)
+            self.head = FlattenHead(
+                n_tokens=n_tokens, d_model=d_model, horizon=horizon, out_channels=out, dropout=head_dropout
+            )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self._run(x, need_weights=False)[0]

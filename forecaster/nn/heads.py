@@ -31,8 +31,9 @@ class FlattenHead(nn.Module):
         self.drop = Dropout(dropout)
         self.linear = nn.Linear(n_tokens * d_model, horizon * out_channels)
 
-    def forward(self, h: torch.Tensor, queries: None = None, *,
-                need_weights: bool = False) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    def forward(
+        self, h: torch.Tensor, queries: None = None, *, need_weights: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
         """h: (B', N, D); queries: None (this head reads only the tokens) -> (B', H, out_channels), []."""
         y = self.linear(self.drop(h.flatten(1)))  # (B', H*out)
         return y.reshape(h.shape[0], self.horizon, self.out_channels), []
@@ -47,8 +48,19 @@ class QueryHead(nn.Module):
         horizon: H; patch_len: P, steps each query emits; out_channels: values per step.
     """
 
-    def __init__(self, *, d_model: int, n_heads: int, d_ff: int, dropout: float, attn_dropout: float,
-                 n_layers: int, horizon: int, patch_len: int, out_channels: int):
+    def __init__(
+        self,
+        *,
+        d_model: int,
+        n_heads: int,
+        d_ff: int,
+        dropout: float,
+        attn_dropout: float,
+        n_layers: int,
+        horizon: int,
+        patch_len: int,
+        out_channels: int,
+    ):
         super().__init__()
         self.horizon, self.out_channels = horizon, out_channels
         self.decoder = nn.ModuleList(
@@ -57,8 +69,9 @@ class QueryHead(nn.Module):
         )
         self.linear = nn.Linear(d_model, patch_len * out_channels)
 
-    def forward(self, h: torch.Tensor, queries: torch.Tensor, *,
-                need_weights: bool = False) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
+    def forward(
+        self, h: torch.Tensor, queries: torch.Tensor, *, need_weights: bool = False
+    ) -> tuple[torch.Tensor, list[torch.Tensor | None]]:
         """h: (B', N, D), queries: (1, ceil(H / P), D) -> (B', H, out_channels), cross weights per layer."""
         q = queries.expand(h.shape[0], -1, -1)  # (B', ceil(H/P), D)
         weights = []

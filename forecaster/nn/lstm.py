@@ -24,18 +24,45 @@ class LSTMForecaster(nn.Module):
         d_ff: hidden width of the MLP head. head_dropout: inside the head.
     """
 
-    def __init__(self, *, n_features: int, n_targets: int, context_len: int, horizon: int, patch_len: int,
-                 stride: int, revin: bool, channel_independent: bool, hidden_size: int, n_layers: int,
-                 d_ff: int, dropout: float, head_dropout: float):
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        n_targets: int,
+        context_len: int,
+        horizon: int,
+        patch_len: int,
+        stride: int,
+        revin: bool,
+        channel_independent: bool,
+        hidden_size: int,
+        n_layers: int,
+        d_ff: int,
+        dropout: float,
+        head_dropout: float,
+    ):
         super().__init__()
         self.horizon = horizon
-        self.tokenizer = Tokenizer(n_features=n_features, n_targets=n_targets, context_len=context_len,
-                                   patch_len=patch_len, stride=stride, revin=revin,
-                                   channel_independent=channel_independent)
-        self.lstm = nn.LSTM(self.tokenizer.token_dim, hidden_size, num_layers=n_layers, batch_first=True,
-                            dropout=dropout if n_layers > 1 else 0.0)
+        self.tokenizer = Tokenizer(
+            n_features=n_features,
+            n_targets=n_targets,
+            context_len=context_len,
+            patch_len=patch_len,
+            stride=stride,
+            revin=revin,
+            channel_independent=channel_independent,
+        )
+        self.lstm = nn.LSTM(
+            self.tokenizer.token_dim,
+            hidden_size,
+            num_layers=n_layers,
+            batch_first=True,
+            dropout=dropout if n_layers > 1 else 0.0,
+        )
         self.head = nn.Sequential(
-            nn.Linear(hidden_size, d_ff), nn.GELU(), Dropout(head_dropout),
+            nn.Linear(hidden_size, d_ff),
+            nn.GELU(),
+            Dropout(head_dropout),
             nn.Linear(d_ff, horizon * self.tokenizer.out_channels),
         )
 

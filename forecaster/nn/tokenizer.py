@@ -27,8 +27,17 @@ class Tokenizer(nn.Module):
         channel_independent: one sequence per channel, or one joint sequence.
     """
 
-    def __init__(self, *, n_features: int, n_targets: int, context_len: int, patch_len: int, stride: int,
-                 revin: bool, channel_independent: bool):
+    def __init__(
+        self,
+        *,
+        n_features: int,
+        n_targets: int,
+        context_len: int,
+        patch_len: int,
+        stride: int,
+        revin: bool,
+        channel_independent: bool,
+    ):
         super().__init__()
         self.n_targets, self.channel_independent = n_targets, channel_independent
         self.revin = RevIN(n_features) if revin else None

@@ -18,8 +18,18 @@ from forecaster.data.windows import check_lengths, prepare
 from forecaster.errors import DataError
 from forecaster.models import build_network
 
-V1_FIELDS = ["layout", "time_col", "id_col", "columns", "n_targets", "freq", "context_len", "horizon", "period",
-             "series_ids"]
+V1_FIELDS = [
+    "layout",
+    "time_col",
+    "id_col",
+    "columns",
+    "n_targets",
+    "freq",
+    "context_len",
+    "horizon",
+    "period",
+    "series_ids",
+]
 
 
 def test_prepared_data_and_its_frame_share_one_schema_with_the_window_sizes(long_csv):
@@ -74,7 +84,10 @@ def test_lenient_reading_reports_typed_diagnostics(tmp_path):
     pd.concat([df.iloc[40:], df.iloc[:40]]).to_csv(tmp_path / "messy.csv", index=False)
     frame = read_frame(DataConfig(path=str(tmp_path / "messy.csv"), sort=True, fill="ffill"))
     assert [(d.kind, d.series) for d in frame.diagnostics] == [
-        ("sorted", "messy"), ("filled_gaps", "messy"), ("filled_missing", "messy")]
+        ("sorted", "messy"),
+        ("filled_gaps", "messy"),
+        ("filled_missing", "messy"),
+    ]
     assert str(frame.diagnostics[1]) == "inserted 2 missing timestamps (1 gaps)"
     df = long_frame(lengths=(60, 60)).iloc[::-1]
     df.to_csv(tmp_path / "long.csv", index=False)
@@ -84,7 +97,9 @@ def test_lenient_reading_reports_typed_diagnostics(tmp_path):
 
 
 def test_the_schema_module_imports_neither_torch_nor_pandas():
-    code = (f"import sys; sys.path.insert(0, {str(ROOT)!r}); import forecaster.data.schema; "
-            "print(sorted(m for m in ('torch', 'pandas', 'numpy') if m in sys.modules))")
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import forecaster.data.schema; "
+        "print(sorted(m for m in ('torch', 'pandas', 'numpy') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False)
     assert result.stdout.strip() == "[]", result.stderr

@@ -7,19 +7,20 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import ROOT
+
 from forecaster.config import ATTENTION_PATTERNS
 from forecaster.nn.attention import PATTERNS, MultiHeadAttention, attend, dense_attention, head_groups
 from forecaster.nn.masks import attention_mask, causal_mask, local_mask, window_mask
 
 
 def test_config_names_exactly_the_patterns_of_the_table():
-    assert ATTENTION_PATTERNS == tuple(PATTERNS)
+    assert tuple(PATTERNS) == ATTENTION_PATTERNS
 
 
-@pytest.mark.parametrize("window, causal, n", [(None, False, 10), (None, True, 10), (3, True, 10), (3, True, 70),
-                                              (16, True, 300)])
+@pytest.mark.parametrize(
+    "window, causal, n", [(None, False, 10), (None, True, 10), (3, True, 10), (3, True, 70), (16, True, 300)]
+)
 def test_attend_equals_the_dense_reference_on_every_kernel(window, causal, n):
     """n=10 windows go through one masked SDPA call, n=70 and n=300 through the blockwise kernel."""
     torch.manual_seed(n)
@@ -35,17 +36,26 @@ def test_a_window_without_causality_is_refused():
 
 
 def test_head_groups_split_the_heads_as_the_table_says():
-    assert [(g.start, g.stop, g.window, g.causal, g.gated) for g in head_groups(
-        "hybrid", n_heads=4, window=5, local_share=0.25)] == [(0, 1, 5, True, False), (1, 4, None, True, False)]
-    assert [(g.start, g.stop, g.window, g.gated) for g in head_groups(
-        "dynamic", n_heads=4, window=5, local_share=0.5)] == [(0, 4, 5, True), (0, 4, None, True)]
+    assert [
+        (g.start, g.stop, g.window, g.causal, g.gated)
+        for g in head_groups("hybrid", n_heads=4, window=5, local_share=0.25)
+    ] == [(0, 1, 5, True, False), (1, 4, None, True, False)]
+    assert [
+        (g.start, g.stop, g.window, g.gated) for g in head_groups("dynamic", n_heads=4, window=5, local_share=0.5)
+    ] == [(0, 4, 5, True), (0, 4, None, True)]
     local_share_all = head_groups("hybrid", n_heads=2, window=5, local_share=1.0)
     assert [(g.start, g.stop) for g in local_share_all] == [(0, 1), (1, 2)]  # one of each kind, always
 
 
-@pytest.mark.parametrize("pattern, expected", [
-    ("global", lambda: torch.ones(6, 6, dtype=torch.bool)), ("causal", lambda: causal_mask(6)),
-    ("local", lambda: local_mask(6, 2)), ("dynamic", lambda: causal_mask(6))])
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        ("global", lambda: torch.ones(6, 6, dtype=torch.bool)),
+        ("causal", lambda: causal_mask(6)),
+        ("local", lambda: local_mask(6, 2)),
+        ("dynamic", lambda: causal_mask(6)),
+    ],
+)
 def test_pattern_mask_follows_the_head_groups(pattern, expected):
     mask = MultiHeadAttention(d_model=8, n_heads=2, pattern=pattern, window=2).pattern_mask(6, 6)
     assert torch.equal(mask, expected().expand(2, -1, -1))
@@ -63,7 +73,12 @@ def test_networks_import_only_torch_numpy_and_each_other():
     for path in (ROOT / "forecaster" / "nn").glob("*.py"):
         tree = ast.parse(Path(path).read_text())
         for node in ast.walk(tree):
-            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
-                     else [node.module] if isinstance(node, ast.ImportFrom) else [])
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module]
+                if isinstance(node, ast.ImportFrom)
+                else []
+            )
             for name in names:
                 assert name.startswith(allowed), f"{path.name} imports {name}"

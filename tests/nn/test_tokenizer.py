@@ -12,8 +12,9 @@ from forecaster.nn.tokenizer import Tokenizer
 
 
 def _tokenizer(ci, revin=False):
-    return Tokenizer(n_features=3, n_targets=2, context_len=12, patch_len=4, stride=4, revin=revin,
-                     channel_independent=ci)
+    return Tokenizer(
+        n_features=3, n_targets=2, context_len=12, patch_len=4, stride=4, revin=revin, channel_independent=ci
+    )
 
 
 def test_channel_independent_tokens_are_one_sequence_per_channel():
@@ -55,8 +56,17 @@ def test_heads_emit_every_horizon_step(horizon, patch_len):
     flat = FlattenHead(n_tokens=6, d_model=8, horizon=horizon, out_channels=2, dropout=0.0)
     y, weights = flat(h)
     assert y.shape == (5, horizon, 2) and weights == []
-    query = QueryHead(d_model=8, n_heads=2, d_ff=16, dropout=0.0, attn_dropout=0.0, n_layers=2,
-                      horizon=horizon, patch_len=patch_len, out_channels=2)
+    query = QueryHead(
+        d_model=8,
+        n_heads=2,
+        d_ff=16,
+        dropout=0.0,
+        attn_dropout=0.0,
+        n_layers=2,
+        horizon=horizon,
+        patch_len=patch_len,
+        out_channels=2,
+    )
     queries = torch.randn(1, math.ceil(horizon / patch_len), 8)
     y, weights = query(h, queries, need_weights=True)
     assert y.shape == (5, horizon, 2) and [w.shape for w in weights] == [(5, 2, 2, 6)] * 2

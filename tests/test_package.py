@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-
 from conftest import ETTH1, ROOT, TINY, long_frame, run_cli, wide_frame
+
 from forecaster.package import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
+
+pytestmark = pytest.mark.slow  # packages from real training runs (a module fixture trains)
 
 
 @pytest.fixture(scope="module")
@@ -27,13 +29,41 @@ def packages(tmp_path_factory):
     out = {}
     for name, data, extra in [
         ("wide", wide, ["--model.attention", "hybrid"]),
-        ("long", long_, ["--model.attention", "cross", "--data.context_len", "14", "--data.horizon", "7",
-                         "--model.patch_len", "7", "--model.stride", "7"]),
+        (
+            "long",
+            long_,
+            [
+                "--model.attention",
+                "cross",
+                "--data.context_len",
+                "14",
+                "--data.horizon",
+                "7",
+                "--model.patch_len",
+                "7",
+                "--model.stride",
+                "7",
+            ],
+        ),
         ("etth1", ETTH1, ["--model.name", "linear", "--data.split", "ett", "--trainer.max_steps", "5"]),
     ]:
         metrics = root / f"{name}.json"
-        assert cli_main(["train", "--data", str(data), *common, *extra, "--save", str(root / name),
-                         "--metrics-out", str(metrics)]) == 0
+        assert (
+            cli_main(
+                [
+                    "train",
+                    "--data",
+                    str(data),
+                    *common,
+                    *extra,
+                    "--save",
+                    str(root / name),
+                    "--metrics-out",
+                    str(metrics),
+                ]
+            )
+            == 0
+        )
         out[name] = (root / name, data, json.loads(metrics.read_text()))
     return out
 
@@ -83,8 +113,20 @@ def test_long_input_gives_long_output_per_series(packages, tmp_path, capsys):
 def test_evaluate_reproduces_the_training_metrics(packages, tmp_path, capsys):
     for name in ("wide", "etth1"):
         pkg_dir, data, trained = packages[name]
-        code, _, err = run_cli(capsys, "evaluate", "--model", pkg_dir, "--data", data,
-                               "--metrics-out", tmp_path / "e.json", "--backtest-windows", "5", "--step", "3")
+        code, _, err = run_cli(
+            capsys,
+            "evaluate",
+            "--model",
+            pkg_dir,
+            "--data",
+            data,
+            "--metrics-out",
+            tmp_path / "e.json",
+            "--backtest-windows",
+            "5",
+            "--step",
+            "3",
+        )
         assert code == 0, err
         metrics = json.loads((tmp_path / "e.json").read_text())
         for key in ("mse", "mae", "mse_original", "mae_original", "n_test_windows"):
@@ -109,13 +151,16 @@ def _bad(tmp_path, df: pd.DataFrame) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("case, phrase", [
-    ("missing column", "no value column 'c'"),
-    ("extra column", "columns ['d'] were not in the training data"),
-    ("other frequency", "frequency is 'D' but the model was trained on 'h'"),
-    ("too little history", "the model needs the last 24"),
-    ("non-finite", "is infinite or too large"),
-])
+@pytest.mark.parametrize(
+    "case, phrase",
+    [
+        ("missing column", "no value column 'c'"),
+        ("extra column", "columns ['d'] were not in the training data"),
+        ("other frequency", "frequency is 'D' but the model was trained on 'h'"),
+        ("too little history", "the model needs the last 24"),
+        ("non-finite", "is infinite or too large"),
+    ],
+)
 def test_bad_recent_history_is_refused_clearly(packages, tmp_path, capsys, case, phrase):
     pkg_dir, _, _ = packages["wide"]
     df = {
@@ -123,10 +168,13 @@ def test_bad_recent_history_is_refused_clearly(packages, tmp_path, capsys, case,
         "extra column": lambda: wide_frame(50).assign(d=1.0),
         "other frequency": lambda: wide_frame(50, freq="D"),
         "too little history": lambda: wide_frame(10),
-        "non-finite": lambda: wide_frame(50).astype({"a": object}).assign(a=lambda d: d["a"].where(d.index != 3, "inf")),
+        "non-finite": lambda: (
+            wide_frame(50).astype({"a": object}).assign(a=lambda d: d["a"].where(d.index != 3, "inf"))
+        ),
     }[case]()
-    code, out, err = run_cli(capsys, "predict", "--model", pkg_dir, "--data", _bad(tmp_path, df),
-                             "--output", tmp_path / "out.csv")
+    code, _out, err = run_cli(
+        capsys, "predict", "--model", pkg_dir, "--data", _bad(tmp_path, df), "--output", tmp_path / "out.csv"
+    )
     assert code == 2 and phrase in err and "Traceback" not in err
     assert not (tmp_path / "out.csv").exists()
 
@@ -190,11 +238,11 @@ def test_saving_over_a_package_replaces_it_whole(packages, tmp_path):
 def test_predict_on_a_local_package_imports_neither_lightning_nor_mlflow(packages):
     pkg_dir, data, _ = packages["wide"]
     code = (
-        "import sys, io, contextlib; sys.path.insert(0, %r); import cli\n"
+        f"import sys, io, contextlib; sys.path.insert(0, {str(ROOT)!r}); import cli\n"
         "with contextlib.redirect_stdout(io.StringIO()):\n"
-        "    assert cli.main(['predict', '--model', %r, '--data', %r]) == 0\n"
+        f"    assert cli.main(['predict', '--model', {str(pkg_dir)!r}, '--data', {str(data)!r}]) == 0\n"
         "bad = [m for m in sys.modules if m.split('.')[0] in ('lightning', 'pytorch_lightning', 'mlflow', 'sklearn')]\n"
-        "print(bad)\n" % (str(ROOT), str(pkg_dir), str(data))
+        "print(bad)\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
@@ -202,6 +250,9 @@ def test_predict_on_a_local_package_imports_neither_lightning_nor_mlflow(package
 
 
 def test_help_is_fast_and_light():
-    code = "import sys; sys.path.insert(0, %r); import cli; cli.build_parser(); print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))" % str(ROOT)
+    code = (
+        f"import sys; sys.path.insert(0, {str(ROOT)!r}); import cli; cli.build_parser(); "
+        "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]"

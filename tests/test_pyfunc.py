@@ -11,14 +11,26 @@ import urllib.request
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import TINY, free_port, run_cli, wait_http
+
+pytestmark = pytest.mark.slow  # real MLflow models, registry and model server
 
 
 @pytest.fixture
 def registered(mlflow_uri, wide_csv, capsys):
-    code, out, err = run_cli(capsys, "train", "--data", wide_csv, *TINY, "--model.attention", "dynamic",
-                             "--tracking.experiment", "serve", "--register", "tiny")
+    code, out, err = run_cli(
+        capsys,
+        "train",
+        "--data",
+        wide_csv,
+        *TINY,
+        "--model.attention",
+        "dynamic",
+        "--tracking.experiment",
+        "serve",
+        "--register",
+        "tiny",
+    )
     assert code == 0, err
     uri = next(line.split(": ", 1)[1] for line in out.splitlines() if line.strip().startswith("model:"))
     return uri
@@ -29,8 +41,9 @@ def test_register_points_champion_at_the_new_version(registered, wide_csv, tmp_p
 
     version = MlflowClient().get_model_version_by_alias("tiny", "champion")
     assert str(version.version) == "1"
-    code, _, err = run_cli(capsys, "predict", "--model", "models:/tiny@champion", "--data", wide_csv,
-                           "--output", tmp_path / "a.csv")
+    code, _, err = run_cli(
+        capsys, "predict", "--model", "models:/tiny@champion", "--data", wide_csv, "--output", tmp_path / "a.csv"
+    )
     assert code == 0, err
     code, _, err = run_cli(capsys, "predict", "--model", registered, "--data", wide_csv, "--output", tmp_path / "b.csv")
     assert code == 0, err
@@ -48,23 +61,46 @@ def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_
     bin_dir = os.path.dirname(sys.executable)  # mlflow starts `uvicorn` from PATH, as in an activated venv
     env = {**os.environ, "MLFLOW_TRACKING_URI": mlflow_uri, "PATH": f"{bin_dir}:{os.environ['PATH']}"}
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mlflow", "models", "serve", "-m", "models:/tiny@champion", "-p", str(port),
-         "--host", "127.0.0.1", "--env-manager", "local", "--workers", "1"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        [
+            sys.executable,
+            "-m",
+            "mlflow",
+            "models",
+            "serve",
+            "-m",
+            "models:/tiny@champion",
+            "-p",
+            str(port),
+            "--host",
+            "127.0.0.1",
+            "--env-manager",
+            "local",
+            "--workers",
+            "1",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/ping", proc, seconds=120)
         recent = pd.read_csv(wide_csv).tail(40)
         body = {"dataframe_split": recent.to_dict(orient="split", index=False), "params": {"horizon": 4}}
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/invocations", data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"})
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/invocations",
+            data=json.dumps(body).encode(),
+            headers={"Content-Type": "application/json"},
+        )
         with urllib.request.urlopen(request, timeout=60) as response:
             answer = pd.DataFrame(json.loads(response.read())["predictions"])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     recent.to_csv(tmp_path / "recent.csv", index=False)
-    code, out, err = run_cli(capsys, "predict", "--model", registered, "--data", tmp_path / "recent.csv",
-                             "--horizon", "4")
+    code, out, err = run_cli(
+        capsys, "predict", "--model", registered, "--data", tmp_path / "recent.csv", "--horizon", "4"
+    )
     assert code == 0, err
     expected = pd.read_csv(pd.io.common.StringIO(out))
     assert answer["date"].tolist() == expected["date"].tolist()
@@ -74,9 +110,14 @@ def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_
 @pytest.mark.slow
 def test_forecaster_ui_serves_the_store(mlflow_uri):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "cli", "ui", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                            cwd=os.getcwd(), env={**os.environ, "PYTHONPATH": str(__import__("conftest").ROOT)})
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cli", "ui", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=os.getcwd(),
+        env={**os.environ, "PYTHONPATH": str(__import__("conftest").ROOT)},
+    )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc, seconds=120)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:

@@ -79,8 +79,10 @@ def test_one_layer_ignores_inputs_older_than_the_window_in_local_heads(pattern):
 def test_stacked_local_layers_see_exactly_the_receptive_field():
     torch.manual_seed(0)
     w, L, T, t = 3, 2, 20, 15
-    blocks = [TransformerBlock(d_model=8, n_heads=2, d_ff=16, dropout=0.0, pattern="local", window=w).double().eval()
-              for _ in range(L)]
+    blocks = [
+        TransformerBlock(d_model=8, n_heads=2, d_ff=16, dropout=0.0, pattern="local", window=w).double().eval()
+        for _ in range(L)
+    ]
     x = torch.randn(1, T, 8, dtype=torch.float64, requires_grad=True)
     h = x
     for block in blocks:

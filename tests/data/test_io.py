@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import ETTH1, long_frame, run_cli, wide_frame
+
 from forecaster.config import DataConfig
 from forecaster.data.io import read_frame
 from forecaster.errors import DataError
@@ -103,19 +103,43 @@ def _bad_cases(tmp_path):
         "wrong delimiter": (_Lazy(_rows(w).replace(",", ";")), [], ["';'-delimited", "--data.delimiter"]),
         "binary file": (_Lazy(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" * 10), [], ["binary"]),
         "ragged row": (_Lazy("\n".join(ragged) + "\n"), [], ["5 fields but the header has 4", "line 5"]),
-        "too few rows": (_Lazy(_rows(wide_frame(30))), ["--context-len", "24", "--horizon", "6"],
-                         ["30 rows", "needs at least"]),
+        "too few rows": (
+            _Lazy(_rows(wide_frame(30))),
+            ["--context-len", "24", "--horizon", "6"],
+            ["30 rows", "needs at least"],
+        ),
         "long without id": (_Lazy(_rows(w)), ["--data.format", "long"], ["series id column", "--data.id_col"]),
         "long without value": (_Lazy(_rows(long_no_value)), [], ["value column", "--data.value_col"]),
-        "short series": (_Lazy(_rows(short_series)), ["--context-len", "14", "--horizon", "7"],
-                         ["series 's1'", "20 rows", "--data.drop_short"]),
+        "short series": (
+            _Lazy(_rows(short_series)),
+            ["--context-len", "14", "--horizon", "7"],
+            ["series 's1'", "20 rows", "--data.drop_short"],
+        ),
     }
 
 
-CASES = ["missing file", "empty file", "header only", "unparseable timestamp", "duplicate timestamps",
-         "rows out of order", "missing timestamps", "irregular spacing", "non-numeric value",
-         "overflowing value", "infinite value", "all-empty column", "missing value", "wrong delimiter",
-         "binary file", "ragged row", "too few rows", "long without id", "long without value", "short series"]
+CASES = [
+    "missing file",
+    "empty file",
+    "header only",
+    "unparseable timestamp",
+    "duplicate timestamps",
+    "rows out of order",
+    "missing timestamps",
+    "irregular spacing",
+    "non-numeric value",
+    "overflowing value",
+    "infinite value",
+    "all-empty column",
+    "missing value",
+    "wrong delimiter",
+    "binary file",
+    "ragged row",
+    "too few rows",
+    "long without id",
+    "long without value",
+    "short series",
+]
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -124,7 +148,7 @@ def test_bad_input_gets_one_clear_error(case, tmp_path, capsys):
     if isinstance(path, _Lazy):
         path = _write(tmp_path, path.content)
     before = sorted(p.name for p in tmp_path.iterdir())
-    code, out, err = run_cli(capsys, "data", "inspect", path, *extra)
+    code, _out, err = run_cli(capsys, "data", "inspect", path, *extra)
     assert code == 2
     assert err.startswith("error: ") and "Traceback" not in err
     assert str(path) in err
@@ -139,8 +163,20 @@ def test_lenient_choices_are_opt_in_and_reported(tmp_path, capsys):
     gap.loc[5, "a"] = np.nan
     shuffled = pd.concat([gap.iloc[40:], gap.iloc[:40]])
     path = _write(tmp_path, _rows(shuffled))
-    code, out, err = run_cli(capsys, "data", "inspect", path, "--data.sort", "true", "--data.fill", "interpolate",
-                             "--context-len", "12", "--horizon", "4")
+    code, out, err = run_cli(
+        capsys,
+        "data",
+        "inspect",
+        path,
+        "--data.sort",
+        "true",
+        "--data.fill",
+        "interpolate",
+        "--context-len",
+        "12",
+        "--horizon",
+        "4",
+    )
     assert code == 0, err
     assert "sorted 78 rows" in out and "inserted 2 missing timestamps" in out
     assert "filled 7 missing values by interpolate" in out  # 2 inserted rows x 3 columns + 1 cell
@@ -151,8 +187,9 @@ def test_lenient_choices_are_opt_in_and_reported(tmp_path, capsys):
 
 def test_short_series_can_be_dropped_with_a_note(tmp_path, capsys):
     path = _write(tmp_path, _rows(long_frame(lengths=(200, 20, 260))))
-    code, out, err = run_cli(capsys, "data", "inspect", path, "--context-len", "14", "--horizon", "7",
-                             "--data.drop_short", "true")
+    code, out, err = run_cli(
+        capsys, "data", "inspect", path, "--context-len", "14", "--horizon", "7", "--data.drop_short", "true"
+    )
     assert code == 0, err
     assert "dropped series 's1' (20 rows" in out
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+from conftest import ETTH1
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conftest import ETTH1
 from forecaster.config import DataConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.data.split import SPLITS, last_windows, rows_needed, split_bounds, window_counts, window_range
@@ -32,13 +32,16 @@ def test_windows_equal_a_direct_slice_of_the_scaled_rows():
     scaled = (raw - data.scaler.mean) / data.scaler.scale
     for split in SPLITS:
         ds = data.dataset(split)
-        first, _ = window_range(*split_bounds(len(raw), data_cfg := ett_config())[SPLITS.index(split)],
-                                data_cfg.context_len, data_cfg.horizon)
+        first, _ = window_range(
+            *split_bounds(len(raw), data_cfg := ett_config())[SPLITS.index(split)],
+            data_cfg.context_len,
+            data_cfg.horizon,
+        )
         for i in (0, 1, len(ds) // 2, len(ds) - 1):
             x, y = ds[i]
             s = first + i
-            np.testing.assert_allclose(x.numpy(), scaled[s:s + 336], rtol=1e-5, atol=1e-5)
-            np.testing.assert_allclose(y.numpy(), scaled[s + 336:s + 432], rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(x.numpy(), scaled[s : s + 336], rtol=1e-5, atol=1e-5)
+            np.testing.assert_allclose(y.numpy(), scaled[s + 336 : s + 432], rtol=1e-5, atol=1e-5)
 
 
 def test_targets_never_cross_a_split_border_and_inputs_may():
@@ -91,15 +94,23 @@ def test_evaluation_loaders_keep_every_window():
 
 
 @settings(max_examples=60, deadline=None)
-@given(length=st.integers(5, 400), context=st.integers(1, 60), horizon=st.integers(1, 30),
-       train=st.floats(0.3, 0.7), test=st.floats(0.05, 0.25))
+@given(
+    length=st.integers(5, 400),
+    context=st.integers(1, 60),
+    horizon=st.integers(1, 30),
+    train=st.floats(0.3, 0.7),
+    test=st.floats(0.05, 0.25),
+)
 def test_window_arithmetic_matches_brute_force(length, context, horizon, train, test):
     cfg = DataConfig(context_len=context, horizon=horizon, ratios=[train, 1 - train - test, test])
     bounds = split_bounds(length, cfg)
     counts = window_counts(length, cfg)
     for (lo, hi), count in zip(bounds, counts):
-        brute = [s for s in range(length) if s + context + horizon <= length
-                 and lo <= s + context and s + context + horizon <= hi]
+        brute = [
+            s
+            for s in range(length)
+            if s + context + horizon <= length and lo <= s + context and s + context + horizon <= hi
+        ]
         assert count == len(brute)
         first, n = window_range(lo, hi, context, horizon)
         assert list(range(first, first + n)) == brute
@@ -108,8 +119,13 @@ def test_window_arithmetic_matches_brute_force(length, context, horizon, train, 
 
 
 @settings(max_examples=60, deadline=None)
-@given(length=st.integers(1, 200), context=st.integers(1, 40), horizon=st.integers(1, 20),
-       count=st.integers(1, 6), step=st.integers(1, 9))
+@given(
+    length=st.integers(1, 200),
+    context=st.integers(1, 40),
+    horizon=st.integers(1, 20),
+    count=st.integers(1, 6),
+    step=st.integers(1, 9),
+)
 def test_last_windows_are_the_newest_complete_windows_step_apart(length, context, horizon, count, step):
     starts = last_windows(length, context, horizon, count=count, step=step)
     complete = [s for s in range(length) if s + context + horizon <= length]
