@@ -1,4 +1,4 @@
-"""The ETTh1 long-horizon benchmark (DESIGN.md protocol), recorded in benchmarks/results/etth1.json.
+"""The ETTh1 long-horizon benchmark (benchmarks/PROTOCOL.md), recorded in benchmarks/results/etth1.json.
 
 ETTh1, all 7 columns, channel-independent, `ett` split, scaler fitted on train rows, lookback from
 the config (336), MSE/MAE on scaled values over every test window (stride 1, nothing dropped),

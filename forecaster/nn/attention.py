@@ -1,6 +1,6 @@
 """One multi-head attention module; the pattern (which keys a query sees) is data.
 
-Patterns (see DESIGN.md): `global` (bidirectional), `causal`, `local` (causal sliding window of
+Patterns (table in the README): `global` (bidirectional), `causal`, `local` (causal sliding window of
 `window` tokens, the query included), `hybrid` (some heads local, the rest causal-global, in the
 same layer), `dynamic` (a learned per-token, per-head gate between the local and the causal-global
 result) and `cross` (queries from a decoder, keys and values from the encoder's memory).
