@@ -8,6 +8,7 @@ Every check fails with a `DataError` naming the file, the column, the line and t
 choices (sorting rows, filling gaps and missing values, dropping short series) are opt-in and
 reported as typed `Diagnostic`s in `SeriesFrame.diagnostics`, never silent. Line numbers count the
 header as line 1. What the file holds (layout, columns, frequency, series ids) is one `Schema`.
+Timestamps (UTC offsets, their convention, steps and gaps) are read by `forecaster.data.times`.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import pandas as pd
 
 from forecaster.config import DataConfig
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
-from forecaster.data.times import common_freq, infer_freq, looks_like_times, parse_times, step_freq
+from forecaster.data.times import common_freq, infer_freq, looks_like_times, parse_times, regularise
 from forecaster.errors import DataError
 
 TIME_NAMES = ("ds", "date", "datetime", "timestamp", "time")
@@ -70,7 +71,7 @@ def frame_from_table(
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
     ids, series_times, values, diagnostics, freqs = [], [], [], [], []
     for sid, rows in data.groupby("__id", sort=False):
-        where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "")
+        where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "", found_tz)
         idx, vals, freq, found = _one_series(rows, columns, cfg, where)
         ids.append(str(sid))
         series_times.append(idx)
@@ -106,6 +107,7 @@ class _Where:
     time_col: str
     sid: str
     label: str  # "series 'x': " in a long file, "" in a wide one
+    tz: str  # the stamps' convention (forecaster.data.times)
 
 
 def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -330,7 +332,7 @@ def _one_series(
         )
     freq = infer_freq(times)
     if freq is None:
-        times, values, freq, gaps = _regularise(times, values, lines, cfg, where)
+        times, values, freq, gaps = regularise(times, values, lines, cfg.fill, where)
         found.append(gaps)
     values, filled = _fill_missing(values, _lines_for(times, rows, lines), cfg, where, columns)
     return times, values, freq, found + ([filled] if filled else [])
@@ -342,40 +344,6 @@ def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -
         return lines
     known = pd.Series(lines, index=pd.DatetimeIndex(rows["__time"]))
     return known.reindex(times).fillna(0).to_numpy(dtype=int)
-
-
-def _regularise(times, values, lines, cfg: DataConfig, where: _Where):
-    """Find the step of an irregular index; fill whole missing steps if asked, else fail."""
-    deltas = np.diff(times.asi8)
-    step = int(pd.Series(deltas).mode().iloc[0])
-    off = np.flatnonzero(deltas % step != 0)
-    path, col, label = where.path, where.time_col, where.label
-    if off.size:
-        i = off[0] + 1
-        raise DataError(
-            f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is {pd.Timedelta(step)}",
-            file=path,
-            column=col,
-            row=int(lines[i]),
-            fix="resample the series to a regular frequency",
-        )
-    gaps = np.flatnonzero(deltas > step)
-    n_missing = int((deltas[gaps] // step - 1).sum())
-    if cfg.fill == "error":
-        i = gaps[0] + 1
-        raise DataError(
-            f"{label}{n_missing} missing timestamps in {gaps.size} gaps; the first gap is "
-            f"between {times[i - 1]} and {times[i]}",
-            file=path,
-            column=col,
-            row=int(lines[i]),
-            fix="add the missing rows, or pass --data.fill ffill (or interpolate) to fill them",
-        )
-    full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
-    filled = pd.DataFrame(values, index=times).reindex(full).to_numpy()
-    note = Diagnostic("filled_gaps", where.sid, f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
-    freq = step_freq(pd.Timedelta(step))
-    return full, filled, freq, note
 
 
 def _fill_missing(

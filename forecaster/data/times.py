@@ -1,4 +1,4 @@
-"""Timestamps as people export them, and frequencies compared as steps.
+"""Timestamps as people export them, the step between them, and frequencies compared as steps.
 
 A time column holds one of three conventions, recorded as `Schema.tz`:
 
@@ -31,10 +31,15 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from forecaster.data.schema import Diagnostic
 from forecaster.errors import DataError
 
 NAIVE = "naive"
 VARYING = "varying"
+DAILY_DST = (  # local midnights are 23 or 25 hours apart in UTC across a daylight-saving change
+    "; the UTC offsets in this file change, so daily (or coarser) stamps at local midnight are not evenly "
+    "spaced in time: write them as dates without times or offsets (2021-03-28)"
+)
 TIME_EXAMPLE = "2016-07-01 00:00:00 (or with an offset: 2016-07-01 00:00:00+02:00)"
 
 
@@ -146,6 +151,49 @@ def localize(times: pd.DatetimeIndex, tz: str | None) -> pd.DatetimeIndex:
     parts = [int(p) for p in tz[1:].split(":")] + [0]
     offset = timedelta(hours=parts[0], minutes=parts[1], seconds=parts[2])
     return times.tz_localize("UTC").tz_convert(timezone(sign * offset))
+
+
+def regularise(times: pd.DatetimeIndex, values: np.ndarray, lines: np.ndarray, fill: str, where):
+    """Find the step of an irregular index; fill whole missing steps if asked (`fill` is not
+    ``error``), else fail.
+
+    Args:
+        times: the series' sorted, unique stamps; `values` its (rows, F) values, `lines` its lines.
+        where: the series, for messages (`path`, `time_col`, `sid`, `label`, `tz`).
+
+    Returns:
+        the regular index, the values with NaN rows inserted, the frequency and a `Diagnostic`.
+    """
+    deltas = np.diff(times.asi8)
+    step = int(pd.Series(deltas).mode().iloc[0])
+    off = np.flatnonzero(deltas % step != 0)
+    path, col, label = where.path, where.time_col, where.label
+    if off.size:
+        i = off[0] + 1
+        raise DataError(
+            f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is {pd.Timedelta(step)}",
+            file=path,
+            column=col,
+            row=int(lines[i]),
+            fix="resample the series to a regular frequency" + (DAILY_DST if where.tz == VARYING else ""),
+        )
+    gaps = np.flatnonzero(deltas > step)
+    n_missing = int((deltas[gaps] // step - 1).sum())
+    if fill == "error":
+        i = gaps[0] + 1
+        raise DataError(
+            f"{label}{n_missing} missing timestamps in {gaps.size} gaps; the first gap is "
+            f"between {times[i - 1]} and {times[i]}",
+            file=path,
+            column=col,
+            row=int(lines[i]),
+            fix="add the missing rows, or pass --data.fill ffill (or interpolate) to fill them",
+        )
+    full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
+    filled = pd.DataFrame(values, index=times).reindex(full).to_numpy()
+    note = Diagnostic("filled_gaps", where.sid, f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
+    freq = step_freq(pd.Timedelta(step))
+    return full, filled, freq, note
 
 
 def looks_like_times(col: pd.Series) -> bool:

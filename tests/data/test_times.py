@@ -123,6 +123,17 @@ def test_an_unreadable_offset_keeps_the_unreadable_timestamp_error(tmp_path, cap
     assert "cannot read '2021-03-20 07:00:00+25:00' as a timestamp" in err and "line 9" in err
 
 
+def test_daily_stamps_with_changing_offsets_get_a_fix_that_works(tmp_path, capsys):
+    days = pd.date_range("2021-03-01", "2021-05-01", freq="D", tz="Europe/Berlin")
+    path = write(tmp_path, pd.DataFrame({"date": days.astype(str), "a": np.arange(len(days))}))
+    code, _, err = run_cli(capsys, "data", "inspect", path)
+    assert code == 2 and "Traceback" not in err and "line 30" in err and "dates without times or offsets" in err
+    dates = pd.DataFrame({"date": days.strftime("%Y-%m-%d"), "a": np.arange(len(days))})  # the fix
+    code, out, err = run_cli(capsys, "data", "inspect", write(tmp_path, dates), "--context-len", "7", "--horizon", "2")
+    assert code == 0, err
+    assert "frequency:    D" in out
+
+
 def test_a_first_column_of_varying_offsets_is_found_as_the_time_column(tmp_path, capsys):
     frame = zoned("2021-03-27", "2021-04-10", "Europe/Berlin").rename(columns={"date": "when"})
     code, out, err = run_cli(capsys, "data", "inspect", write(tmp_path, frame), "--context-len", "24", "--horizon", "6")
