@@ -19,6 +19,7 @@ from torch import nn
 
 from forecaster import tracking
 from forecaster.config import Config, dump_yaml, flatten
+from forecaster.data.times import localize
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.metrics import evaluate
 from forecaster.models import build_network
@@ -120,7 +121,7 @@ def input_example(data: PreparedData, max_series: int = 2) -> pd.DataFrame:
     s, parts = data.schema, []
     for sid, times, values in list(data.frame.series())[:max_series]:
         part = pd.DataFrame(values[-s.context_len :], columns=s.columns)
-        part.insert(0, s.time_col, times[-s.context_len :].astype(str))
+        part.insert(0, s.time_col, localize(times[-s.context_len :], s.tz).astype(str))  # as the CSV wrote them
         if s.id_col:
             part.insert(0, s.id_col, sid)
         parts.append(part)

@@ -9,6 +9,7 @@ import pandas as pd
 from forecaster.config import DataConfig
 from forecaster.data.io import read_frame
 from forecaster.data.split import ETT_BORDERS, window_counts
+from forecaster.data.times import describe
 from forecaster.data.windows import check_lengths, season_period
 
 
@@ -20,7 +21,7 @@ def inspect_file(path: str, cfg: DataConfig) -> str:
     lines = [
         f"file:         {path}",
         f"format:       {s.layout}" + (f" (series id column '{s.id_col}')" if s.id_col else ""),
-        f"time column:  {s.time_col}",
+        f"time column:  {s.time_col}{describe(s.tz)}",
         f"frequency:    {s.freq} (seasonal period {season_period(s.freq, cfg)} steps)",
         f"series:       {len(lengths)}"
         + (f" (lengths {min(lengths):,}..{max(lengths):,})" if len(lengths) > 1 else ""),

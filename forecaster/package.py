@@ -33,6 +33,7 @@ from forecaster.config import Config, DataConfig, dump_yaml, load
 from forecaster.data.io import frame_from_dataframe, read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
+from forecaster.data.times import localize, same_freq
 from forecaster.errors import ConfigError, DataError, PackageError
 from forecaster.models import build_network
 
@@ -128,9 +129,9 @@ class ForecastPackage:
         """Read and validate recent history against the schema."""
         cfg = self.data_config(None if isinstance(source, pd.DataFrame) else str(source))
         if isinstance(source, pd.DataFrame):
-            frame = frame_from_dataframe(source, cfg, source="request")
+            frame = frame_from_dataframe(source, cfg, source="request", tz=self.schema.tz)
         else:
-            frame = read_frame(cfg, source)
+            frame = read_frame(cfg, source, tz=self.schema.tz)
         self._check(frame)
         return frame
 
@@ -146,7 +147,7 @@ class ForecastPackage:
                 fix="drop the extra columns",
             )
         freq = frame.schema.freq
-        if pd.tseries.frequencies.to_offset(freq) != pd.tseries.frequencies.to_offset(s.freq):
+        if not same_freq(freq, s.freq):
             raise DataError(
                 f"the data's frequency is '{freq}' but the model was trained on '{s.freq}'",
                 file=frame.path,
@@ -177,12 +178,14 @@ class ForecastPackage:
         return self.scaler.inverse(pred)
 
     def forecast(self, frame: SeriesFrame, horizon: int | None = None) -> pd.DataFrame:
-        """The next `horizon` steps of every series, in the input's layout, with future timestamps."""
+        """The next `horizon` steps of every series, in the input's layout, with future timestamps
+        in the input's convention (naive, its one UTC offset, or UTC for varying offsets)."""
         s = self.schema
         pred = self.predict_array(frame, horizon)
         parts = []
         for sid, times, values in zip(frame.schema.series_ids, frame.times, pred):
             future = pd.date_range(times[-1], periods=len(values) + 1, freq=frame.schema.freq)[1:]
+            future = localize(future, frame.schema.tz)
             if s.layout == "long":
                 parts.append(pd.DataFrame({s.id_col: sid, s.time_col: future, s.columns[0]: values[:, 0]}))
             else:

@@ -8,6 +8,7 @@ Every check fails with a `DataError` naming the file, the column, the line and t
 choices (sorting rows, filling gaps and missing values, dropping short series) are opt-in and
 reported as typed `Diagnostic`s in `SeriesFrame.diagnostics`, never silent. Line numbers count the
 header as line 1. What the file holds (layout, columns, frequency, series ids) is one `Schema`.
+Timestamps (UTC offsets, their convention, steps and gaps) are read by `forecaster.data.times`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 
 from forecaster.config import DataConfig
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
+from forecaster.data.times import common_freq, infer_freq, looks_like_times, parse_times, regularise
 from forecaster.errors import DataError
 
 TIME_NAMES = ("ds", "date", "datetime", "timestamp", "time")
@@ -31,47 +33,55 @@ MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 
-def read_frame(cfg: DataConfig, path: str | Path | None = None) -> SeriesFrame:
-    """Read `path` (default `cfg.path`) and validate it as configured by `cfg`."""
+def read_frame(cfg: DataConfig, path: str | Path | None = None, *, tz: str | None = None) -> SeriesFrame:
+    """Read `path` (default `cfg.path`) and validate it as configured by `cfg`.
+
+    `tz`, if given, is the time-stamp convention the file must follow (see `forecaster.data.times`).
+    """
     path = str(path if path is not None else cfg.path)
     table, lines = _read_table(path, cfg.delimiter)
-    return frame_from_table(table, lines, cfg, path)
+    return frame_from_table(table, lines, cfg, path, tz=tz)
 
 
-def frame_from_dataframe(df: pd.DataFrame, cfg: DataConfig, *, source: str = "input") -> SeriesFrame:
+def frame_from_dataframe(
+    df: pd.DataFrame, cfg: DataConfig, *, source: str = "input", tz: str | None = None
+) -> SeriesFrame:
     """Validate an in-memory table (e.g. a request payload) exactly like a CSV file."""
     if df.empty:
         raise DataError("no rows", file=source, fix="send at least context_len rows per series")
     table = df.astype(str).reset_index(drop=True)
     table.columns = [str(c).strip() for c in table.columns]
-    return frame_from_table(table, np.arange(2, len(table) + 2), cfg, source)
+    return frame_from_table(table, np.arange(2, len(table) + 2), cfg, source, tz=tz)
 
 
-def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, path: str) -> SeriesFrame:
+def frame_from_table(
+    table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, path: str, *, tz: str | None = None
+) -> SeriesFrame:
     """Validate a table of strings whose row i came from line `lines[i]` of `path`."""
     layout = _detect_layout(table, cfg, path)
     time_col = _time_column(table, cfg, path)
     id_col = _id_column(table, cfg, path) if layout == "long" else None
     targets, covariates = _value_columns(table, cfg, path, layout, time_col, id_col)
     columns = targets + covariates
-    times = _parse_times(table[time_col], lines, path, time_col)
+    times, found_tz = parse_times(table[time_col], lines, path, time_col, expect=tz)
     numbers = {c: _parse_numbers(table[c], lines, path, c) for c in columns}
     data = pd.DataFrame(numbers)
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
-    ids, series_times, values, diagnostics, freqs = [], [], [], [], set()
+    ids, series_times, values, diagnostics, freqs = [], [], [], [], []
     for sid, rows in data.groupby("__id", sort=False):
-        where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "")
+        where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "", found_tz)
         idx, vals, freq, found = _one_series(rows, columns, cfg, where)
         ids.append(str(sid))
         series_times.append(idx)
         values.append(vals)
         diagnostics += found
-        freqs.add(freq)
-    if len(freqs) > 1:
+        freqs.append(freq)
+    freq = common_freq(freqs)
+    if freq is None:
         raise DataError(
-            f"series have different frequencies ({', '.join(sorted(freqs))})",
+            f"series have different frequencies ({', '.join(sorted(set(freqs)))})",
             file=path,
             column=time_col,
             fix="put series of one frequency in a file, or resample them first",
@@ -82,8 +92,9 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
         id_col=id_col,
         columns=columns,
         n_targets=len(targets),
-        freq=freqs.pop(),
+        freq=freq,
         series_ids=ids,
+        tz=found_tz,
     )
     return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics)
 
@@ -96,6 +107,7 @@ class _Where:
     time_col: str
     sid: str
     label: str  # "series 'x': " in a long file, "" in a wide one
+    tz: str  # the stamps' convention (forecaster.data.times)
 
 
 def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -192,7 +204,7 @@ def _time_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
     if found:
         return found
     first = table.columns[0]
-    if pd.to_datetime(table[first].head(20), errors="coerce", format="mixed").notna().all():
+    if looks_like_times(table[first].head(20)):
         return first
     raise DataError(
         f"no time column found (looked for {', '.join(TIME_NAMES)} and a first column of "
@@ -244,24 +256,6 @@ def _value_columns(
             "no value columns besides the time column", file=path, row=1, fix="add at least one numeric column"
         )
     return targets, covariates
-
-
-def _parse_times(col: pd.Series, lines: np.ndarray, path: str, name: str) -> pd.DatetimeIndex:
-    text = col.astype(str).str.strip()
-    parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if bad.size:
-        i = bad[0]
-        raise DataError(
-            f"cannot read {text.iloc[i]!r} as a timestamp ({bad.size} such rows)",
-            file=path,
-            column=name,
-            row=int(lines[i]),
-            fix="write timestamps like 2016-07-01 00:00:00",
-        )
-    if getattr(parsed.dt, "tz", None) is not None:
-        parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DatetimeIndex(parsed).as_unit("ns")  # one resolution, so asi8 counts nanoseconds
 
 
 def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> np.ndarray:
@@ -336,22 +330,12 @@ def _one_series(
             column=time_col,
             fix="give more rows",
         )
-    freq = _infer_freq(times)
+    freq = infer_freq(times)
     if freq is None:
-        times, values, freq, gaps = _regularise(times, values, lines, cfg, where)
+        times, values, freq, gaps = regularise(times, values, lines, cfg.fill, where)
         found.append(gaps)
     values, filled = _fill_missing(values, _lines_for(times, rows, lines), cfg, where, columns)
     return times, values, freq, found + ([filled] if filled else [])
-
-
-def _infer_freq(times: pd.DatetimeIndex) -> str | None:
-    """pandas' inferred frequency as a string (pandas 3 is moving it to an offset object)."""
-    import warnings
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        freq = pd.infer_freq(times)
-    return getattr(freq, "freqstr", freq)
 
 
 def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
@@ -360,40 +344,6 @@ def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -
         return lines
     known = pd.Series(lines, index=pd.DatetimeIndex(rows["__time"]))
     return known.reindex(times).fillna(0).to_numpy(dtype=int)
-
-
-def _regularise(times, values, lines, cfg: DataConfig, where: _Where):
-    """Find the step of an irregular index; fill whole missing steps if asked, else fail."""
-    deltas = np.diff(times.asi8)
-    step = int(pd.Series(deltas).mode().iloc[0])
-    off = np.flatnonzero(deltas % step != 0)
-    path, col, label = where.path, where.time_col, where.label
-    if off.size:
-        i = off[0] + 1
-        raise DataError(
-            f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is {pd.Timedelta(step)}",
-            file=path,
-            column=col,
-            row=int(lines[i]),
-            fix="resample the series to a regular frequency",
-        )
-    gaps = np.flatnonzero(deltas > step)
-    n_missing = int((deltas[gaps] // step - 1).sum())
-    if cfg.fill == "error":
-        i = gaps[0] + 1
-        raise DataError(
-            f"{label}{n_missing} missing timestamps in {gaps.size} gaps; the first gap is "
-            f"between {times[i - 1]} and {times[i]}",
-            file=path,
-            column=col,
-            row=int(lines[i]),
-            fix="add the missing rows, or pass --data.fill ffill (or interpolate) to fill them",
-        )
-    full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
-    filled = pd.DataFrame(values, index=times).reindex(full).to_numpy()
-    note = Diagnostic("filled_gaps", where.sid, f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
-    freq = pd.tseries.frequencies.to_offset(pd.Timedelta(step)).freqstr
-    return full, filled, freq, note
 
 
 def _fill_missing(

@@ -36,6 +36,10 @@ class Schema:
         horizon: forecast steps H (None until windows are chosen).
         period: seasonal period in steps (None until windows are chosen).
         series_ids: one id per series (a wide file's single series is named after the file).
+        tz: the time stamps' convention: ``naive``, one offset ``+HH:MM``, or ``varying`` offsets
+            (a zone with daylight saving); None when not recorded (packages saved before it was).
+            Stamps with offsets are held as UTC; forecasts are written back in this convention
+            (`forecaster.data.times`).
     """
 
     layout: str
@@ -48,6 +52,7 @@ class Schema:
     horizon: int | None = None
     period: int | None = None
     series_ids: list[str] = field(default_factory=list)
+    tz: str | None = None
 
     @property
     def n_features(self) -> int:

@@ -50,8 +50,9 @@ def test_a_frame_schema_has_no_window_sizes_until_prepare():
 def test_schema_json_keeps_the_format_version_1_fields(long_csv):
     s = prepare(DataConfig(path=str(long_csv), context_len=14, horizon=7)).schema
     raw = json.loads(s.to_json())
-    assert list(raw) == V1_FIELDS
+    assert list(raw) == [*V1_FIELDS, "tz"]  # tz: optional, added after version 1 was released
     assert Schema.from_json(s.to_json()) == s
+    assert Schema.from_json(json.dumps({k: raw[k] for k in V1_FIELDS})).tz is None  # an older package
     with pytest.raises(TypeError):
         Schema.from_json(json.dumps({**raw, "surprise": 1}))
 
