@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import DataConfig
+from forecaster.data import outliers
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.errors import DataError
 
@@ -60,6 +61,7 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
+    clipped = outliers.screen(data, columns, policy=cfg.outliers, path=path)  # before any series is split off
     ids, series_times, values, diagnostics, freqs = [], [], [], [], set()
     for sid, rows in data.groupby("__id", sort=False):
         where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "")
@@ -69,6 +71,7 @@ def frame_from_table(table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, pa
         values.append(vals)
         diagnostics += found
         freqs.add(freq)
+    diagnostics += clipped
     if len(freqs) > 1:
         raise DataError(
             f"series have different frequencies ({', '.join(sorted(freqs))})",
