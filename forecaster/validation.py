@@ -21,6 +21,7 @@ from forecaster.config import Config, flatten
 from forecaster.data.split import check_split
 from forecaster.errors import ConfigError, out_of_range
 
+INT_LIMIT = 2**31 - 1  # the largest integer setting: lengths, sizes, counts
 SEED_LIMIT = 2**32  # numpy's (and so Lightning's) seeds are 32-bit unsigned
 SCHEDULERS = ("onecycle", "cosine", "none")  # training.ForecastModule.configure_optimizers
 Rule = tuple[Callable[[Any], bool], str]
@@ -77,9 +78,17 @@ RULES: dict[str, Rule] = {
 }
 
 
+def _huge(v: Any) -> bool:
+    """An integer torch cannot hold as a size or an index once shapes multiply."""
+    return isinstance(v, int) and not isinstance(v, bool) and abs(v) > INT_LIMIT
+
+
 def check_config(cfg: Config) -> Config:
     """`cfg` itself when every field is in range; else a ConfigError naming the first field that is not."""
     values = flatten(cfg)
+    for key, value in values.items():  # the seed has its own range, checked below
+        if key != "seed" and any(_huge(v) for v in (value if isinstance(value, list) else [value])):
+            raise out_of_range(key, value, f"an integer of at most {INT_LIMIT} in size")
     for key, (test, valid) in RULES.items():
         if not test(values[key]):
             raise out_of_range(key, values[key], valid)
