@@ -86,7 +86,8 @@ def damaged(draw, *, offsets: bool = False) -> str:
         if kind == "cell":
             cells[j] = draw(TEXT).replace(",", "").replace("\n", "")
         elif kind == "huge":
-            cells[min(max(j, 1), len(cells) - 1)] = draw(st.sampled_from(["1e30", "-1e30", "1e39", "3.4e38", "1e300", "inf"]))
+            huge = st.sampled_from(["1e30", "-1e30", "1e39", "3.4e38", "1e300", "inf"])
+            cells[min(max(j, 1), len(cells) - 1)] = draw(huge)
         elif kind == "empty":
             cells[j] = ""
         elif kind == "offset":
