@@ -12,6 +12,7 @@ exit 2.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import sys
 
@@ -100,11 +101,30 @@ def _config_fields(p) -> None:
     data.help, data.metavar = "CSV to train on (same as --data.path)", "FILE"  # turns --data FILE into --data.path
 
 
-def load_config(args, given):
-    """The config of `--config` with the config fields given on the command line (they win over `variants:`)."""
+def load_config(args, given, extra=()):
+    """The config of `--config` with the config fields given on the command line (they win over `variants:`),
+    then `extra` (dotted name, value) pairs; every setting is checked (`forecaster.validation`)."""
     from forecaster.config import COMMAND_LINE_KEYS, dotted, load
+    from forecaster.validation import check_config
 
-    return load(args.config, dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS}))
+    typed = dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})
+    return check_config(load(args.config, [*typed, *extra]))
+
+
+class NoteHandler(logging.Handler):
+    """Each data note as one `note: ...` line on stderr (looked up when written, so tests capture it)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        print(f"note: {record.getMessage()}", file=sys.stderr)
+
+
+def show_notes() -> None:
+    """Print the data's notes (rows sorted, values filled or clipped, series dropped) on stderr."""
+    from forecaster.data.notes import LOGGER
+
+    if not any(isinstance(h, NoteHandler) for h in LOGGER.handlers):
+        LOGGER.addHandler(NoteHandler())
+        LOGGER.propagate = False
 
 
 def write_json(data, path: str) -> None:
@@ -116,11 +136,9 @@ def write_json(data, path: str) -> None:
 def cmd_inspect(args, given) -> int:
     from forecaster.inspect import inspect_file
 
-    cfg = load_config(args, given)
-    if args.context_len:
-        cfg.data.context_len = args.context_len
-    if args.horizon:
-        cfg.data.horizon = args.horizon
+    aliases = [(f"data.{k}", v) for k, v in (("context_len", args.context_len), ("horizon", args.horizon))]
+    aliases = [(k, v) for k, v in aliases if v is not None]
+    cfg = load_config(args, given, aliases)  # `--horizon 0` is checked like `--data.horizon 0`
     print(inspect_file(args.file, cfg.data))
     return 0
 
@@ -128,9 +146,10 @@ def cmd_inspect(args, given) -> int:
 def cmd_train(args, given) -> int:
     from forecaster.config import with_variant
     from forecaster.experiment import train
+    from forecaster.validation import check_trainable
 
     cfg = load_config(args, given)
-    cfg = with_variant(cfg, cfg.variant())  # what `compare` trains for this variant
+    cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
     outcome = train(cfg, save=args.save, register=args.register)
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
@@ -152,8 +171,10 @@ def cmd_compare(args, given) -> int:
     from forecaster.tracking import tracking_uri
 
     cfg = load_config(args, given)
+    variants = parse_variants(args.variants)
+    check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)
-    rows, summary = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, console=console)
+    rows, summary = compare(cfg, variants=variants, seeds=args.seeds, console=console)
     console.print(
         rich_table(
             summary,
@@ -173,11 +194,27 @@ def cmd_compare(args, given) -> int:
     return 0
 
 
+def check_compare(cfg, variants: list[str], seeds: int) -> None:
+    """Every variant's settings, and the seeds cfg.seed .. cfg.seed + seeds - 1, before the parent run opens."""
+    from forecaster.config import with_variant
+    from forecaster.errors import out_of_range
+    from forecaster.validation import SEED_LIMIT, check_at_least, check_trainable
+
+    check_at_least("--seeds", seeds, 1)
+    if cfg.seed + seeds > SEED_LIMIT:
+        raise out_of_range("seed", cfg.seed, f"an integer in [0, {SEED_LIMIT - seeds}] with --seeds {seeds}")
+    for variant in variants:
+        check_trainable(with_variant(cfg, variant))
+
+
 def cmd_predict(args, given) -> int:
+    from forecaster.data.notes import report
     from forecaster.package import load_any, write_csv
 
     package = load_any(args.model)
-    table = package.forecast(package.read(args.data), args.horizon)
+    frame = package.read(args.data)
+    report(frame.diagnostics)
+    table = package.forecast(frame, args.horizon)
     if args.output:
         write_csv(table, args.output)
         print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)
@@ -189,7 +226,10 @@ def cmd_predict(args, given) -> int:
 def cmd_evaluate(args, given) -> int:
     from forecaster.evaluation import evaluate_package
     from forecaster.package import load_any
+    from forecaster.validation import check_at_least
 
+    check_at_least("--backtest-windows", args.backtest_windows, 0)
+    check_at_least("--step", args.step, 1)
     metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows, step=args.step)
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
@@ -239,6 +279,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] in (["train"], ["compare"], ["data"]):
         argv = command_line(argv)
     parser = build_parser()
+    show_notes()
     try:
         try:
             args = parser.parse_args(argv)
@@ -251,7 +292,7 @@ def main(argv: list[str] | None = None) -> int:
             args, given = args.inspect, given.inspect
         return COMMANDS[command](args, given)
     except ForecasterError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {exc.for_command(argv[0] if argv else None)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

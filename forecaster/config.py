@@ -65,6 +65,7 @@ class DataConfig:
     fill: str = "error"  # error | ffill | interpolate: what to do with missing values
     sort: bool = False  # sort rows by time instead of failing on out-of-order rows
     drop_short: bool = False  # skip series too short for a window instead of failing
+    outliers: str = "error"  # error | clip: values far beyond a column's spread (forecaster/data/outliers.py)
     split: str = "ratio"  # ratio | ett | borders
     ratios: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
     borders: list[int] | None = None  # [train_end, val_end, test_end] rows, with split=borders

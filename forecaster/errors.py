@@ -1,9 +1,19 @@
 """Errors a user can fix. The CLI prints them as one message on stderr and exits 2.
 
 Anything else escaping to the CLI is a bug in forecaster and keeps its traceback.
+
+A fix must work for the command that prints it. Fixes are written as alternatives joined by
+", or " ("sort the file by time, or pass --data.sort true"); `predict` and `evaluate` read data
+with the settings a model package was trained with and take no config flags, so for them
+`DataError.for_command` drops the alternatives that name a config flag (`--data.*`, ...).
 """
 
 from __future__ import annotations
+
+import re
+
+CONFIG_COMMANDS = ("train", "compare", "data")  # the commands that take `--<section>.<field>` flags
+_CONFIG_FLAG = re.compile(r"--(data|model|trainer|tracking)\.|--seed\b")
 
 
 class ForecasterError(Exception):
@@ -11,9 +21,19 @@ class ForecasterError(Exception):
 
     exit_code = 2
 
+    def for_command(self, command: str | None) -> str:
+        """The message as `command` prints it (a fix that command can follow)."""
+        return str(self)
+
 
 class ConfigError(ForecasterError):
     """A config file or command-line override is wrong."""
+
+
+def out_of_range(key: str, value: object, valid: str) -> ConfigError:
+    """The one-line error for a setting out of range, with the fix every config command takes."""
+    flag = f"--{key}" if "." in key or key in ("seed", "name") else key
+    return ConfigError(f"'{key}' must be {valid}, got {value!r} (set {flag} or {key} in the config file)")
 
 
 class DataError(ForecasterError):
@@ -45,11 +65,20 @@ class DataError(ForecasterError):
             )
             if part
         )
-        message = f"{where}: {what}" if where else what
-        if fix:
-            message += f"\n  fix: {fix}"
-        super().__init__(message)
+        self.head = f"{where}: {what}" if where else what
         self.file, self.column, self.row, self.fix = file, column, row, fix
+        super().__init__(self.head + (f"\n  fix: {fix}" if fix else ""))
+
+    def for_command(self, command: str | None) -> str:
+        """The message with only the fixes `command` can follow: commands that take no config flags
+        (`predict`, `evaluate`) drop the alternatives naming one, or get a fix about the file itself."""
+        if command in CONFIG_COMMANDS or command is None or not self.fix:
+            return str(self)
+        kept = [part for part in self.fix.split(", or ") if not _CONFIG_FLAG.search(part)]
+        fix = ", or ".join(kept) or (
+            "make the file match the data the model was trained on (the same columns, layout and frequency)"
+        )
+        return f"{self.head}\n  fix: {fix}"
 
 
 class PackageError(ForecasterError):

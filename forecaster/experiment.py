@@ -19,6 +19,7 @@ from torch import nn
 
 from forecaster import tracking
 from forecaster.config import Config, dump_yaml, flatten
+from forecaster.data import notes
 from forecaster.data.times import localize
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.metrics import evaluate
@@ -67,6 +68,7 @@ def train(
         "dataset": Path(data.frame.path).name,
         "dataset_hash": tracking.file_hash(data.frame.path),
         **tracking.package_versions(),
+        **notes.as_tags(data.frame.diagnostics),
     }
     with tracking.start_run(
         uri=cfg.tracking.uri,

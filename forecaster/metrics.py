@@ -16,6 +16,11 @@ from torch.utils.data import DataLoader
 
 from forecaster.data.scaling import Scaler
 from forecaster.data.windows import WindowDataset, collate_batch
+from forecaster.errors import DataError
+
+
+class NonFiniteMetrics(DataError):
+    """A metric came out NaN or infinite: never reported as a result."""
 
 
 @torch.no_grad()
@@ -27,6 +32,10 @@ def evaluate(
     Returns:
         mse, mae, mse_original, mae_original, n_test_windows, predict_ms_per_window, and with
         `keep_errors` the per-window squared errors (`window_se`, a numpy array) for paired tests.
+
+    Raises:
+        NonFiniteMetrics: a metric is NaN or infinite (forecasts or targets overflow), so a fit
+            never ends as a success with `inf` metrics.
     """
     was_training = network.training
     network.eval()
@@ -46,6 +55,7 @@ def evaluate(
         count += err.numel()
     network.train(was_training)
     mse, mae, mse_o, mae_o = (sums / max(count, 1)).tolist()
+    _check_finite({"mse": mse, "mae": mae, "mse_original": mse_o, "mae_original": mae_o})
     out = {
         "mse": mse,
         "mae": mae,
@@ -57,6 +67,16 @@ def evaluate(
     if keep_errors:
         out["window_se"] = np.concatenate(window_se) if window_se else np.zeros(0)
     return out
+
+
+def _check_finite(metrics: dict[str, float]) -> None:
+    bad = {k: v for k, v in metrics.items() if not np.isfinite(v)}
+    if bad:
+        shown = ", ".join(f"{k} {v}" for k, v in bad.items())
+        raise NonFiniteMetrics(
+            f"the test metrics are not finite ({shown}): the forecasts or the test values overflow",
+            fix="check the data for extreme values, or lower --trainer.lr if the model diverged",
+        )
 
 
 def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> tuple[float, float]:

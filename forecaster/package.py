@@ -36,6 +36,7 @@ from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import localize, same_freq
 from forecaster.errors import ConfigError, DataError, PackageError
 from forecaster.models import build_network
+from forecaster.validation import check_config
 
 FORMAT_VERSION = 1
 META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
@@ -97,7 +98,7 @@ class ForecastPackage:
                     f"{path}: package format version {version!r} is not supported "
                     f"(this forecaster {__version__} reads version {FORMAT_VERSION})"
                 )
-            cfg = load(path / CONFIG)
+            cfg = check_config(load(path / CONFIG))
             schema = Schema.from_json((path / SCHEMA).read_text())
             scaler = Scaler.from_dict(json.loads((path / SCALER).read_text()))
         except (OSError, ValueError, TypeError, KeyError, ConfigError) as exc:

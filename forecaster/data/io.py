@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import DataConfig
+from forecaster.data import outliers
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.data.times import common_freq, infer_freq, looks_like_times, parse_times, regularise
 from forecaster.errors import DataError
@@ -69,6 +70,7 @@ def frame_from_table(
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
+    clipped = outliers.screen(data, columns, policy=cfg.outliers, path=path)  # before any series is split off
     ids, series_times, values, diagnostics, freqs = [], [], [], [], []
     for sid, rows in data.groupby("__id", sort=False):
         where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "", found_tz)
@@ -78,6 +80,7 @@ def frame_from_table(
         values.append(vals)
         diagnostics += found
         freqs.append(freq)
+    diagnostics += clipped
     freq = common_freq(freqs)
     if freq is None:
         raise DataError(

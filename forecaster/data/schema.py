@@ -84,7 +84,7 @@ class Schema:
         return cls(**json.loads(text))
 
 
-DIAGNOSTIC_KINDS = ("sorted", "filled_gaps", "filled_missing", "dropped_short")
+DIAGNOSTIC_KINDS = ("sorted", "filled_gaps", "filled_missing", "dropped_short", "clipped")
 
 
 @dataclass(frozen=True)

@@ -8,33 +8,37 @@ standard long-horizon protocol), targets never, so no split sees another's targe
 
 from __future__ import annotations
 
+import math
+
 from forecaster.config import DataConfig
-from forecaster.errors import ConfigError
+from forecaster.errors import out_of_range
 
 SPLITS = ("train", "val", "test")
 ETT_BORDERS = (8640, 11520, 14400)  # ETTh1/ETTh2: 12/4/4 months of hourly rows
+MAX_ROWS = 10**15  # beyond any file; a split needing more has no practical length
 
 
 def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
     """Target-row ranges [lo, hi) of train, val and test for a series of `length` rows."""
-    if cfg.split == "ett":
-        ends = ETT_BORDERS
-    elif cfg.split == "borders":
-        if not cfg.borders or len(cfg.borders) != 3 or list(cfg.borders) != sorted(cfg.borders):
-            raise ConfigError(
-                "data.borders must be three increasing row numbers "
-                "[train_end, val_end, test_end] with data.split borders"
-            )
-        ends = tuple(cfg.borders)
-    elif cfg.split == "ratio":
-        ratios = cfg.ratios
-        if len(ratios) != 3 or min(ratios) < 0 or abs(sum(ratios) - 1) > 1e-6:
-            raise ConfigError(f"data.ratios must be three non-negative shares summing to 1, got {ratios}")
-        n_train, n_test = int(length * ratios[0]), int(length * ratios[2])
+    check_split(cfg)
+    if cfg.split == "ratio":
+        n_train, n_test = int(length * cfg.ratios[0]), int(length * cfg.ratios[2])
         ends = (n_train, length - n_test, length)
     else:
-        raise ConfigError(f"unknown data.split '{cfg.split}'; valid: ratio, ett, borders")
+        ends = ETT_BORDERS if cfg.split == "ett" else tuple(cfg.borders)
     return [(0, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
+
+
+def check_split(data: DataConfig) -> None:
+    """The split's settings: three shares summing to 1, or three increasing borders."""
+    ratios, borders = data.ratios, data.borders
+    if len(ratios) != 3 or not all(math.isfinite(r) and r >= 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
+        raise out_of_range("data.ratios", ratios, "three non-negative shares [train, val, test] summing to 1")
+    if data.split not in ("ratio", "ett", "borders"):
+        raise out_of_range("data.split", data.split, "one of ratio, ett, borders")
+    if data.split == "borders" and not (borders and len(borders) == 3 and 1 <= borders[0] < borders[1] < borders[2]):
+        valid = "three increasing row numbers [train_end, val_end, test_end] with data.split borders"
+        raise out_of_range("data.borders", borders, valid)
 
 
 def window_range(lo: int, hi: int, context_len: int, horizon: int) -> tuple[int, int]:
@@ -61,13 +65,20 @@ def window_counts(length: int, cfg: DataConfig) -> list[int]:
     return [window_range(lo, hi, cfg.context_len, cfg.horizon)[1] for lo, hi in bounds]
 
 
-def rows_needed(cfg: DataConfig, limit: int = 10_000_000) -> int:
-    """The fewest rows a series needs for at least one window in every split."""
+def rows_needed(cfg: DataConfig) -> int | None:
+    """The fewest rows a series needs for at least one window in every split; None when no length
+    gives one (fixed borders too close together for these window sizes, or an empty share), or
+    when it would take more than `MAX_ROWS` rows."""
+    if cfg.split != "ratio":
+        end = split_bounds(0, cfg)[-1][1]  # fixed borders: the last one is the only length to try
+        return end if min(window_counts(end, cfg)) >= 1 else None
+    if min(cfg.ratios) <= 0:
+        return None
     lo, hi = 1, cfg.context_len + cfg.horizon
     while min(window_counts(hi, cfg)) < 1:  # grow, then bisect: counts rise with length
         lo, hi = hi, hi * 2
-        if hi > limit:
-            return limit
+        if hi > MAX_ROWS:
+            return None
     while lo < hi:
         mid = (lo + hi) // 2
         lo, hi = (mid + 1, hi) if min(window_counts(mid, cfg)) < 1 else (lo, mid)

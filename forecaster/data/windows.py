@@ -17,10 +17,11 @@ import torch
 from torch.utils.data import Dataset
 
 from forecaster.config import DataConfig
+from forecaster.data import notes
 from forecaster.data.io import read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
-from forecaster.data.split import SPLITS, rows_needed, split_bounds, window_range
+from forecaster.data.split import ETT_BORDERS, SPLITS, rows_needed, split_bounds, window_range
 from forecaster.errors import DataError
 
 
@@ -113,6 +114,7 @@ class PreparedData:
 def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None) -> PreparedData:
     """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows."""
     frame = check_lengths(frame if frame is not None else read_frame(cfg), cfg)
+    notes.report(frame.diagnostics)
     bounds = [split_bounds(len(t), cfg) for t in frame.times]
     if scaler is None:
         train_rows = np.concatenate([v[: b[0][1]] for v, b in zip(frame.values, bounds)])
@@ -120,6 +122,7 @@ def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | 
     lengths = np.array([len(t) for t in frame.times])
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     scaled = np.concatenate([scaler.transform(v) for v in frame.values]).astype(np.float32)
+    _check_scaled(scaled, frame, offsets)
     segments = {}
     for k, split in enumerate(SPLITS):
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
@@ -131,31 +134,78 @@ def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | 
     return PreparedData(replace(frame, schema=schema), scaler, torch.from_numpy(scaled), offsets, segments)
 
 
+def _check_scaled(scaled: np.ndarray, frame: SeriesFrame, offsets: np.ndarray) -> None:
+    """Refuse values that overflow float32 once scaled (a column constant on the training rows and
+    huge elsewhere): they would make every loss and metric infinite."""
+    bad = np.flatnonzero(~np.isfinite(scaled).all(axis=1))
+    if not bad.size:
+        return
+    row, s = int(bad[0]), frame.schema
+    k = int(np.searchsorted(offsets, row, side="right")) - 1
+    column = s.columns[int(np.flatnonzero(~np.isfinite(scaled[row]))[0])]
+    where = f"series '{s.series_ids[k]}' " if s.layout == "long" else ""
+    raise DataError(
+        f"{where}at {frame.times[k][row - offsets[k]]}: the value overflows float32 once scaled by the "
+        "training rows' mean and spread (the column hardly varies on the training rows)",
+        file=frame.path,
+        column=column,
+        fix="correct the value, or drop the column (or choose the columns with --data.targets)",
+    )
+
+
 def check_lengths(frame: SeriesFrame, cfg: DataConfig) -> SeriesFrame:
     """`frame` itself when every series is long enough for a window in every split; else fail, or
     with `cfg.drop_short` a new frame without the short series (and a `dropped_short` diagnostic
     for each)."""
     need = rows_needed(cfg)
+    if need is None:
+        raise _no_length(cfg, frame.path)
     short = [i for i, t in enumerate(frame.times) if len(t) < need]
     if not short:
         return frame
     i, ids = short[0], frame.schema.series_ids
     what = f"series '{ids[i]}' has" if frame.schema.layout == "long" else "the file has"
-    split = f"the '{cfg.split}' split" + (f" {cfg.ratios}" if cfg.split == "ratio" else "")
     if not cfg.drop_short or len(short) == len(frame.times):
+        fixes = [f"give at least {need} rows per series"]  # fixed borders need `need` rows whatever the windows
+        fixes.append("lower --data.context_len / --data.horizon" if cfg.split == "ratio" else "pass --data.split ratio")
+        if frame.schema.layout == "long":
+            fixes.append("pass --data.drop_short true to skip short series")
         raise DataError(
             f"{what} {len(frame.times[i])} rows; context_len {cfg.context_len} + horizon "
-            f"{cfg.horizon} with {split} needs at least {need} rows per series"
+            f"{cfg.horizon} with {_split_name(cfg)} needs at least {need} rows per series"
             + (f" ({len(short)} series too short)" if len(short) > 1 else ""),
             file=frame.path,
-            fix="give more rows, lower --data.context_len / --data.horizon"
-            + (", or pass --data.drop_short true to skip short series" if frame.schema.layout == "long" else ""),
+            fix=", or ".join(fixes),
         )
     dropped = [
         Diagnostic("dropped_short", ids[i], f"dropped series '{ids[i]}' ({len(frame.times[i])} rows < {need})")
         for i in reversed(short)
     ]
     return frame.keep([i for i in range(len(ids)) if i not in short], dropped)
+
+
+def _split_name(cfg: DataConfig) -> str:
+    if cfg.split == "ratio":
+        return f"the 'ratio' split {cfg.ratios}"
+    ends = ETT_BORDERS if cfg.split == "ett" else cfg.borders
+    return f"the '{cfg.split}' split (fixed borders at rows {'/'.join(map(str, ends))})"
+
+
+def _no_length(cfg: DataConfig, path: str) -> DataError:
+    """No series length gives a window in every split: fixed borders too close, or an empty share."""
+    if cfg.split == "ratio":
+        return DataError(
+            f"no series length gives a window in every split of the 'ratio' split {cfg.ratios} with "
+            f"context_len {cfg.context_len} + horizon {cfg.horizon}",
+            file=path,
+            fix="give every share of --data.ratios a positive value, or lower --data.context_len / --data.horizon",
+        )
+    return DataError(
+        f"context_len {cfg.context_len} + horizon {cfg.horizon} leave no window in every split of "
+        f"{_split_name(cfg)}, whatever the file's length",
+        file=path,
+        fix="pass --data.split ratio (shares of any length), or lower --data.context_len / --data.horizon",
+    )
 
 
 def season_period(freq: str, cfg: DataConfig) -> int:
