@@ -4,6 +4,10 @@ A window is a start row `s`: inputs are rows [s, s + context_len), targets rows
 [s + context_len, s + context_len + horizon). A split owns a range of *target* rows [lo, hi); a
 window belongs to it when all its targets do. Inputs may reach back across the border (the
 standard long-horizon protocol), targets never, so no split sees another's targets.
+
+The `last` split is M4's protocol for many short series: per series, the test targets are the
+last `horizon + test_windows - 1` rows (`test_windows` forecast origins one step apart), the
+validation targets the same number of rows before them, and the rest is training.
 """
 
 from __future__ import annotations
@@ -26,6 +30,11 @@ def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
                 "[train_end, val_end, test_end] with data.split borders"
             )
         ends = tuple(cfg.borders)
+    elif cfg.split == "last":
+        if cfg.test_windows < 1:
+            raise ConfigError(f"data.test_windows must be at least 1, got {cfg.test_windows}")
+        span = cfg.horizon + cfg.test_windows - 1  # target rows of test_windows windows one step apart
+        ends = (max(length - 2 * span, 0), max(length - span, 0), length)
     elif cfg.split == "ratio":
         ratios = cfg.ratios
         if len(ratios) != 3 or min(ratios) < 0 or abs(sum(ratios) - 1) > 1e-6:
@@ -33,7 +42,7 @@ def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
         n_train, n_test = int(length * ratios[0]), int(length * ratios[2])
         ends = (n_train, length - n_test, length)
     else:
-        raise ConfigError(f"unknown data.split '{cfg.split}'; valid: ratio, ett, borders")
+        raise ConfigError(f"unknown data.split '{cfg.split}'; valid: ratio, ett, borders, last")
     return [(0, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
 
 
