@@ -6,11 +6,12 @@
 the rules below instead. The rules, in the order they are applied:
 
 1. `data.horizon`: M4's horizon for the frequency (hourly 48, daily 14, weekly 13, monthly 18,
-   quarterly 8, yearly 6). A step M4 does not have keeps the time span of M4's horizon for the
-   next coarser M4 step (under a day: 48 hours; under a week: 14 days; else 13 weeks), at most
-   512 steps: 15-minute data get 192 steps.
+   quarterly 8, yearly 6). A step M4 does not have keeps the time span of M4's horizon for
+   steps of its size (under a day: hourly's 48 hours; under a week: daily's 14 days; else
+   weekly's 13 weeks), at most 512 steps: 15-minute data get 192 steps, 2-hourly 24.
 2. The frequency's natural season and span (not M4's MASE period, which is 1 for weekly and
-   daily data): under a day, a day of steps (hourly 24) and a week of steps as the span; daily
+   daily data): under a day, a day of steps (hourly 24) and a week of steps as the span (at most
+   1,024; when three days exceed that, an hour of steps and a day: 1-minute data get 60); daily
    a week (7; business days 5) and eight weeks; weekly a year (52) and one year; monthly 12
    and three years; quarterly 4 and four years; yearly or any other step, no season and no span.
 3. Target context: the natural span, but at least twice the horizon (N-BEATS looked back 2 to 7
@@ -103,23 +104,32 @@ def calendar(freq: str) -> Calendar:
     if freq.strip().split("-")[0] in ("B", "C"):
         return Calendar(5, 40, 14, "business daily: a week of 5 days, eight weeks")
     try:
-        step = pd.Timedelta(pd.tseries.frequencies.to_offset(freq))
+        offset = pd.tseries.frequencies.to_offset(freq)
     except (ValueError, TypeError):
         return Calendar(1, 1, None, f"'{freq}': no season known")
-    day, week = pd.Timedelta(days=1), pd.Timedelta(weeks=1)
+    start = offset.rollforward(pd.Timestamp("2001-01-01"))  # calendar steps (2W-SUN, 2MS) vary: take one
+    step = (start + offset) - start
+    day = pd.Timedelta(days=1)
     horizon = m4.horizon if m4 else _same_span(step)
-    if step < day and (day / step).is_integer() and day / step >= 2:
-        per_day = int(day / step)
-        return Calendar(per_day, min(7 * per_day, MAX_CONTEXT), horizon, f"{freq}: a day of {per_day} steps, a week")
+    name = m4.name if m4 else freq
+    # under a day: the day as season (or, when three days do not fit a context, the hour), the week as span
+    for cycle, what, span in ((day, "a day", 7), (pd.Timedelta(hours=1), "an hour", 24)):
+        per = cycle / step
+        if step < cycle and per.is_integer() and 3 * per <= MAX_CONTEXT:
+            spans = f"{what} of {int(per)} steps, {'a week' if span == 7 else 'a day'}"
+            return Calendar(int(per), min(span * int(per), MAX_CONTEXT), horizon, f"{name}: {spans}")
     if step == day:
         return Calendar(7, 56, horizon, "daily: a week of 7 days, eight weeks")
-    return Calendar(1, 1, horizon if step < week else 13, f"{freq}: no season")
+    return Calendar(1, 1, horizon, f"{name}: no season")
 
 
 def _same_span(step: pd.Timedelta) -> int:
-    """M4's horizon span of the next coarser M4 step, in steps of `step`."""
-    span = pd.Timedelta(hours=48) if step < pd.Timedelta(days=1) else pd.Timedelta(days=14)
-    if step >= pd.Timedelta(weeks=1):
+    """The time span of M4's horizon for steps of this size (hourly 48 h, daily 14 d, weekly 13 w), in steps."""
+    if step < pd.Timedelta(days=1):
+        span = pd.Timedelta(hours=48)
+    elif step < pd.Timedelta(weeks=1):
+        span = pd.Timedelta(days=14)
+    else:
         span = pd.Timedelta(weeks=13)
     return int(min(max(round(span / step), 1), MAX_HORIZON))
 
@@ -188,7 +198,7 @@ def _horizon_rule(cal: Calendar, freq: str) -> tuple[int, str]:
         raise ValueError(f"no horizon is known for frequency '{freq}'; give data.horizon")
     if m4_frequency(freq):
         return cal.horizon, f"M4's horizon for {m4_frequency(freq).name} data"
-    return cal.horizon, f"the time span of M4's horizon for the next coarser M4 frequency, in '{freq}' steps"
+    return cal.horizon, f"the time span of M4's horizon for steps of this size, in '{freq}' steps"
 
 
 def _data_config(horizon: int, given: Mapping[str, Any]) -> DataConfig:

@@ -97,6 +97,8 @@ def test_frequencies_without_an_m4_horizon():
     assert calendar("15min").horizon == 192 and calendar("15min").season == 96  # two days; a day
     assert calendar("2h").horizon == 24 and calendar("2h").season == 12
     assert calendar("B").season == 5 and calendar("MS").season == 12 and calendar("QS-OCT").horizon == 8
+    assert calendar("min").season == 60  # three days of minutes exceed any context: the hour
+    assert calendar("2W-SUN").horizon == 6 and calendar("3D").horizon == 5  # 13 weeks; 14 days (rounded)
     with pytest.raises(ValueError, match=r"give data\.horizon"):
         derive(freq="weird", lengths=[100], n_series=1, horizon=None, explicit=set())
 
