@@ -29,7 +29,7 @@ from typing import Any
 from forecaster.errors import ConfigError
 
 ATTENTION_PATTERNS = ("global", "causal", "local", "hybrid", "dynamic", "cross")
-BASELINES = ("lstm", "naive", "seasonal_naive", "linear")
+BASELINES = ("lstm", "naive", "seasonal_naive", "naive2", "linear")
 VARIANTS = ATTENTION_PATTERNS + BASELINES
 MODEL_NAMES = ("transformer",) + BASELINES
 
@@ -66,9 +66,10 @@ class DataConfig:
     sort: bool = False  # sort rows by time instead of failing on out-of-order rows
     drop_short: bool = False  # skip series too short for a window instead of failing
     outliers: str = "error"  # error | clip: values far beyond a column's spread (forecaster/data/outliers.py)
-    split: str = "ratio"  # ratio | ett | borders
+    split: str = "ratio"  # ratio | ett | borders | last (per series: test = last horizon, val = the one before)
     ratios: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
     borders: list[int] | None = None  # [train_end, val_end, test_end] rows, with split=borders
+    test_windows: int = 1  # split=last: rolling test (and validation) origins, one step apart
     context_len: int = 96
     horizon: int = 24
     batch_size: int = 64
@@ -81,7 +82,7 @@ class DataConfig:
 class ModelConfig:
     """Which network, and its hyper-parameters (shared vocabulary across models)."""
 
-    name: str = "transformer"  # transformer | lstm | naive | seasonal_naive | linear
+    name: str = "transformer"  # transformer | lstm | naive | seasonal_naive | naive2 | linear
     attention: str = "causal"  # global | causal | local | hybrid | dynamic | cross
     d_model: int = 64
     n_heads: int = 4

@@ -4,6 +4,10 @@ A window is a start row `s`: inputs are rows [s, s + context_len), targets rows
 [s + context_len, s + context_len + horizon). A split owns a range of *target* rows [lo, hi); a
 window belongs to it when all its targets do. Inputs may reach back across the border (the
 standard long-horizon protocol), targets never, so no split sees another's targets.
+
+The `last` split is M4's protocol for many short series: per series, the test targets are the
+last `horizon + test_windows - 1` rows (`test_windows` forecast origins one step apart), the
+validation targets the same number of rows before them, and the rest is training.
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
     if cfg.split == "ratio":
         n_train, n_test = int(length * cfg.ratios[0]), int(length * cfg.ratios[2])
         ends = (n_train, length - n_test, length)
+    elif cfg.split == "last":
+        span = cfg.horizon + cfg.test_windows - 1  # target rows of test_windows windows one step apart
+        ends = (max(length - 2 * span, 0), max(length - span, 0), length)
     else:
         ends = ETT_BORDERS if cfg.split == "ett" else tuple(cfg.borders)
     return [(0, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
@@ -34,8 +41,10 @@ def check_split(data: DataConfig) -> None:
     ratios, borders = data.ratios, data.borders
     if len(ratios) != 3 or not all(math.isfinite(r) and r >= 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
         raise out_of_range("data.ratios", ratios, "three non-negative shares [train, val, test] summing to 1")
-    if data.split not in ("ratio", "ett", "borders"):
-        raise out_of_range("data.split", data.split, "one of ratio, ett, borders")
+    if data.split not in ("ratio", "ett", "borders", "last"):
+        raise out_of_range("data.split", data.split, "one of ratio, ett, borders, last")
+    if data.split == "last" and not 1 <= data.test_windows <= 2**31 - 1:
+        raise out_of_range("data.test_windows", data.test_windows, "an integer ≥ 1 (rolling test origins per series)")
     if data.split == "borders" and not (borders and len(borders) == 3 and 1 <= borders[0] < borders[1] < borders[2]):
         valid = "three increasing row numbers [train_end, val_end, test_end] with data.split borders"
         raise out_of_range("data.borders", borders, valid)

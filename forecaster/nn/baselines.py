@@ -1,4 +1,4 @@
-"""Honest baselines: repeat the last value, repeat the last season, and a linear map (DLinear).
+"""Honest baselines: repeat the last value, repeat the last season, M4's Naive2, and a linear map (DLinear).
 
 The naive forecasters have no weights; they are still `nn.Module`s with the same call signature,
 so they go through the same evaluation and tracking as every other model.
@@ -42,6 +42,89 @@ class SeasonalNaiveForecaster(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x[:, self.steps, : self.n_targets]  # (B, H, K)
+
+
+class Naive2Forecaster(nn.Module):
+    """M4's Naive2: repeat the last seasonally adjusted value, per window: (B, L, F) -> (B, H, K).
+
+    Each window of each target column is tested for seasonality of period m by M4's 90 %
+    autocorrelation test (only when m > 1 and L >= 3m); a seasonal window is divided by its
+    classical decomposition's seasonal indices, its last adjusted value repeated and the
+    forecast reseasonalised; any other window is forecast by its last value, exactly.
+    `forecaster.seasonality` is the numpy reference this is tested against.
+
+    The network sees standardised values, which are negative about half the time, while
+    multiplicative indices need positive values. `set_units(mean, scale)` (the scaler's
+    statistics of the target columns) makes the decomposition run in the data's own units, where
+    this is M4's Naive2; the test itself is the same in either unit (autocorrelation does not
+    change under a positive affine map). A seasonal window with a value <= 0 in those units has no
+    multiplicative decomposition and gets the additive one instead (the same moving-average
+    trend, differences for ratios, indices centred on 0).
+
+    Args:
+        n_targets: K; context_len: L; horizon: H; period: the season m in steps, >= 1.
+    """
+
+    def __init__(self, *, n_targets: int, context_len: int, horizon: int, period: int):
+        super().__init__()
+        if period < 1:
+            raise ValueError(f"seasonal period must be at least 1, got {period}")
+        self.n_targets, self.horizon, self.period = n_targets, horizon, period
+        self.tested = period > 1 and context_len >= 3 * period  # M4 tests only these
+        # the units the decomposition runs in: original = scaled * scale + mean (saved with the package)
+        self.register_buffer("mean", torch.zeros(n_targets))
+        self.register_buffer("scale", torch.ones(n_targets))
+        if not self.tested:
+            return
+        weights = torch.ones(period + 1 - period % 2)  # centred moving average, 2 x m for even m
+        if period % 2 == 0:
+            weights[0] = weights[-1] = 0.5
+        self.register_buffer("weights", (weights / period).view(1, 1, -1), persistent=False)
+        half = len(weights) // 2
+        positions = torch.arange(half, context_len - half) % period  # season of each trend-covered step
+        self.register_buffer("onehot", F.one_hot(positions, period).double(), persistent=False)  # (L', m)
+        self.half, self.last = half, (context_len - 1) % period
+        self.register_buffer("future", (context_len + torch.arange(horizon)) % period, persistent=False)
+
+    @torch.no_grad()
+    def set_units(self, mean: torch.Tensor, scale: torch.Tensor) -> None:
+        """Decompose in the data's units: the per-column `mean` and `scale` (K,) that standardised them."""
+        self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
+        self.scale.copy_(torch.as_tensor(scale, dtype=self.scale.dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, length, _ = x.shape
+        last = x[:, -1:, : self.n_targets]  # (B, 1, K)
+        if not self.tested:
+            return last.expand(-1, self.horizon, -1)
+        # float64 keeps the test's decisions those of the float64 reference (MPS has no float64)
+        dtype = torch.float32 if x.device.type == "mps" else torch.float64
+        units = x[..., : self.n_targets].to(dtype) * self.scale.to(dtype) + self.mean.to(dtype)  # (B, L, K)
+        z = units.transpose(1, 2).reshape(-1, length)  # (B·K, L)
+        step = self._seasonal_step(z) / self.scale.to(dtype).repeat(b)[:, None]  # (B·K, H), scaled units
+        step = step.view(b, self.n_targets, self.horizon).transpose(1, 2)  # (B, H, K)
+        return last + step.to(x.dtype)
+
+    def _seasonal_step(self, z: torch.Tensor) -> torch.Tensor:
+        """Forecast minus last value, in the data's units, 0 for non-seasonal rows: (R, L) -> (R, H)."""
+        centred = z - z.mean(dim=1, keepdim=True)
+        acf = torch.stack([(centred[:, k:] * centred[:, :-k]).sum(1) for k in range(1, self.period + 1)], 1)
+        acf = acf / (centred * centred).sum(1, keepdim=True)  # (R, m); NaN for a constant row
+        limit = 1.645 * torch.sqrt((1 + 2 * (acf[:, :-1] ** 2).sum(1)) / z.shape[1])
+        seasonal = acf[:, -1].abs() > limit  # NaN compares False: a constant row is not seasonal
+        trend = F.conv1d(z[:, None], self.weights.to(z.dtype))[:, 0]  # (R, L'), steps half .. L-half-1
+        inner = z[:, self.half : z.shape[1] - self.half]
+        positive = (z > 0).all(dim=1, keepdim=True)
+        detrended = torch.where(positive, inner / trend, inner - trend)  # ratios, or differences
+        onehot = self.onehot.to(z.dtype)
+        figure = (detrended @ onehot) / onehot.sum(0)  # (R, m): mean per season position
+        ratio = figure / figure.mean(1, keepdim=True)
+        offset = figure - figure.mean(1, keepdim=True)
+        last = z[:, -1:]
+        step_mult = last * (ratio[:, self.future] / ratio[:, self.last : self.last + 1] - 1)
+        step_add = offset[:, self.future] - offset[:, self.last : self.last + 1]
+        step = torch.where(positive, step_mult, step_add)
+        return torch.where(seasonal[:, None], step, torch.zeros_like(step))
 
 
 class MovingAverage(nn.Module):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from torch import nn
 
-from forecaster.nn.baselines import LinearForecaster, NaiveForecaster, SeasonalNaiveForecaster
+from forecaster.nn.baselines import LinearForecaster, Naive2Forecaster, NaiveForecaster, SeasonalNaiveForecaster
 from forecaster.nn.forecaster import AttentionForecaster
 from forecaster.nn.lstm import LSTMForecaster
 
@@ -13,5 +13,6 @@ MODELS: dict[str, type[nn.Module]] = {
     "lstm": LSTMForecaster,
     "naive": NaiveForecaster,
     "seasonal_naive": SeasonalNaiveForecaster,
+    "naive2": Naive2Forecaster,
     "linear": LinearForecaster,
 }
