@@ -50,7 +50,7 @@ def data_csv(tmp_path) -> Path:
         (["--trainer.limit_train_batches", "0"], "'trainer.limit_train_batches' must be a share of the batches"),
         (["--data.ratios", "0.5,0.6,0.1"], "'data.ratios' must be three non-negative shares"),
         (["--data.split", "borders", "--data.borders", "200,100,300"], "'data.borders' must be three increasing"),
-        (["--data.split", "random"], "'data.split' must be one of ratio, ett, borders, got 'random'"),
+        (["--data.split", "random"], "'data.split' must be one of ratio, ett, borders, last, got 'random'"),
         (["--data.fill", "mean"], "'data.fill' must be one of error, ffill, interpolate"),
         (["--data.outliers", "drop"], "'data.outliers' must be one of error, clip"),
         (["--data.delimiter", ";;"], "'data.delimiter' must be one character"),

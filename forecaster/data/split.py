@@ -78,10 +78,10 @@ def rows_needed(cfg: DataConfig) -> int | None:
     """The fewest rows a series needs for at least one window in every split; None when no length
     gives one (fixed borders too close together for these window sizes, or an empty share), or
     when it would take more than `MAX_ROWS` rows."""
-    if cfg.split != "ratio":
+    if cfg.split in ("ett", "borders"):
         end = split_bounds(0, cfg)[-1][1]  # fixed borders: the last one is the only length to try
         return end if min(window_counts(end, cfg)) >= 1 else None
-    if min(cfg.ratios) <= 0:
+    if cfg.split == "ratio" and min(cfg.ratios) <= 0:
         return None
     lo, hi = 1, cfg.context_len + cfg.horizon
     while min(window_counts(hi, cfg)) < 1:  # grow, then bisect: counts rise with length
