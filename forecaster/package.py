@@ -21,6 +21,7 @@ Backtests and test-split metrics of a package are in `forecaster.evaluation`.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -208,9 +209,13 @@ def is_mlflow_uri(model: str) -> bool:
 
 
 def load_any(model: str) -> ForecastPackage:
-    """A package from a local directory, or through MLflow (`forecaster.pyfunc`) from a model URI."""
+    """A package from a local directory, or from an MLflow model URI (`forecaster.pyfunc`
+    downloads its package artifact, and nothing else, to a temporary directory)."""
     if Path(model).exists() or not is_mlflow_uri(model):
         return ForecastPackage.load(model)
-    from forecaster.pyfunc import load_model_uri
+    from forecaster.pyfunc import download_package
 
-    return load_model_uri(model)
+    with tempfile.TemporaryDirectory(prefix="forecaster-model-") as tmp:
+        package = ForecastPackage.load(download_package(model, tmp))
+    package.path = None  # the download is gone: the package lives in memory
+    return package

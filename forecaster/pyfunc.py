@@ -7,7 +7,7 @@ horizon); the answer is the forecast table that `forecaster predict` writes. The
 is inferred from a forecast by the in-memory package, before anything is written.
 
 `forecaster predict --model <uri>` does not go through `mlflow.pyfunc.load_model`, which would
-unpickle or run whatever model the URI names: `load_model_uri` reads the MLmodel file as data,
+unpickle or run whatever model the URI names: `download_package` reads the MLmodel file as data,
 accepts only a model that forecaster logged, and downloads and checks its package.
 
 MLflow is imported where it is used, so `forecaster.package` can hand a URI here without paying
@@ -16,7 +16,6 @@ for MLflow on the local path.
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path, PurePosixPath
 
 import pandas as pd
@@ -40,10 +39,11 @@ def forecast_table(package, model_input: pd.DataFrame, horizon: int | None = Non
     return out
 
 
-def load_model_uri(uri: str):
-    """The `ForecastPackage` behind an MLflow model URI (`models:/...`, `runs:/...`), unpickling
-    and running nothing: only the MLmodel file and the package artifact are downloaded, and only
-    a model that forecaster logged is accepted (`package_artifact`).
+def download_package(uri: str, directory: str | Path) -> Path:
+    """Download the package of the MLflow model at `uri` (`models:/...`, `runs:/...`) into
+    `directory` and return its path, unpickling and running nothing: only the MLmodel file and
+    the package artifact are fetched, and only from a model that forecaster logged
+    (`package_artifact`). Load it with `ForecastPackage.load`, which checks every file.
 
     Raises:
         PackageError: an unknown URI, or a model that is not a forecaster package.
@@ -51,22 +51,16 @@ def load_model_uri(uri: str):
     from mlflow.exceptions import MlflowException
     from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
-    from forecaster.package import ForecastPackage
-
     tracking.configure_mlflow(None)
-    with tempfile.TemporaryDirectory(prefix="forecaster-model-") as tmp:
-        try:
-            repo = get_artifact_repository(uri)
-            mlmodel = Path(repo.download_artifacts("MLmodel", _folder(tmp, "mlmodel")))
-            local = repo.download_artifacts(package_artifact(uri, mlmodel), _folder(tmp, "package"))
-        except (MlflowException, OSError) as exc:
-            raise PackageError(f"{uri}: cannot load this MLflow model ({str(exc).splitlines()[0]})") from None
-        package = ForecastPackage.load(local)
-    package.path = None  # the download is gone; the package lives in memory
-    return package
+    try:
+        repo = get_artifact_repository(uri)
+        mlmodel = Path(repo.download_artifacts("MLmodel", _folder(directory, "mlmodel")))
+        return Path(repo.download_artifacts(package_artifact(uri, mlmodel), _folder(directory, "package")))
+    except (MlflowException, OSError) as exc:
+        raise PackageError(f"{uri}: cannot load this MLflow model ({str(exc).splitlines()[0]})") from None
 
 
-def _folder(parent: str, name: str) -> str:
+def _folder(parent: str | Path, name: str) -> str:
     path = Path(parent, name)
     path.mkdir()
     return str(path)
