@@ -76,7 +76,8 @@ def test_a_cloudpickled_model_behind_a_uri_is_refused_and_never_loaded(mlflow_ur
     import mlflow
 
     marker = tmp_path / "payload-ran"
-    mlflow.set_tracking_uri(mlflow_uri)  # an earlier test in this process may have pointed MLflow elsewhere
+    mlflow.set_tracking_uri(mlflow_uri)  # earlier tests in this process may have pointed MLflow elsewhere
+    mlflow.set_experiment("untrusted")
     with mlflow.start_run() as run:
         mlflow.pyfunc.log_model(name="model", python_model=_Payload(str(marker)).model, registered_model_name="evil")
     mlflow.MlflowClient().set_registered_model_alias("evil", "champion", "1")
