@@ -3,7 +3,8 @@
 Everything is first written to a temporary sibling (same directory, so the same file system), then
 renamed into place with `os.replace`, which is atomic on POSIX. Replacing a directory renames the
 old one aside, moves the new one in, and only then deletes the old one: a crash at any point leaves
-the old or the new directory in place (the old one perhaps under its aside name), never neither.
+the old or the new directory in place (the old one perhaps under its aside name, which `asides`
+finds), never neither.
 Standard library only, so `--help` stays fast.
 """
 
@@ -59,7 +60,7 @@ def replace_dir(directory: str | Path, build: Callable[[Path], object]) -> Path:
         if not directory.exists():
             os.replace(tmp, directory)
             return directory
-        aside = Path(tempfile.mkdtemp(prefix=f".{directory.name}-old-", dir=directory.parent))
+        aside = Path(tempfile.mkdtemp(prefix=_aside_prefix(directory), dir=directory.parent))
         os.rmdir(aside)  # keep the unique name; os.replace needs it free (or an empty directory)
         os.replace(directory, aside)
         try:
@@ -71,6 +72,20 @@ def replace_dir(directory: str | Path, build: Callable[[Path], object]) -> Path:
         return directory
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+
+
+def asides(directory: str | Path) -> list[Path]:
+    """Earlier versions of `directory` that a process killed between `replace_dir`'s two renames
+    left under their aside name (newest first): the directory itself may then be missing."""
+    directory = Path(directory)
+    if not directory.parent.is_dir():
+        return []
+    found = [p for p in directory.parent.glob(f"{_aside_prefix(directory)}*") if p.is_dir()]
+    return sorted(found, key=lambda p: p.stat().st_mtime, reverse=True)
+
+
+def _aside_prefix(directory: Path) -> str:
+    return f".{directory.name}-old-"
 
 
 def _fsync(path: Path) -> None:

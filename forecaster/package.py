@@ -9,8 +9,10 @@ Layout (all plain files, format version in `forecaster.json`):
     scaler.json         per-column mean and scale fitted on the training rows
     weights.safetensors the network's weights (safetensors: loading never unpickles)
 
-This module imports neither Lightning, MLflow nor scikit-learn: `forecaster predict` on a local
-package pays for torch and pandas only (an MLflow URI is handed to `forecaster.pyfunc`). Saving
+A package is read as untrusted input: `load` checks every file (`forecaster.package_checks`)
+before anything in it is used. This module imports neither Lightning, MLflow nor scikit-learn:
+`forecaster predict` on a local package pays for torch and pandas only (an MLflow URI is handed
+to `forecaster.pyfunc`, which downloads the package and nothing else). Saving
 builds the package in a temporary sibling directory and swaps it into place
 (`forecaster.atomic.replace_dir`), so a failed save leaves the earlier package, never half of one.
 Backtests and test-split metrics of a package are in `forecaster.evaluation`.
@@ -19,6 +21,7 @@ Backtests and test-split metrics of a package are in `forecaster.evaluation`.
 from __future__ import annotations
 
 import json
+import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -28,15 +31,14 @@ import torch
 from torch import nn
 
 from forecaster import __version__
-from forecaster.atomic import replace_dir, write_file
-from forecaster.config import Config, DataConfig, dump_yaml, load
+from forecaster import package_checks as checks
+from forecaster.atomic import asides, replace_dir, write_file
+from forecaster.config import Config, DataConfig, dump_yaml
 from forecaster.data.io import frame_from_dataframe, read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import localize, same_freq
-from forecaster.errors import ConfigError, DataError, PackageError
-from forecaster.models import build_network
-from forecaster.validation import check_config
+from forecaster.errors import DataError, PackageError
 
 FORMAT_VERSION = 1
 META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
@@ -81,36 +83,30 @@ class ForecastPackage:
 
     @classmethod
     def load(cls, directory: str | Path) -> ForecastPackage:
-        from safetensors import SafetensorError
-        from safetensors.torch import load_file
+        """Read and check a package (`forecaster.package_checks`): nothing in it is used before
+        every file is checked, and the weights' shapes are checked before the network is built.
 
+        Raises:
+            PackageError: naming the file and field that cannot be used.
+        """
         path = Path(directory)
+        left = [] if path.exists() else asides(path)
+        if left:
+            raise PackageError(
+                f"{path}: missing; a save that was interrupted left the previous package at {left[0]}: "
+                f"rename it to {path} (`mv {left[0]} {path}`) or save the model again"
+            )
         if not (path / META).is_file():
             raise PackageError(
                 f"{path}: not a forecaster model package (no {META}); "
                 "pass a directory written by `forecaster train --save DIR` or an MLflow model URI"
             )
-        try:
-            meta = json.loads((path / META).read_text())
-            version = meta.get("format_version")
-            if version != FORMAT_VERSION:
-                raise PackageError(
-                    f"{path}: package format version {version!r} is not supported "
-                    f"(this forecaster {__version__} reads version {FORMAT_VERSION})"
-                )
-            cfg = check_config(load(path / CONFIG))
-            schema = Schema.from_json((path / SCHEMA).read_text())
-            scaler = Scaler.from_dict(json.loads((path / SCALER).read_text()))
-        except (OSError, ValueError, TypeError, KeyError, ConfigError) as exc:
-            raise PackageError(f"{path}: the package is incomplete or corrupted ({exc})") from None
-        network = build_network(cfg.model, schema)
-        try:
-            state = load_file(str(path / WEIGHTS))
-            network.load_state_dict(state, strict=True)
-        except (OSError, SafetensorError, RuntimeError, ValueError) as exc:
-            raise PackageError(
-                f"{path / WEIGHTS}: refused: not a valid safetensors file for this model ({str(exc).splitlines()[0]})"
-            ) from None
+        meta = checks.read_meta(path / META, format_version=FORMAT_VERSION, reader=__version__)
+        cfg = checks.read_config(path / CONFIG)
+        schema = checks.read_schema(path / SCHEMA)
+        scaler = checks.read_scaler(path / SCALER, schema)
+        checks.check_agreement(path, meta, cfg, schema)
+        network = checks.build_checked(path / WEIGHTS, cfg, schema, config_file=path / CONFIG)
         return cls(cfg, schema, scaler, network.eval(), path)
 
     def data_config(self, path: str | None = None) -> DataConfig:
@@ -216,9 +212,13 @@ def is_mlflow_uri(model: str) -> bool:
 
 
 def load_any(model: str) -> ForecastPackage:
-    """A package from a local directory, or through MLflow (`forecaster.pyfunc`) from a model URI."""
+    """A package from a local directory, or from an MLflow model URI (`forecaster.pyfunc`
+    downloads its package artifact, and nothing else, to a temporary directory)."""
     if Path(model).exists() or not is_mlflow_uri(model):
         return ForecastPackage.load(model)
-    from forecaster.pyfunc import load_model_uri
+    from forecaster.pyfunc import download_package
 
-    return load_model_uri(model)
+    with tempfile.TemporaryDirectory(prefix="forecaster-model-") as tmp:
+        package = ForecastPackage.load(download_package(model, tmp))
+    package.path = None  # the download is gone: the package lives in memory
+    return package

@@ -6,13 +6,17 @@ CSV's layout (time column as text) and an optional `horizon` parameter (at most 
 horizon); the answer is the forecast table that `forecaster predict` writes. The model's signature
 is inferred from a forecast by the in-memory package, before anything is written.
 
+`forecaster predict --model <uri>` does not go through `mlflow.pyfunc.load_model`, which would
+unpickle or run whatever model the URI names: `download_package` reads the MLmodel file as data,
+accepts only a model that forecaster logged, and downloads and checks its package.
+
 MLflow is imported where it is used, so `forecaster.package` can hand a URI here without paying
 for MLflow on the local path.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pandas as pd
 
@@ -22,6 +26,9 @@ from forecaster.errors import PackageError
 PACKAGE_ARTIFACT = "package"
 MODEL_NAME = "model"
 MODEL_CODE = str(Path(__file__).with_name("pyfunc_model.py"))  # logged as code, never pickled
+# the MLmodel's loader_module of a model from code: MLflow 3 writes `loaders.code_model`; PythonModel's
+# generic `model` is accepted too, but only without a pickled `python_model` (never loaded either way)
+CODE_LOADERS = ("mlflow.pyfunc.loaders.code_model", "mlflow.pyfunc.model")
 
 
 def forecast_table(package, model_input: pd.DataFrame, horizon: int | None = None) -> pd.DataFrame:
@@ -32,16 +39,70 @@ def forecast_table(package, model_input: pd.DataFrame, horizon: int | None = Non
     return out
 
 
-def load_model_uri(uri: str):
-    """The `ForecastPackage` behind an MLflow model URI (`models:/...`, `runs:/...`)."""
-    import mlflow
+def download_package(uri: str, directory: str | Path) -> Path:
+    """Download the package of the MLflow model at `uri` (`models:/...`, `runs:/...`) into
+    `directory` and return its path, unpickling and running nothing: only the MLmodel file and
+    the package artifact are fetched, and only from a model that forecaster logged
+    (`package_artifact`). Load it with `ForecastPackage.load`, which checks every file.
+
+    Raises:
+        PackageError: an unknown URI, or a model that is not a forecaster package.
+    """
     from mlflow.exceptions import MlflowException
+    from mlflow.store.artifact.artifact_repository_registry import get_artifact_repository
 
     tracking.configure_mlflow(None)
     try:
-        return mlflow.pyfunc.load_model(uri).unwrap_python_model().package
+        repo = get_artifact_repository(uri)
+        mlmodel = Path(repo.download_artifacts("MLmodel", _folder(directory, "mlmodel")))
+        return Path(repo.download_artifacts(package_artifact(uri, mlmodel), _folder(directory, "package")))
     except (MlflowException, OSError) as exc:
         raise PackageError(f"{uri}: cannot load this MLflow model ({str(exc).splitlines()[0]})") from None
+
+
+def _folder(parent: str | Path, name: str) -> str:
+    path = Path(parent, name)
+    path.mkdir()
+    return str(path)
+
+
+def package_artifact(uri: str, mlmodel: Path) -> str:
+    """The package's path inside the model, if `mlmodel` (an MLmodel file) describes a model that
+    forecaster logged: a python_function model from code (our `pyfunc_model.py`) that declares the
+    package artifact. Its contents are only read (YAML, safely), never acted upon."""
+    import yaml
+
+    try:
+        flavors = (yaml.safe_load(mlmodel.read_text(encoding="utf-8")) or {}).get("flavors") or {}
+        pyfunc = flavors.get("python_function") or {}
+        found = _describe(flavors, pyfunc)
+        if found is None:
+            path = pyfunc["artifacts"][PACKAGE_ARTIFACT]["path"]
+            if isinstance(path, str) and path and not PurePosixPath(path).is_absolute() and ".." not in path:
+                return path
+            found = f"a package artifact at {path!r}, outside the model"
+    except (OSError, ValueError, yaml.YAMLError, AttributeError, TypeError, KeyError):
+        found = "an MLmodel file that is not a forecaster model's"
+    raise PackageError(
+        f"{uri}: refused: this MLflow model is {found}; forecaster loads only the packages it logs itself "
+        f"(a python_function model from {Path(MODEL_CODE).name} with a '{PACKAGE_ARTIFACT}' artifact) and "
+        "never unpickles or runs a model's code; use a model logged by `forecaster train`"
+    )
+
+
+def _describe(flavors: dict, pyfunc: dict) -> str | None:
+    """What a non-forecaster model is, for the refusal; None for a forecaster model."""
+    code = str(pyfunc.get("model_code_path") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    if not pyfunc:
+        return f"of the flavor(s) {', '.join(map(str, flavors)) or 'none'}, without python_function"
+    if "python_model" in pyfunc or pyfunc.get("loader_module") not in CODE_LOADERS:
+        pickled = " (a cloudpickled Python model)" if "python_model" in pyfunc else ""
+        return f"a python_function model with loader {pyfunc.get('loader_module')!r}{pickled}"
+    if code != Path(MODEL_CODE).name:
+        return f"a python_function model from the code file {code!r}, not forecaster's"
+    if PACKAGE_ARTIFACT not in (pyfunc.get("artifacts") or {}):
+        return f"a python_function model without the '{PACKAGE_ARTIFACT}' artifact"
+    return None
 
 
 def log_model(

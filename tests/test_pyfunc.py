@@ -55,6 +55,46 @@ def test_unknown_mlflow_model_is_a_clear_error(mlflow_uri, wide_csv, capsys):
     assert code == 2 and "cannot load this MLflow model" in err
 
 
+class _Payload:
+    """A cloudpickled model's stand-in for a shell payload: loading or calling it creates `marker`."""
+
+    def __init__(self, marker):
+        import mlflow.pyfunc
+
+        class Model(mlflow.pyfunc.PythonModel):
+            def load_context(self, context):
+                open(marker, "w").close()
+
+            def predict(self, context, model_input, params=None):
+                open(marker, "w").close()
+                return model_input
+
+        self.model = Model()
+
+
+def test_a_cloudpickled_model_behind_a_uri_is_refused_and_never_loaded(mlflow_uri, wide_csv, tmp_path, capsys):
+    import mlflow
+
+    marker = tmp_path / "payload-ran"
+    mlflow.set_tracking_uri(mlflow_uri)  # earlier tests in this process may have pointed MLflow elsewhere
+    mlflow.set_experiment("untrusted")
+    with mlflow.start_run() as run:
+        mlflow.pyfunc.log_model(name="model", python_model=_Payload(str(marker)).model, registered_model_name="evil")
+    mlflow.MlflowClient().set_registered_model_alias("evil", "champion", "1")
+    marker.unlink(missing_ok=True)
+    capsys.readouterr()  # MLflow's logging while the model was logged
+    for uri in ("models:/evil@champion", f"runs:/{run.info.run_id}/model"):
+        for command in ("predict", "evaluate"):
+            code, out, err = run_cli(capsys, command, "--model", uri, "--data", wide_csv)
+            assert code == 2 and out == "" and "Traceback" not in err, err
+            assert f"{uri}: refused: this MLflow model is a python_function model" in err
+            assert "loader 'mlflow.pyfunc.model' (a cloudpickled Python model)" in err
+            assert "forecaster loads only the packages it logs itself" in err
+            assert not marker.exists()
+    mlflow.pyfunc.load_model("models:/evil@champion")  # what `predict` did before: the payload runs
+    assert marker.exists()
+
+
 @pytest.mark.slow
 def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_uri, wide_csv, tmp_path, capsys):
     port = free_port()

@@ -41,4 +41,34 @@ class Scaler:
 
     @classmethod
     def from_dict(cls, raw: dict) -> Scaler:
-        return cls(np.asarray(raw["mean"], dtype=np.float64), np.asarray(raw["scale"], dtype=np.float64))
+        """Read `to_dict`'s output (`scaler.json`), checked: what it cannot invert is refused.
+
+        Raises:
+            ValueError: not a mapping of exactly `mean` and `scale`, lists of numbers of one length,
+                a non-finite mean, or a scale that is not finite and > 0 (it divides the inputs and
+                multiplies the forecasts: 0 would give NaN, a negative one a mirrored forecast).
+        """
+        if not isinstance(raw, dict) or sorted(raw) != ["mean", "scale"]:
+            found = sorted(raw) if isinstance(raw, dict) else type(raw).__name__
+            raise ValueError(f"expected an object with the fields 'mean' and 'scale', got {found}")
+        mean, scale = (_numbers(raw, name) for name in ("mean", "scale"))
+        if len(mean) != len(scale) or len(mean) == 0:
+            raise ValueError(f"'mean' and 'scale' must have one entry per column, got {len(mean)} and {len(scale)}")
+        bad = np.flatnonzero(~np.isfinite(mean))
+        if bad.size:
+            raise ValueError(f"field 'mean' entry {bad[0]} is {mean[bad[0]]}; every mean must be finite")
+        bad = np.flatnonzero(~(np.isfinite(scale) & (scale > 0)))
+        if bad.size:
+            raise ValueError(f"field 'scale' entry {bad[0]} is {scale[bad[0]]}; every scale must be finite and > 0")
+        return cls(mean, scale)
+
+
+def _numbers(raw: dict, name: str) -> np.ndarray:
+    """`raw[name]` as a float64 vector, if it is a flat list of JSON numbers (NaN/Infinity included)."""
+    value = raw[name]
+    if not isinstance(value, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value):
+        raise ValueError(f"field '{name}' must be a list of numbers, one per column")
+    try:
+        return np.asarray(value, dtype=np.float64)
+    except OverflowError:  # an integer beyond float64, written out in digits
+        raise ValueError(f"field '{name}' holds a number too large for a float") from None

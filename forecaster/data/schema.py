@@ -12,9 +12,12 @@ package stores it as `schema.json`. Its `n_features`, `n_targets`, `context_len`
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import types
+import typing
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import numpy as np
@@ -80,8 +83,64 @@ class Schema:
 
     @classmethod
     def from_json(cls, text: str) -> Schema:
-        """Read `to_json`'s output; unknown or missing fields raise `TypeError`."""
-        return cls(**json.loads(text))
+        """Read `to_json`'s output, every field checked against its annotation.
+
+        The check is read from the dataclass's type hints, so a new field needs no new code here.
+        Ranges (a known layout, a valid frequency, positive lengths) are the package loader's.
+
+        Raises:
+            ValueError: the text is not JSON.
+            TypeError: not a JSON object, or an unknown, missing or ill-typed field (named).
+        """
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise TypeError(f"expected a JSON object of fields, got a JSON {_json_kind(raw)}")
+        hints = typing.get_type_hints(cls)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        for name, value in raw.items():
+            if name not in fields:
+                raise TypeError(f"unknown field '{name}'; valid: {', '.join(fields)}")
+            if not _matches(value, hints[name]):
+                raise TypeError(f"field '{name}' must be {_describe(hints[name])}, got {json.dumps(value)[:80]}")
+        required = [n for n, f in fields.items() if f.default is f.default_factory is dataclasses.MISSING]
+        missing = [n for n in required if n not in raw]
+        if missing:
+            raise TypeError(f"missing field '{missing[0]}'")
+        return cls(**raw)
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a JSON value is of the annotated type (str, int, float, bool, None, list[...], unions)."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in args)
+    if origin is list:
+        return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
+    if hint is type(None):
+        return value is None
+    if hint is float:  # JSON writes 1.0 as 1
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint in (int, str):
+        return isinstance(value, hint) and not isinstance(value, bool)  # bool is an int to Python, not to us
+    if hint is bool:
+        return isinstance(value, bool)
+    raise TypeError(f"Schema.from_json cannot check a field annotated {hint!r}; extend _matches")
+
+
+def _describe(hint: Any) -> str:
+    """`int | None` -> 'an integer or null', for messages."""
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(arg) for arg in args)
+    if origin is list:
+        return f"a list of {_describe(args[0]).split(' ', 1)[1]}s"
+    names = {type(None): "null", int: "an integer", float: "a number", str: "a string", bool: "true or false"}
+    return names.get(hint, str(hint))
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "list", str: "string", int: "number", float: "number", bool: "boolean", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
 
 
 DIAGNOSTIC_KINDS = ("sorted", "filled_gaps", "filled_missing", "dropped_short", "clipped")
