@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import urllib.request
@@ -157,11 +158,16 @@ def test_forecaster_ui_serves_the_store(mlflow_uri):
         text=True,
         cwd=os.getcwd(),
         env={**os.environ, "PYTHONPATH": str(__import__("conftest").ROOT)},
+        start_new_session=True,  # the UI's server workers share the group, so the whole group is stopped
     )
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc, seconds=120)
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10) as page:
             assert page.status == 200 and b"MLflow" in page.read()
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:  # a loaded machine can take longer to stop the workers
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
