@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, TINY, wide_frame
+from conftest import ROOT, TINY, run_cli, wide_frame
 from mlflow import MlflowClient
 
 pytestmark = pytest.mark.slow  # every test starts real training processes
@@ -131,30 +131,18 @@ def test_kill_9_then_resume_reaches_the_metrics_of_an_uninterrupted_fit(tmp_path
     assert not checkpoint.parent.exists()  # deleted when the run finished
 
 
-def test_resume_refuses_unknown_finished_and_foreign_runs(tmp_path, long_csv):
-    args = ["train", "--data", long_csv, *TINY, "--trainer.max_epochs", "1", "--tracking.experiment", "ids"]
-    code, _, err = finish(forecaster(tmp_path, *args, "--tracking.log_model", "false", "--tracking.plots", "false"))
-    assert code == 0, err
-    _, (run,) = runs(tmp_path, "ids")
+def test_resume_refuses_unknown_finished_and_foreign_runs(mlflow_uri, long_csv, capsys):
+    args = ["--data", long_csv, *TINY, "--trainer.max_epochs", "1", "--tracking.experiment", "ids"]
+    args += ["--tracking.log_model", "false", "--tracking.plots", "false"]
+    assert run_cli(capsys, "train", *args)[0] == 0
+    (run,) = runs(Path.cwd(), "ids")[1]
     for run_id, says in [("0" * 32, "no such run"), ("../../etc", "no such run"), (run.info.run_id, "FINISHED")]:
-        code, _, err = finish(forecaster(tmp_path, *args, "--resume", run_id))
+        code, _, err = run_cli(capsys, "train", *args, "--resume", run_id)
         assert code == 2 and says in err and "Traceback" not in err, err
-    code, _, err = finish(
-        forecaster(
-            tmp_path,
-            "compare",
-            "--data",
-            long_csv,
-            *TINY,
-            "--tracking.experiment",
-            "ids",
-            "--variants",
-            "naive",
-            "--resume",
-            run.info.run_id,
-        )
-    )
-    assert code == 2 and "not a comparison" in err and "Traceback" not in err, err
+    code, _, err = run_cli(capsys, "compare", *args, "--variants", "naive", "--resume", run.info.run_id)
+    assert code == 2 and "not a comparison" in err, err
+    code, _, err = run_cli(capsys, "train", *args, "--tracking.enabled", "false", "--resume", run.info.run_id)
+    assert code == 2 and "needs tracking" in err, err
 
 
 def test_compare_resume_skips_finished_children_and_resumes_the_killed_one(tmp_path, long_csv):
