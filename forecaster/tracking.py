@@ -186,22 +186,22 @@ def resumable(
         run = None
     if run is None:
         raise ConfigError(f"--resume {run_id}: no such run in {mlflow.get_tracking_uri()}")
-    tags = run.data.tags
+    logged = run.data.tags
     if run.info.experiment_id != experiment_id:
         raise ConfigError(f"--resume {run_id}: the run belongs to another experiment (id {run.info.experiment_id})")
-    if tags.get(KIND_TAG) != kind or tags.get("mlflow.parentRunId") != parent:
+    if logged.get(KIND_TAG) != kind or logged.get("mlflow.parentRunId") != parent:
         what = "a comparison" if kind == COMPARISON else "a single fit"
-        fix = "forecaster compare ... --resume" if tags.get(KIND_TAG) == COMPARISON else "forecaster train ... --resume"
-        if tags.get("mlflow.parentRunId") and kind is None:
-            fix = f"forecaster compare ... --resume {tags['mlflow.parentRunId']} (its comparison)"
+        fix = f"forecaster {'compare' if logged.get(KIND_TAG) == COMPARISON else 'train'} ... --resume {run_id}"
+        if logged.get("mlflow.parentRunId") and kind is None:
+            fix = f"forecaster compare ... --resume {logged['mlflow.parentRunId']} (its comparison)"
         raise ConfigError(f"--resume {run_id}: the run is not {what}\n  fix: resume it with {fix}")
     if run.info.status == "FINISHED":
         raise ConfigError(f"--resume {run_id}: the run has already FINISHED; nothing to resume")
-    if run.info.status == "RUNNING" and not store.process_died(tags):
-        raise ConfigError(f"--resume {run_id}: the run is still RUNNING (pid {tags.get(store.PID_TAG, '?')})")
+    if run.info.status == "RUNNING" and not store.process_died(logged):
+        raise ConfigError(f"--resume {run_id}: the run is still RUNNING (pid {logged.get(store.PID_TAG, '?')})")
     _check_same_params(run_id, run.data.params, params)
     given = (tags or {}).get("dataset_hash")
-    if given is not None and run.data.tags.get("dataset_hash") not in (None, str(given)):
+    if given is not None and logged.get("dataset_hash") not in (None, str(given)):
         raise ConfigError(f"--resume {run_id}: the data file differs from the one the run was trained on")
     return run
 

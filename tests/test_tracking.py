@@ -176,8 +176,13 @@ def test_a_signal_ends_the_run_killed_and_names_it_for_resuming(mlflow_uri):
 def test_resume_reopens_the_same_run_only_with_the_same_settings(mlflow_uri):
     params = {"trainer.lr": 0.001, "data.path": "a.csv", "trainer.progress_bar": True}
     start = lambda **kw: tracking.start_run(uri=mlflow_uri, experiment="res", run_name="x", **kw)
-    with pytest.raises(Interrupted), start(params=params) as run:
+    with pytest.raises(Interrupted), start(params=params, tags={"dataset_hash": "aaaa"}) as run:
         raise Interrupted(signal.SIGINT)
+    with (
+        pytest.raises(ConfigError, match="data file differs"),
+        start(params=params, resume=run.run_id, tags={"dataset_hash": "bbbb"}),
+    ):
+        pass
     with (
         pytest.raises(ConfigError, match=r"trainer\.lr \(run: 0\.001, now: 0\.01\)"),
         start(params={**params, "trainer.lr": 0.01}, resume=run.run_id),
