@@ -6,11 +6,13 @@ overridden by its dotted name (`--data.context_len 336`, `--model.attention loca
 Values typed on the command line win over the config file and its `variants:` entries. Heavy
 libraries are imported inside the commands that need them, so `--help` and `predict` on a local
 package never load Lightning or MLflow. Errors the user can fix print one message on stderr and
-exit 2.
+exit 2. SIGINT and SIGTERM during `train` and `compare` end their MLflow runs KILLED, print one
+line with the command that resumes them (`--resume RUN_ID`) and exit 130 / 143.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -52,6 +54,9 @@ def build_parser():
     _common(train)
     train.add_argument("--save", metavar="DIR", help="also write the model package to DIR")
     train.add_argument("--register", metavar="NAME", help="register the model as NAME with alias 'champion'")
+    train.add_argument(
+        "--resume", metavar="RUN_ID", help="continue this stopped run (same settings) from its last epoch"
+    )
     _config_fields(train)
     sub.add_subcommand("train", train, help="train one model and log it to MLflow")
 
@@ -63,6 +68,9 @@ def build_parser():
         "global,causal,local,hybrid,dynamic,cross,lstm,naive,seasonal_naive,linear",
     )
     compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
+    compare.add_argument(
+        "--resume", metavar="RUN_ID", help="continue this stopped comparison (parent run): skip children that finished"
+    )
     _config_fields(compare)
     sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
 
@@ -150,7 +158,7 @@ def cmd_train(args, given) -> int:
 
     cfg = load_config(args, given)
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
-    outcome = train(cfg, save=args.save, register=args.register)
+    outcome = train(cfg, save=args.save, register=args.register, resume=args.resume)
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
@@ -174,7 +182,7 @@ def cmd_compare(args, given) -> int:
     variants = parse_variants(args.variants)
     check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)
-    rows, summary = compare(cfg, variants=variants, seeds=args.seeds, console=console)
+    rows, summary = compare(cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume)
     console.print(
         rich_table(
             summary,
@@ -274,8 +282,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from forecaster.config import argument_error, command_line
     from forecaster.errors import ForecasterError
+    from forecaster.interrupts import Interrupted, handle_signals, message
 
-    argv = list(sys.argv[1:] if argv is None else argv)
+    argv = typed = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["train"], ["compare"], ["data"]):
         argv = command_line(argv)
     parser = build_parser()
@@ -290,9 +299,13 @@ def main(argv: list[str] | None = None) -> int:
         args, given = getattr(args, command), getattr(given, command)
         if command == "data":
             args, given = args.inspect, given.inspect
-        return COMMANDS[command](args, given)
+        with handle_signals() if command in ("train", "compare") else contextlib.nullcontext():
+            return COMMANDS[command](args, given)
     except ForecasterError as exc:
         print(f"error: {exc.for_command(argv[0] if argv else None)}", file=sys.stderr)
+        return exc.exit_code
+    except Interrupted as exc:
+        print(message(exc, typed), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

@@ -2,7 +2,10 @@
 
 One parent MLflow run holds a child run per variant and seed, the ranked table (CSV and
 Markdown), a bar chart of test MSE per variant and an overlay of every variant's forecast on one
-test window. Variants that change nothing in `data` share one prepared dataset.
+test window. Variants that change nothing in `data` share one prepared dataset. A comparison
+that was stopped (a signal, a crash) is resumed with `compare(..., resume=PARENT_RUN_ID)`: the
+parent run is reopened, children that FINISHED are ranked from what they logged (their metrics and
+per-window errors) without refitting, and the others are resumed or started.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from forecaster import tracking
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
-from forecaster.experiment import experiment_name, train
+from forecaster.experiment import WINDOW_ERRORS, experiment_name, train
 from forecaster.metrics import diebold_mariano
 
 
@@ -30,8 +33,13 @@ def parse_variants(text: str | None) -> list[str]:
     return names
 
 
-def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -> tuple[list[dict], list[dict]]:
+def compare(
+    cfg: Config, *, variants: list[str], seeds: int = 1, console=None, resume: str | None = None
+) -> tuple[list[dict], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...).
+
+    Args:
+        resume: the id of a comparison's parent run that did not finish, to continue.
 
     Returns:
         one row per fit, and the ranked summary per variant (see `summarise`).
@@ -45,9 +53,11 @@ def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -
         experiment=experiment_name(cfg),
         run_name=f"compare-{cfg.name}",
         enabled=cfg.tracking.enabled,
-        tags={"kind": "comparison", "variants": ",".join(variants), "seeds": seeds},
+        tags={tracking.KIND_TAG: tracking.COMPARISON, "variants": ",".join(variants), "seeds": seeds},
+        params={"variants": ",".join(variants), "seeds": seeds, "config": cfg.name},
+        resume=resume,
     ) as parent:
-        parent.log_params({"variants": ",".join(variants), "seeds": seeds, "config": cfg.name})
+        earlier = tracking.child_runs(parent.run_id) if resume else {}
         for variant in variants:
             for k in range(seeds):
                 vcfg = with_variant(cfg, variant)
@@ -56,13 +66,11 @@ def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -
                 if key not in cache:
                     cache[key] = prepare(vcfg.data)
                 data = cache[key]
-                if console is not None:
-                    console.print(f"[bold]{variant}[/] seed {vcfg.seed}: training ...")
-                outcome = train(vcfg, prepared=data, nested=True, quiet=True)
-                rows.append({"variant": variant, "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics})
-                errors[variant].append(outcome.window_se)
-                if k == 0:
-                    overlay[variant] = _one_window(outcome.network, data)
+                row, window_se, network = _child(vcfg, data, earlier.get(f"{variant}-seed{vcfg.seed}"), console)
+                rows.append(row)
+                errors[variant].append(window_se)
+                if k == 0 and network is not None:
+                    overlay[variant] = _one_window(network, data)
         summary = summarise(rows, errors, lag=cfg.data.horizon - 1)
         for row in rows:
             row["p_vs_best"] = next(s["p_vs_best"] for s in summary if s["variant"] == row["variant"])
@@ -76,6 +84,29 @@ def compare(cfg: Config, *, variants: list[str], seeds: int = 1, console=None) -
         if cfg.tracking.plots and summary:
             _log_plots(parent, summary, overlay, next(iter(cache.values())))
     return rows, summary
+
+
+def _child(vcfg: Config, data: PreparedData, earlier, console) -> tuple[dict, np.ndarray, torch.nn.Module | None]:
+    """Fit one variant and seed as a child run (resuming `earlier`, the child a stopped comparison
+    left, or taking its results if it FINISHED). Returns its row, per-window errors and network."""
+    name = f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}"
+    if earlier is not None and earlier.info.status == "FINISHED":
+        if console is not None:
+            console.print(f"{name}: finished earlier, not refitted")
+        row, window_se = _finished(earlier.info.run_id)
+        return {**row, "run_id": earlier.info.run_id}, window_se, None
+    if console is not None:
+        console.print(f"{name}: training ...")
+    resume = earlier.info.run_id if earlier is not None else None
+    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume)
+    row = {"variant": vcfg.variant(), "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics}
+    return row, outcome.window_se, outcome.network
+
+
+def _finished(run_id: str) -> tuple[dict, np.ndarray]:
+    """A finished child's metrics row and per-window errors, as it logged them."""
+    row = tracking.load_json(run_id, "metrics.json")
+    return row, np.asarray(tracking.load_json(run_id, WINDOW_ERRORS), dtype=np.float32)
 
 
 @torch.no_grad()
@@ -94,6 +125,8 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
         plots.metric_bars(names, [r["mse"] for r in summary], [r["mse_std"] for r in summary]),
         "plots/mse_by_variant.png",
     )
+    if not overlay:  # every child had finished before a resume: no network in memory
+        return
     x, y, _ = next(iter(overlay.values()))
     unscale = lambda a: data.scaler.inverse_column(a, 0)
     preds = {name: unscale(p) for name, (_, _, p) in overlay.items()}

@@ -3,7 +3,9 @@
 `train()` is what `forecaster train` runs and what `forecaster compare` runs once per variant and
 seed (sharing one prepared dataset). It seeds everything before building the network (and
 `training.fit` seeds again before training), so a rerun with the same seed reproduces the weights
-and the metrics. The network is sized by the data's schema.
+and the metrics. The network is sized by the data's schema. A tracked fit checkpoints every epoch
+in its run's checkpoint folder; `train(cfg, resume=RUN_ID)` reopens that run and continues from
+its last checkpoint to the metrics an uninterrupted fit would have had.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from forecaster.metrics import evaluate
 from forecaster.models import build_network
 from forecaster.nn.common import count_parameters
 from forecaster.package import ForecastPackage
+
+WINDOW_ERRORS = "window_se.json"
 
 
 @dataclass
@@ -51,8 +55,13 @@ def train(
     register: str | None = None,
     nested: bool = False,
     quiet: bool = False,
+    resume: str | None = None,
 ) -> Outcome:
-    """Fit `cfg`'s model and score it on every test window; track it and save its package."""
+    """Fit `cfg`'s model and score it on every test window; track it and save its package.
+
+    `resume` is the id of a run of this config that did not finish (KILLED, FAILED): it is
+    reopened and its fit continued from its last checkpoint.
+    """
     from forecaster.data.module import ForecastDataModule
     from forecaster.training import fit, seed_all
 
@@ -77,12 +86,15 @@ def train(
         enabled=cfg.tracking.enabled,
         nested=nested,
         tags=tags,
+        params=flatten(cfg),
+        resume=resume,
     ) as run:
-        run.log_params(flatten(cfg))
-        run.log_text(dump_yaml(cfg), "config.yaml")
+        if not resume:
+            run.log_text(dump_yaml(cfg), "config.yaml")
         trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
+        datamodule = ForecastDataModule(cfg.data, prepared=data)
         result = fit(
-            network, ForecastDataModule(cfg.data, prepared=data), trainer_cfg, seed=cfg.seed, sink=run.log_metrics
+            network, datamodule, trainer_cfg, seed=cfg.seed, sink=run.log_metrics, checkpoint_dir=run.checkpoint_dir
         )
         metrics = evaluate(
             network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
@@ -98,6 +110,8 @@ def train(
             metrics["best_val_loss"] = result.best_val_loss
         run.log_metrics(metrics)
         tracking.log_json(run, {"variant": variant, "seed": cfg.seed, **metrics}, "metrics.json")
+        if nested:  # a comparison resumed later ranks this finished fit without refitting it
+            tracking.log_json(run, window_se.tolist(), WINDOW_ERRORS)
         if cfg.tracking.plots:
             log_plots(run, network, data, variant)
         model_uri = _save_and_log(run, cfg, network, data, save, register)

@@ -4,11 +4,14 @@
 schedule (AdamW with one-cycle or cosine decay). `fit()` builds the Trainer (early stopping on
 validation loss, a checkpoint of the best weights, gradient clipping, seeding, and the
 accelerator / devices / strategy / num_nodes / precision passed through, so the same config runs
-on a GPU or with DDP), trains, and leaves the network holding its best weights. Networks without
-trainable weights (naive baselines) are not trained. Per-epoch metrics go to a `sink` callable,
-so this module knows nothing of MLflow. `seed_all` is the one seeding call (used before the network
-is built and again when `fit` starts). Importing this module changes no logger and no warnings
-filter; `fit` quietens Lightning while it runs.
+on a GPU or with DDP), trains, and leaves the network holding its best weights. Given a checkpoint
+folder (the run's, beside the MLflow store), `fit` checkpoints every epoch there and, when a
+checkpoint is already there, continues from it exactly (`forecaster.checkpoints`); without one,
+the best weights go to a temporary folder. Networks without trainable weights (naive baselines)
+are not trained. Per-epoch metrics go to a `sink` callable, so this module knows nothing of
+MLflow. `seed_all` is the one seeding call (used before the network is built and again when `fit`
+starts). Importing this module changes no logger and no warnings filter; `fit` quietens Lightning
+while it runs.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytorch_lightning as pl
 import torch
@@ -27,6 +31,7 @@ import torch.nn.functional as F
 from pytorch_lightning.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from torch import nn
 
+from forecaster import checkpoints
 from forecaster.config import TrainerConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.errors import ConfigError, ForecasterError
@@ -118,6 +123,7 @@ def quiet_lightning():
         with warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*LeafSpec.*is deprecated")
             warnings.filterwarnings("ignore", message=".*does not have many workers.*")
+            warnings.filterwarnings("ignore", message="Checkpoint directory .* exists and is not empty")  # resuming
             yield
     finally:
         for logger, level in zip(loggers, levels):
@@ -135,44 +141,64 @@ def fit(
     *,
     seed: int,
     sink: Callable[[dict, int], None] | None = None,
+    checkpoint_dir: Path | None = None,
 ) -> FitResult:
-    """Train `network` in place and load its best weights (by validation loss)."""
+    """Train `network` in place and load its best weights (by validation loss).
+
+    Args:
+        checkpoint_dir: where to checkpoint every epoch (and continue from a checkpoint found
+            there); None: no resumable checkpoints.
+    """
     seed_all(seed)
     if not is_trainable(network):
         return FitResult(epochs=0, train_seconds=0.0, best_val_loss=None)
     with quiet_lightning():
-        return _fit(network, datamodule, cfg, sink)
+        if checkpoint_dir is not None:
+            Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
+            return _fit(network, datamodule, cfg, sink, Path(checkpoint_dir).absolute(), resumable=True)
+        with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
+            return _fit(network, datamodule, cfg, sink, Path(tmp), resumable=False)
 
 
 def _fit(
-    network: nn.Module, datamodule: ForecastDataModule, cfg: TrainerConfig, sink: Callable[[dict, int], None] | None
+    network: nn.Module,
+    datamodule: ForecastDataModule,
+    cfg: TrainerConfig,
+    sink: Callable[[dict, int], None] | None,
+    folder: Path,
+    *,
+    resumable: bool,
 ) -> FitResult:
     module = ForecastModule(network, cfg)
-    with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
-        checkpoint = ModelCheckpoint(dirpath=tmp, monitor="val_loss", mode="min", save_top_k=1, save_weights_only=True)
-        callbacks = [
-            EarlyStopping(
-                monitor="val_loss", mode="min", patience=cfg.patience, strict=False, check_on_train_epoch_end=False
-            ),
-            checkpoint,
-        ]
-        if sink is not None:
-            callbacks.append(EpochMetrics(sink))
-        trainer = pl.Trainer(
-            **cfg.lightning_kwargs(),
-            callbacks=callbacks,
-            logger=False,
-            enable_model_summary=False,
-            num_sanity_val_steps=0,
-            default_root_dir=tmp,
-        )
-        start = time.perf_counter()
-        trainer.fit(module, datamodule=datamodule)
-        seconds = time.perf_counter() - start
-        if checkpoint.best_model_path:
-            state = torch.load(checkpoint.best_model_path, map_location="cpu", weights_only=True)
-            module.load_state_dict(state["state_dict"])
-        best = checkpoint.best_model_score
+    best_ckpt = ModelCheckpoint(
+        dirpath=folder, filename="best", monitor="val_loss", mode="min", save_top_k=1, save_weights_only=True
+    )
+    callbacks = [
+        EarlyStopping(
+            monitor="val_loss", mode="min", patience=cfg.patience, strict=False, check_on_train_epoch_end=False
+        ),
+        best_ckpt,
+    ]
+    if sink is not None:
+        callbacks.append(EpochMetrics(sink))
+    resume_from = checkpoints.resume_path(folder) if resumable else None
+    if resumable:
+        callbacks.append(checkpoints.ResumePoint(folder))  # after best_ckpt: it saves that callback's state
+    trainer = pl.Trainer(
+        **cfg.lightning_kwargs(),
+        callbacks=callbacks,
+        logger=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        default_root_dir=folder,
+    )
+    start = time.perf_counter()
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)  # our file, no pickled class
+    seconds = time.perf_counter() - start
+    if best_ckpt.best_model_path:
+        state = torch.load(best_ckpt.best_model_path, map_location="cpu", weights_only=True)
+        module.load_state_dict(state["state_dict"])
+    best = best_ckpt.best_model_score
     network.cpu()
     return FitResult(
         epochs=trainer.current_epoch, train_seconds=seconds, best_val_loss=float(best) if best is not None else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import signal
 
 import mlflow
 import pandas as pd
@@ -11,6 +12,8 @@ from conftest import TINY, run_cli
 from mlflow import MlflowClient
 
 from forecaster import tracking
+from forecaster.errors import ConfigError
+from forecaster.interrupts import Interrupted
 
 pytestmark = pytest.mark.slow  # every test trains and logs to a real MLflow store
 
@@ -161,6 +164,40 @@ def test_an_interrupted_run_ends_killed(mlflow_uri):
         raise KeyboardInterrupt
     (run,) = _runs("kill")
     assert run.info.status == "KILLED"
+
+
+def test_a_signal_ends_the_run_killed_and_names_it_for_resuming(mlflow_uri):
+    with pytest.raises(Interrupted) as info, tracking.start_run(uri=mlflow_uri, experiment="sig", run_name="x") as run:
+        raise Interrupted(signal.SIGTERM)
+    (logged,) = _runs("sig")
+    assert logged.info.status == "KILLED" and info.value.run_id == run.run_id == logged.info.run_id
+
+
+def test_resume_reopens_the_same_run_only_with_the_same_settings(mlflow_uri):
+    params = {"trainer.lr": 0.001, "data.path": "a.csv", "trainer.progress_bar": True}
+    start = lambda **kw: tracking.start_run(uri=mlflow_uri, experiment="res", run_name="x", **kw)
+    with pytest.raises(Interrupted), start(params=params, tags={"dataset_hash": "aaaa"}) as run:
+        raise Interrupted(signal.SIGINT)
+    with (
+        pytest.raises(ConfigError, match="data file differs"),
+        start(params=params, resume=run.run_id, tags={"dataset_hash": "bbbb"}),
+    ):
+        pass
+    with (
+        pytest.raises(ConfigError, match=r"trainer\.lr \(run: 0\.001, now: 0\.01\)"),
+        start(params={**params, "trainer.lr": 0.01}, resume=run.run_id),
+    ):
+        pass
+    with (
+        pytest.raises(ConfigError, match="not a comparison"),
+        start(params=params, resume=run.run_id, tags={tracking.KIND_TAG: tracking.COMPARISON}),
+    ):
+        pass
+    moved = {**params, "data.path": "b.csv", "trainer.progress_bar": False}  # change no number of the fit
+    with start(params=moved, resume=run.run_id) as again:
+        assert again.run_id == run.run_id
+    (logged,) = _runs("res")
+    assert logged.info.status == "FINISHED" and logged.data.params["data.path"] == "a.csv"
 
 
 @pytest.mark.slow

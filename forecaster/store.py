@@ -1,0 +1,107 @@
+"""Where a run's local state lives, and who owns a run: the store's lock, checkpoint folders, process tags.
+
+Standard library only (no MLflow, no torch), so the CLI can use it before anything heavy loads.
+
+- A new SQLite store is created and migrated by MLflow on first use; two processes doing that at
+  once race on the schema migration and one crashes. `store_lock(uri)` serialises that first use
+  with `fcntl.flock` on a lock file beside the database (`mlflow.db.lock`); other stores (a tracking
+  server) need no lock.
+- A run's checkpoints are kept beside the store, so a run can be resumed after the process died:
+  for `sqlite:///path/mlflow.db` in `path/checkpoints/<run_id>/`; for any other store (a tracking
+  server) in `./checkpoints/<run_id>/`. `FORECASTER_CHECKPOINT_DIR` overrides the folder for every
+  store. Never the system temp directory: a reboot or a cleaner must not take a resumable run.
+- A run records the host and the process (pid and its start time) that runs it, so the next command
+  can tell a RUNNING run whose process died (kill -9, power loss) from one still going.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+CHECKPOINT_ENV = "FORECASTER_CHECKPOINT_DIR"
+HOST_TAG, PID_TAG, PID_START_TAG = "forecaster.host", "forecaster.pid", "forecaster.pid_start"
+RUN_ID = re.compile(r"[0-9a-f]{32}")
+
+
+def sqlite_path(uri: str) -> Path | None:
+    """The database file of a `sqlite:///...` URI (`sqlite:////abs` is absolute), else None."""
+    if not uri.startswith("sqlite:///"):
+        return None
+    path = uri[len("sqlite:///") :].split("?", 1)[0]
+    return Path(path) if path and path != ":memory:" else None
+
+
+@contextlib.contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock beside a SQLite database while the block runs (no-op for other stores)."""
+    database = sqlite_path(uri)
+    if database is None:
+        yield
+        return
+    import fcntl
+
+    database.parent.mkdir(parents=True, exist_ok=True)
+    with open(database.with_name(database.name + ".lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks until the other process is done; released on close
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def checkpoint_root(uri: str) -> Path:
+    """The folder holding every run's checkpoint folder for the store at `uri` (absolute)."""
+    if os.environ.get(CHECKPOINT_ENV):
+        return Path(os.environ[CHECKPOINT_ENV]).absolute()
+    database = sqlite_path(uri)
+    return (database.parent if database is not None else Path.cwd()).absolute() / "checkpoints"
+
+
+def checkpoint_dir(uri: str, run_id: str) -> Path:
+    """`run_id`'s checkpoint folder; the id must be an MLflow run id (no path can be smuggled in)."""
+    if not RUN_ID.fullmatch(run_id):
+        raise ValueError(f"not an MLflow run id: {run_id!r}")
+    return checkpoint_root(uri) / run_id
+
+
+def _stat(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the name (Linux): [state, ppid, ...]; None elsewhere or if gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()  # the name in (...) may hold spaces and parentheses
+
+
+def _start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks since boot, to tell a reused pid apart."""
+    fields = _stat(pid)
+    return fields[19] if fields else None  # field 22 of stat
+
+
+def process_tags() -> dict[str, str]:
+    """Tags naming this process: host, pid and (where known) the pid's start time."""
+    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()), PID_START_TAG: _start_time(os.getpid()) or ""}
+
+
+def process_died(tags: dict[str, str]) -> bool:
+    """Whether the process named by `process_tags()` tags is gone. Unknown (another host, no tags): False."""
+    if tags.get(HOST_TAG) != socket.gethostname() or not tags.get(PID_TAG, "").isdigit():
+        return False
+    pid = int(tags[PID_TAG])
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        pass  # alive, another user's
+    fields = _stat(pid)
+    if fields is None:
+        return False
+    started = tags.get(PID_START_TAG)
+    return fields[0] == "Z" or (bool(started) and fields[19] != started)  # a zombie, or the pid was reused
