@@ -69,6 +69,20 @@ class DataError(ForecasterError):
         self.file, self.column, self.row, self.fix = file, column, row, fix
         super().__init__(self.head + (f"\n  fix: {fix}" if fix else ""))
 
+    @classmethod
+    def first_cell(cls, bad, text, lines, *, what: str, file: str, column: str, fix: str) -> None:
+        """Raise for the first flagged cell of a column, if any.
+
+        Args:
+            bad: row indices of the flagged cells (e.g. `numpy.flatnonzero(mask)`), in file order.
+            text: the column's cells as text; lines: each row's line number in the file.
+            what: the sentence, a template with `{value!r}` (the first flagged cell) and `{count}`.
+        """
+        if len(bad):
+            i = bad[0]
+            message = what.format(value=text.iloc[i], count=len(bad))
+            raise cls(message, file=file, column=column, row=int(lines[i]), fix=fix)
+
     def for_command(self, command: str | None) -> str:
         """The message with only the fixes `command` can follow: commands that take no config flags
         (`predict`, `evaluate`) drop the alternatives naming one, or get a fix about the file itself."""

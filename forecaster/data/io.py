@@ -272,26 +272,23 @@ def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> n
             fix="drop the column, or choose the columns with --data.targets",
         )
     numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(np.isnan(numbers) & ~missing)
-    if bad.size:
-        i = bad[0]
-        raise DataError(
-            f"{text.iloc[i]!r} is not a number ({bad.size} such rows)",
-            file=path,
-            column=name,
-            row=int(lines[i]),
-            fix="write plain decimal numbers",
-        )
-    huge = np.flatnonzero(~np.isnan(numbers) & ~(np.abs(numbers) <= FLOAT32_MAX))
-    if huge.size:
-        i = huge[0]
-        raise DataError(
-            f"{text.iloc[i]!r} is infinite or too large for float32",
-            file=path,
-            column=name,
-            row=int(lines[i]),
-            fix="remove or rescale the value (|x| must be below 3.4e38)",
-        )
+    cell = {"file": path, "column": name}
+    DataError.first_cell(
+        np.flatnonzero(np.isnan(numbers) & ~missing),
+        text,
+        lines,
+        what="{value!r} is not a number ({count} such rows)",
+        fix="write plain decimal numbers",
+        **cell,
+    )
+    DataError.first_cell(
+        np.flatnonzero(~np.isnan(numbers) & ~(np.abs(numbers) <= FLOAT32_MAX)),
+        text,
+        lines,
+        what="{value!r} is infinite or too large for float32",
+        fix="remove or rescale the value (|x| must be below 3.4e38)",
+        **cell,
+    )
     return numbers
 
 

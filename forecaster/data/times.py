@@ -63,16 +63,15 @@ def parse_times(
     except ValueError:  # several offsets, or stamps with and without one: read each stamp's
         parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
         offsets = _offsets(text, parsed)
-    bad = np.flatnonzero(parsed.isna().to_numpy())
-    if bad.size:
-        i = bad[0]
-        raise DataError(
-            f"cannot read {text.iloc[i]!r} as a timestamp ({bad.size} such rows)",
-            file=path,
-            column=name,
-            row=int(lines[i]),
-            fix=f"write timestamps like {TIME_EXAMPLE}",
-        )
+    DataError.first_cell(
+        np.flatnonzero(parsed.isna().to_numpy()),
+        text,
+        lines,
+        what="cannot read {value!r} as a timestamp ({count} such rows)",
+        file=path,
+        column=name,
+        fix=f"write timestamps like {TIME_EXAMPLE}",
+    )
     if offsets is None:
         tz = parsed.dt.tz
         tz = NAIVE if tz is None else format_offset(parsed.iloc[0].utcoffset())
