@@ -32,6 +32,8 @@ def build_parser():
     """The jsonargparse parser of every command; config fields come from forecaster.config's dataclasses."""
     from jsonargparse import ArgumentParser
 
+    from forecaster.config import VARIANTS
+
     def command(**kwargs) -> ArgumentParser:
         return ArgumentParser(exit_on_error=False, allow_abbrev=False, **kwargs)
 
@@ -64,8 +66,7 @@ def build_parser():
     _common(compare)
     compare.add_argument(
         "--variants",
-        help="comma-separated variants (default: all): "
-        "global,causal,local,hybrid,dynamic,cross,lstm,naive,seasonal_naive,linear",
+        help=f"comma-separated variants (default: all): {','.join(VARIANTS)}",
     )
     compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
     compare.add_argument(
