@@ -135,6 +135,19 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
     )
 
 
+SUMMARY_KEYS = (  # per-fit metrics averaged over seeds (with their spread) in the ranked summary
+    "mse",
+    "mae",
+    "mse_original",
+    "mae_original",
+    "n_params",
+    "epochs",
+    "seconds_per_epoch",
+    "train_seconds",
+    "predict_ms_per_window",
+)
+
+
 def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: int = 0) -> list[dict]:
     """Mean and standard deviation over seeds per variant, ranked by mean test MSE.
 
@@ -147,17 +160,7 @@ def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: i
     out = []
     for variant, group in groups.items():
         item = {"variant": variant, "seeds": len(group)}
-        for key in (
-            "mse",
-            "mae",
-            "mse_original",
-            "mae_original",
-            "n_params",
-            "epochs",
-            "seconds_per_epoch",
-            "train_seconds",
-            "predict_ms_per_window",
-        ):
+        for key in SUMMARY_KEYS:
             values = [float(r[key]) for r in group]
             item[key] = float(np.mean(values))
             item[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
