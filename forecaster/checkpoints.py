@@ -20,9 +20,9 @@ import random
 from pathlib import Path
 
 import numpy as np
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 import torch
-from pytorch_lightning.callbacks import Checkpoint
+from lightning.pytorch.callbacks import Checkpoint
 
 LAST = "last.ckpt"
 

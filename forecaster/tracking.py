@@ -61,7 +61,7 @@ def package_versions() -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     out = {}
-    for name in ("forecaster", "torch", "pytorch-lightning", "mlflow", "pandas", "numpy"):
+    for name in ("forecaster", "torch", "lightning", "mlflow", "pandas", "numpy"):
         with contextlib.suppress(PackageNotFoundError):
             out[f"version.{name}"] = version(name)
     return out

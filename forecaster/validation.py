@@ -120,8 +120,8 @@ def check_trainable(cfg: Config) -> Config:
 
 def _check_lightning(cfg: Config) -> None:
     """Lightning's own check of accelerator, devices, strategy and precision: build (not run) a Trainer."""
-    import pytorch_lightning as pl
-    from lightning_fabric.utilities.exceptions import MisconfigurationException
+    import lightning.pytorch as pl
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
 
     from forecaster.training import quiet_lightning
 

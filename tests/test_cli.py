@@ -71,7 +71,7 @@ def test_train_help_is_light():
         "with contextlib.redirect_stdout(io.StringIO()):\n"
         "    try: cli.main(['train', '--help'])\n"
         "    except SystemExit: pass\n"
-        "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'lightning') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr

@@ -69,7 +69,7 @@ def test_importing_training_and_tracking_changes_no_logger_env_or_warning_filter
     code = (
         f"import logging, os, sys, warnings; sys.path.insert(0, {str(ROOT)!r})\n"
         "names = ('pytorch_lightning', 'lightning.pytorch', 'lightning.fabric', 'mlflow')\n"
-        "import pytorch_lightning, mlflow\n"
+        "import lightning.pytorch, mlflow\n"
         "before = ([logging.getLogger(n).level for n in names], dict(os.environ), list(warnings.filters))\n"
         "import forecaster.training, forecaster.tracking, forecaster.pyfunc, forecaster.experiment\n"
         "after = ([logging.getLogger(n).level for n in names], dict(os.environ), list(warnings.filters))\n"

@@ -252,7 +252,7 @@ def test_predict_on_a_local_package_imports_neither_lightning_nor_mlflow(package
 def test_help_is_fast_and_light():
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); import cli; cli.build_parser(); "
-        "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'pytorch_lightning') if m in sys.modules))"
+        "print(sorted(m for m in ('torch', 'pandas', 'mlflow', 'lightning') if m in sys.modules))"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import pytorch_lightning as pl
+import lightning.pytorch as pl
 from torch.utils.data import DataLoader
 
 from forecaster.config import DataConfig
