@@ -19,8 +19,8 @@ import os
 import random
 from pathlib import Path
 
-import numpy as np
 import lightning.pytorch as pl
+import numpy as np
 import torch
 from lightning.pytorch.callbacks import Checkpoint
 
