@@ -47,6 +47,7 @@ def build_parser():
     inspect.add_argument("--config", help="YAML config whose data section to apply")
     inspect.add_argument("--context-len", type=int, help="input steps per window")
     inspect.add_argument("--horizon", type=int, help="forecast steps per window")
+    _auto(inspect)
     _config_fields(inspect)
     data.add_subcommands(dest="data_command", required=True, metavar="SUBCOMMAND").add_subcommand(
         "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it"
@@ -100,6 +101,16 @@ def build_parser():
 def _common(p) -> None:
     p.add_argument("--config", help="YAML config (see configs/)")
     p.add_argument("--metrics-out", metavar="FILE", help="write the final metrics as JSON")
+    _auto(p)
+
+
+def _auto(p) -> None:
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="derive the settings you did not give (horizon, context, split, patches, window, batch, epochs) "
+        "from the data's frequency and series lengths; each is printed with its reason",
+    )
 
 
 def _config_fields(p) -> None:
@@ -118,6 +129,21 @@ def load_config(args, given, extra=()):
 
     typed = dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})
     return check_config(load(args.config, [*typed, *extra]))
+
+
+def derive_settings(args, given, cfg, extra=()):
+    """With `--auto`: (cfg with the settings derived from its data, the derived settings), each printed
+    with its reason on stderr; without it: (cfg, [])."""
+    if not args.auto:
+        return cfg, []
+    from forecaster.auto import apply, describe, explicit_keys
+    from forecaster.config import COMMAND_LINE_KEYS, dotted
+
+    typed = [k for k, _ in dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})]
+    cfg, derived = apply(cfg, explicit_keys(args.config, [*typed, *(k for k, _ in extra)]))
+    if derived:
+        print(describe(derived), file=sys.stderr)
+    return cfg, derived
 
 
 class NoteHandler(logging.Handler):
@@ -147,7 +173,9 @@ def cmd_inspect(args, given) -> int:
 
     aliases = [(f"data.{k}", v) for k, v in (("context_len", args.context_len), ("horizon", args.horizon))]
     aliases = [(k, v) for k, v in aliases if v is not None]
+    aliases.append(("data.path", args.file))
     cfg = load_config(args, given, aliases)  # `--horizon 0` is checked like `--data.horizon 0`
+    cfg, _ = derive_settings(args, given, cfg, aliases)
     print(inspect_file(args.file, cfg.data))
     return 0
 
@@ -157,9 +185,9 @@ def cmd_train(args, given) -> int:
     from forecaster.experiment import train
     from forecaster.validation import check_trainable
 
-    cfg = load_config(args, given)
+    cfg, derived = derive_settings(args, given, load_config(args, given))
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
-    outcome = train(cfg, save=args.save, register=args.register, resume=args.resume)
+    outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=derived)
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
@@ -179,11 +207,13 @@ def cmd_compare(args, given) -> int:
     from forecaster.experiment import experiment_name
     from forecaster.tracking import tracking_uri
 
-    cfg = load_config(args, given)
+    cfg, derived = derive_settings(args, given, load_config(args, given))
     variants = parse_variants(args.variants)
     check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)
-    rows, summary = compare(cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume)
+    rows, summary = compare(
+        cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume, derived=derived
+    )
     console.print(
         rich_table(
             summary,

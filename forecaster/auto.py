@@ -36,6 +36,9 @@ the rules below instead. The rules, in the order they are applied:
    steps an epoch), between 32 and 256 (never above the number of windows).
 10. `trainer.max_epochs`: enough epochs for about 3,000 optimiser steps, between 3 and 50; early
     stopping on the validation loss ends sooner.
+11. `trainer.loss_scale`: `naive` when more than one series is trained on: each window's errors
+    are divided by its inputs' mean one-step change (MASE's scale), in the loss and in the
+    validation loss every choice is made on, so the largest series do not decide alone.
 
 Imports neither torch nor Lightning: `data inspect` can show the derived values cheaply.
 """
@@ -43,13 +46,14 @@ Imports neither torch nor Lightning: `data inspect` can show the derived values 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from forecaster.config import DataConfig
+from forecaster.config import Config, DataConfig
 from forecaster.data.split import rows_needed, window_counts
 from forecaster.m4 import m4_frequency
 
@@ -190,7 +194,15 @@ def derive(
     n_train = sum(window_counts(n, data)[0] for n in kept)
     batch = choose("data.batch_size", _batch_rule, n_train)
     choose("trainer.max_epochs", _epochs_rule, n_train, batch)
+    if len(kept) > 1:
+        choose("trainer.loss_scale", lambda: ("naive", _SCALE_REASON.format(n=len(kept))))
     return out
+
+
+_SCALE_REASON = (
+    "{n} series: each window's errors over its own mean one-step change (MASE's scale), so series of "
+    "large levels do not dominate the loss and the choice"
+)
 
 
 def _horizon_rule(cal: Calendar, freq: str) -> tuple[int, str]:
@@ -300,3 +312,53 @@ def _epochs_rule(n_train: int, batch: int) -> tuple[int, str]:
     steps = max(math.ceil(n_train / batch), 1)
     epochs = max(3, min(math.ceil(TARGET_STEPS / steps), 50))
     return epochs, f"about {TARGET_STEPS:,} steps at {steps:,} an epoch (3 to 50; early stopping may end sooner)"
+
+
+def explicit_keys(config_path: str | None, typed: Iterable[str]) -> set[str]:
+    """The dotted keys a user set: the sections of the `--config` file, and those typed on the command line."""
+    from forecaster.config import SECTIONS, dotted, read_yaml
+
+    raw = read_yaml(Path(config_path)) if config_path else {}
+    return {key for key, _ in dotted({k: v for k, v in raw.items() if k in SECTIONS})} | set(typed)
+
+
+def apply(cfg: Config, explicit: set[str]) -> tuple[Config, list[Derived]]:
+    """`cfg` with the settings `derive` chooses for its data file (never those in `explicit`).
+
+    The derived values go under the config's `variants:` entries: a variant's own setting wins.
+
+    Raises:
+        DataError: the file cannot be read, or its series are too short for any window.
+    """
+    from forecaster.config import flatten, override
+    from forecaster.data.io import read_frame
+    from forecaster.errors import DataError
+    from forecaster.validation import check_config
+
+    frame = read_frame(cfg.data)
+    lengths = [len(t) for t in frame.times]
+    given = {key: value for key, value in flatten(cfg).items() if key in explicit}
+    try:
+        derived = derive(
+            freq=frame.schema.freq,
+            lengths=lengths,
+            n_series=len(lengths),
+            horizon=cfg.data.horizon if "data.horizon" in explicit else None,
+            explicit=explicit,
+            given=given,
+        )
+    except ValueError as exc:
+        raise DataError(f"{cfg.data.path}: --auto cannot choose settings: {exc}") from None
+    pairs = [(d.key, d.value) for d in derived]
+    return check_config(override(cfg, pairs, source="--auto", under_variants=True)), derived
+
+
+def describe(derived: list[Derived]) -> str:
+    """One line per derived setting: `auto: data.context_len = 41  (reason)`."""
+    width = max((len(f"{d.key} = {d.value}") for d in derived), default=0)
+    return "\n".join(f"auto: {f'{d.key} = {d.value}':<{width}}  ({d.reason})" for d in derived)
+
+
+def as_records(derived: list[Derived]) -> list[dict[str, Any]]:
+    """The derived settings as JSON-ready records (logged to MLflow as `auto.json`)."""
+    return [d._asdict() for d in derived]

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from forecaster import tracking
+from forecaster.auto import as_records
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
@@ -34,12 +35,19 @@ def parse_variants(text: str | None) -> list[str]:
 
 
 def compare(
-    cfg: Config, *, variants: list[str], seeds: int = 1, console=None, resume: str | None = None
+    cfg: Config,
+    *,
+    variants: list[str],
+    seeds: int = 1,
+    console=None,
+    resume: str | None = None,
+    derived: list | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...).
 
     Args:
         resume: the id of a comparison's parent run that did not finish, to continue.
+        derived: the settings `--auto` chose (`forecaster.auto.Derived`), logged as `auto.json`.
 
     Returns:
         one row per fit, and the ranked summary per variant (see `summarise`).
@@ -58,6 +66,8 @@ def compare(
         resume=resume,
     ) as parent:
         earlier = tracking.child_runs(parent.run_id) if resume else {}
+        if derived and not resume:
+            tracking.log_json(parent, as_records(derived), "auto.json")
         for variant in variants:
             for k in range(seeds):
                 vcfg = with_variant(cfg, variant)
@@ -66,7 +76,8 @@ def compare(
                 if key not in cache:
                     cache[key] = prepare(vcfg.data)
                 data = cache[key]
-                row, window_se, network = _child(vcfg, data, earlier.get(f"{variant}-seed{vcfg.seed}"), console)
+                earlier_child = earlier.get(f"{variant}-seed{vcfg.seed}")
+                row, window_se, network = _child(vcfg, data, earlier_child, console, derived)
                 rows.append(row)
                 errors[variant].append(window_se)
                 if k == 0 and network is not None:
@@ -86,7 +97,9 @@ def compare(
     return rows, summary
 
 
-def _child(vcfg: Config, data: PreparedData, earlier, console) -> tuple[dict, np.ndarray, torch.nn.Module | None]:
+def _child(
+    vcfg: Config, data: PreparedData, earlier, console, derived=None
+) -> tuple[dict, np.ndarray, torch.nn.Module | None]:
     """Fit one variant and seed as a child run (resuming `earlier`, the child a stopped comparison
     left, or taking its results if it FINISHED). Returns its row, per-window errors and network."""
     name = f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}"
@@ -98,7 +111,7 @@ def _child(vcfg: Config, data: PreparedData, earlier, console) -> tuple[dict, np
     if console is not None:
         console.print(f"{name}: training ...")
     resume = earlier.info.run_id if earlier is not None else None
-    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume)
+    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived)
     row = {"variant": vcfg.variant(), "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics}
     return row, outcome.window_se, outcome.network
 

@@ -113,6 +113,7 @@ class TrainerConfig:
     lr: float = 1.0e-3
     weight_decay: float = 1.0e-4
     loss: str = "mse"  # mse | mae | huber
+    loss_scale: str = "none"  # none | naive: each window's errors over its inputs' mean one-step change (MASE's)
     scheduler: str = "onecycle"  # onecycle | cosine | none
     patience: int = 3
     gradient_clip_val: float = lightning(default=1.0)  # 0 turns clipping off
@@ -332,14 +333,14 @@ def load(path: str | Path | None, overrides: Iterable[tuple[str, Any]] = ()) -> 
     source = "defaults"
     if path is not None:
         path, source = Path(path), str(path)
-        raw = _read_yaml(path)
+        raw = read_yaml(path)
     cfg = from_dict(raw, source=source)
     if path is not None and "name" not in raw:
         cfg.name = path.stem
     return override(cfg, overrides)
 
 
-def _read_yaml(path: Path) -> dict[str, Any]:
+def read_yaml(path: Path) -> dict[str, Any]:
     import yaml
 
     if not path.is_file():
@@ -353,10 +354,15 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return raw
 
 
-def override(cfg: Config, overrides: Iterable[tuple[str, Any]], *, source: str = "overrides") -> Config:
-    """A copy of `cfg` with dotted overrides applied; they also win over its `variants:` entries."""
+def override(
+    cfg: Config, overrides: Iterable[tuple[str, Any]], *, source: str = "overrides", under_variants: bool = False
+) -> Config:
+    """A copy of `cfg` with dotted overrides applied; they also win over its `variants:` entries
+    unless `under_variants` (values `--auto` derives: a variant's own settings still win)."""
     pairs = list(overrides)
     out = _apply(cfg, _nest(pairs, source), source)
+    if under_variants:
+        return out
     given = {key for key, _ in pairs}
     out.variants = {name: {k: v for k, v in entry.items() if k not in given} for name, entry in out.variants.items()}
     return out

@@ -20,11 +20,12 @@ import torch
 from torch import nn
 
 from forecaster import tracking
+from forecaster.auto import as_records
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data import notes
 from forecaster.data.times import localize
 from forecaster.data.windows import PreparedData, prepare
-from forecaster.metrics import evaluate
+from forecaster.metrics import evaluate, m4_metrics
 from forecaster.models import build_network
 from forecaster.nn.common import count_parameters
 from forecaster.package import ForecastPackage
@@ -56,11 +57,14 @@ def train(
     nested: bool = False,
     quiet: bool = False,
     resume: str | None = None,
+    derived: list | None = None,
 ) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package.
 
     `resume` is the id of a run of this config that did not finish (KILLED, FAILED): it is
-    reopened and its fit continued from its last checkpoint.
+    reopened and its fit continued from its last checkpoint. `derived` are the settings `--auto`
+    chose (`forecaster.auto.Derived`), logged with their reasons as `auto.json`. With the `last`
+    split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.metrics.m4_metrics`).
     """
     from forecaster.data.module import ForecastDataModule
     from forecaster.training import fit, seed_all
@@ -70,6 +74,9 @@ def train(
     data = prepared if prepared is not None else prepare(cfg.data)
     seed_all(cfg.seed)
     network = build_network(cfg.model, data.schema)
+    if hasattr(network, "set_units"):  # naive2 decomposes in the data's units (multiplicative needs them)
+        k = data.schema.n_targets
+        network.set_units(torch.as_tensor(data.scaler.mean[:k]), torch.as_tensor(data.scaler.scale[:k]))
     variant = cfg.variant()
     tags = {
         "variant": variant,
@@ -78,6 +85,7 @@ def train(
         "dataset_hash": tracking.file_hash(data.frame.path),
         **tracking.package_versions(),
         **notes.as_tags(data.frame.diagnostics),
+        **({"auto": "true"} if derived else {}),
     }
     with tracking.start_run(
         uri=cfg.tracking.uri,
@@ -91,6 +99,8 @@ def train(
     ) as run:
         if not resume:
             run.log_text(dump_yaml(cfg), "config.yaml")
+            if derived:
+                tracking.log_json(run, as_records(derived), "auto.json")
         trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
         datamodule = ForecastDataModule(cfg.data, prepared=data)
         result = fit(
@@ -99,7 +109,9 @@ def train(
         metrics = evaluate(
             network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
         )
-        window_se = metrics.pop("window_se")
+        window_se, predictions = metrics.pop("window_se"), metrics.pop("predictions")
+        if cfg.data.split == "last":
+            metrics.update(m4_metrics(data, predictions))
         metrics.update(
             train_seconds=result.train_seconds,
             epochs=result.epochs,

@@ -15,7 +15,7 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from forecaster.data.scaling import Scaler
-from forecaster.data.windows import WindowDataset, collate_batch
+from forecaster.data.windows import PreparedData, WindowDataset, collate_batch
 from forecaster.errors import DataError
 
 
@@ -31,7 +31,8 @@ def evaluate(
 
     Returns:
         mse, mae, mse_original, mae_original, n_test_windows, predict_ms_per_window, and with
-        `keep_errors` the per-window squared errors (`window_se`, a numpy array) for paired tests.
+        `keep_errors` the per-window squared errors (`window_se`, a numpy array) for paired tests
+        and the forecasts (`predictions`, (windows, H, K) in scaled units).
 
     Raises:
         NonFiniteMetrics: a metric is NaN or infinite (forecasts or targets overflow), so a fit
@@ -41,7 +42,7 @@ def evaluate(
     network.eval()
     scale = torch.as_tensor(scaler.scale[: dataset.n_targets], dtype=torch.float64)
     sums = torch.zeros(4, dtype=torch.float64)
-    window_se, count, seconds = [], 0, 0.0
+    window_se, predictions, count, seconds = [], [], 0, 0.0
     for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
         start = time.perf_counter()
         pred = network(x)
@@ -52,6 +53,7 @@ def evaluate(
         )
         if keep_errors:
             window_se.append(err.square().mean(dim=(1, 2)).numpy())
+            predictions.append(pred.numpy())
         count += err.numel()
     network.train(was_training)
     mse, mae, mse_o, mae_o = (sums / max(count, 1)).tolist()
@@ -66,6 +68,8 @@ def evaluate(
     }
     if keep_errors:
         out["window_se"] = np.concatenate(window_se) if window_se else np.zeros(0)
+        empty = np.zeros((0, dataset.horizon, dataset.n_targets), dtype=np.float32)
+        out["predictions"] = np.concatenate(predictions) if predictions else empty
     return out
 
 
@@ -101,3 +105,78 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> 
         return 0.0, 1.0
     stat = d.mean() / math.sqrt(variance / n)
     return float(stat), float(math.erfc(abs(stat) / math.sqrt(2)))
+
+
+LOSS_SCALES = ("none", "naive")
+SCALE_FLOOR = 1e-4  # in standardised units: a flat window's errors are not divided by ~0
+
+
+def error_scale(x: torch.Tensor, n_targets: int, loss_scale: str) -> torch.Tensor | float:
+    """What each window's errors are divided by: (B, L, F) -> (B, 1, K), or 1.0 for `none`.
+
+    `naive` is MASE's denominator over the window's inputs: the mean absolute one-step change of
+    each target column, so windows of large and small series weigh alike in the loss and in the
+    validation loss (a series-scale-free objective when a file holds many series of different levels).
+    """
+    if loss_scale == "none":
+        return 1.0
+    steps = x[:, 1:, :n_targets] - x[:, :-1, :n_targets]  # (B, L-1, K)
+    return steps.abs().mean(dim=1, keepdim=True).clamp_min(SCALE_FLOOR)
+
+
+@torch.no_grad()
+def validation_loss(network: nn.Module, dataset: WindowDataset, loss_scale: str, *, batch_size: int = 256) -> float:
+    """The trainer's validation loss (MSE of the scaled errors) of `network` over every window of `dataset`:
+    the one number every variant, trained or not, is chosen by."""
+    was_training = network.training
+    network.eval()
+    total, count = 0.0, 0
+    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
+        err = (network(x) - y) / error_scale(x, dataset.n_targets, loss_scale)
+        total += float(err.double().square().sum())
+        count += err.numel()
+    network.train(was_training)
+    return total / max(count, 1)
+
+
+def m4_metrics(data: PreparedData, predictions: np.ndarray) -> dict[str, float]:
+    """M4's `smape`, `mase` and `owa` of test forecasts, in the data's own units.
+
+    Each (test window, target column) is one M4 series: its actuals and forecasts are unscaled,
+    its MASE scale is the mean seasonal difference of every row before the forecast origin
+    (M4's in-sample values; period m of the M4 frequency, else the schema's season) and Naive2,
+    for OWA, is forecast from those rows too (`forecaster.seasonality.naive2`, M4's reference).
+    A series whose in-sample differences are all 0 has no MASE: MASE and OWA average the others,
+    and `m4_series_without_scale` says how many were left out.
+
+    Args:
+        data: the prepared data the forecasts were made on.
+        predictions: (windows, H, K) forecasts of `data.dataset("test")`'s windows, in order, scaled.
+    """
+    from forecaster.m4 import m4_frequency, mase, mase_scale, owa, smape
+    from forecaster.seasonality import naive2
+
+    s, test = data.schema, data.dataset("test")
+    m4 = m4_frequency(s.freq)
+    period = m4.period if m4 else max(s.period or 1, 1)
+    starts = test.start_rows(torch.arange(len(test))).numpy()
+    series = np.searchsorted(data.offsets, starts, side="right") - 1
+    actual, history = [], []
+    for row, i in zip(starts, series):
+        origin = int(row - data.offsets[i]) + s.context_len
+        values = data.frame.values[i]
+        for k in range(s.n_targets):
+            actual.append(values[origin : origin + s.horizon, k])
+            history.append(values[:origin, k])
+    actual = np.asarray(actual, dtype=float)  # (windows * K, H)
+    forecast = data.scaler.inverse(predictions.astype(np.float64)).transpose(0, 2, 1).reshape(len(actual), -1)
+    base = np.stack([naive2(h, s.horizon, period) for h in history])
+    scale = np.array([mase_scale(h, period) for h in history])
+    ok = np.isfinite(scale)
+    out = {"smape": float(smape(actual, forecast).mean()), "m4_series_without_scale": int((~ok).sum())}
+    if ok.any():
+        out["mase"] = float(mase(actual[ok], forecast[ok], scale[ok]).mean())
+        base_mase = float(mase(actual[ok], base[ok], scale[ok]).mean())
+        base_smape = float(smape(actual, base).mean())
+        out["owa"] = owa(out["smape"], out["mase"], smape_naive2=base_smape, mase_naive2=base_mase)
+    return out

@@ -35,6 +35,7 @@ from forecaster import checkpoints
 from forecaster.config import TrainerConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.errors import ConfigError, ForecasterError
+from forecaster.metrics import error_scale
 
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
 
@@ -44,7 +45,8 @@ class TrainingDiverged(ForecasterError):
 
 
 class ForecastModule(pl.LightningModule):
-    """Trains `network` on (x, y) batches with the configured loss; validation loss is MSE."""
+    """Trains `network` on (x, y) batches with the configured loss; validation loss is MSE. With
+    `trainer.loss_scale naive` both divide each window's errors by its scale (`metrics.error_scale`)."""
 
     def __init__(self, network: nn.Module, cfg: TrainerConfig):
         super().__init__()
@@ -57,7 +59,8 @@ class ForecastModule(pl.LightningModule):
 
     def training_step(self, batch, batch_idx):
         x, y = batch
-        loss = self.loss_fn(self.network(x), y)
+        scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
+        loss = self.loss_fn(self.network(x) / scale, y / scale)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "
@@ -69,7 +72,9 @@ class ForecastModule(pl.LightningModule):
 
     def validation_step(self, batch, batch_idx):
         x, y = batch
-        self.log("val_loss", F.mse_loss(self.network(x), y), on_epoch=True, prog_bar=True, batch_size=len(x))
+        scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
+        loss = F.mse_loss(self.network(x) / scale, y / scale)
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x))
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(self.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)

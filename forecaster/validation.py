@@ -67,6 +67,7 @@ RULES: dict[str, Rule] = {
     "trainer.max_steps": ((lambda v: v == -1 or v >= 1), "-1 (no limit) or an integer ≥ 1"),
     "trainer.lr": POSITIVE_FINITE,
     "trainer.weight_decay": NON_NEGATIVE_FINITE,
+    "trainer.loss_scale": one_of("none", "naive"),  # forecaster.metrics.LOSS_SCALES
     "trainer.patience": at_least(0),
     "trainer.gradient_clip_val": NON_NEGATIVE_FINITE,
     "trainer.limit_train_batches": BATCH_SHARE,

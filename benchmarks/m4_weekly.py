@@ -1,0 +1,211 @@
+"""M4 Weekly with `--auto`: no hand settings, scored as M4 scored it, against the published table.
+
+    .venv/bin/python benchmarks/m4_weekly.py --seeds 3 --json benchmarks/results/m4_weekly.json
+    .venv/bin/python benchmarks/m4_weekly.py --print-only          # the table from the JSON
+
+Protocol: every variant is trained on `m4_weekly_train.csv` alone with the settings `--auto` derives
+from it (horizon 13, the `last` split: per series the last 13 weeks of the training file are the
+internal test set, the 13 before them validation, the rest training), saved as a package, and the
+package forecasts the 13 weeks after each series' last training week. Those forecasts are scored
+against `m4_weekly_test.csv` with M4's sMAPE, MASE (m = 1 for weekly data, scale from each series'
+whole training file) and OWA against Naive2 (forecaster.seasonality.naive2, which reproduces M4's
+published Naive2 row). Choices use validation only: the validation winner is the variant with the
+lowest mean validation loss over seeds (MSE of each window's errors over its MASE scale:
+`trainer.loss_scale naive`, which `--auto` sets for many series), and the ensemble is, per seed, the median
+of the top-k variants' forecasts by that validation loss. The test file is read only to score.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+DATA = ROOT.parent / "shared" / "data"
+PUBLISHED = [  # M4 "Evaluation and Ranks" sheet, Weekly (shared/data/README.md)
+    ("Naive2 (published)", 9.161, 2.777, 1.000),
+    ("Theta (published)", 9.093, 2.637, 0.971),
+    ("ES-RNN, Smyl (published)", 7.817, 2.356, 0.851),
+    ("best in M4 (published)", 6.582, 2.107, 0.739),
+]
+DEFAULT_VARIANTS = "naive2,linear,lstm,causal,local,hybrid"
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--train", default=str(DATA / "m4_weekly_train.csv"))
+    p.add_argument("--test", default=str(DATA / "m4_weekly_test.csv"))
+    p.add_argument("--variants", default=DEFAULT_VARIANTS)
+    p.add_argument("--seeds", type=int, default=3)
+    p.add_argument("--seed", type=int, default=42, help="first seed")
+    p.add_argument("--ensemble-k", type=int, default=3)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--work", default=str(ROOT / "out" / "m4_weekly"), help="packages and the MLflow store")
+    p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "m4_weekly.json"))
+    p.add_argument("--print-only", action="store_true", help="print the table of --json and exit")
+    args = p.parse_args()
+    if not args.print_only:
+        result = run(args)
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    print(table(json.loads(Path(args.json).read_text())))
+    return 0
+
+
+def run(args) -> dict:
+    import numpy as np
+    import torch
+
+    from forecaster import auto
+    from forecaster.config import load, with_variant
+    from forecaster.data.windows import prepare
+    from forecaster.experiment import train
+    from forecaster.metrics import error_scale
+
+    torch.set_num_threads(args.threads)
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    given = [
+        ("data.path", args.train),
+        ("tracking.uri", f"sqlite:///{work / 'mlflow.db'}"),
+        ("tracking.experiment", "m4_weekly"),
+        ("tracking.log_model", False),
+        ("tracking.plots", False),
+        ("trainer.progress_bar", False),
+        ("trainer.threads", args.threads),
+    ]
+    cfg, derived = auto.apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
+    print(auto.describe(derived), file=sys.stderr)
+    data = prepare(cfg.data)
+    actual, insample, ids = read_test(args.train, args.test)
+    rows, val_preds, test_preds = [], {}, {}
+    for variant in args.variants.split(","):
+        for k in range(args.seeds):
+            vcfg = with_variant(cfg, variant)
+            vcfg.seed = args.seed + k
+            start = time.perf_counter()
+            outcome = train(vcfg, prepared=data, save=work / f"{variant}-seed{vcfg.seed}", quiet=True, derived=derived)
+            val_preds[variant, k], val_mse = validation(outcome.network, data, vcfg.trainer.loss_scale)
+            test_preds[variant, k] = package_forecast(work / f"{variant}-seed{vcfg.seed}", args.train, ids)
+            row = {
+                "variant": variant,
+                "seed": vcfg.seed,
+                "val_loss": val_mse,
+                "wall_seconds": time.perf_counter() - start,
+            }
+            row.update(score(actual, test_preds[variant, k], insample))
+            row.update({key: outcome.metrics[key] for key in ("epochs", "train_seconds", "n_params")})
+            rows.append(row)
+            print(json.dumps(row), file=sys.stderr)
+    ranked = sorted({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
+    members = ranked[: args.ensemble_k] if args.ensemble_k > 1 else []
+    if members:
+        x, y = data.dataset("val").__getitems__(list(range(data.n_windows("val"))))
+        scale = np.asarray(error_scale(x, y.shape[-1], cfg.trainer.loss_scale))
+        y = y.numpy()
+        for k in range(args.seeds):
+            forecast = np.median(np.stack([test_preds[v, k] for v in members]), axis=0)
+            val = np.median(np.stack([val_preds[v, k] for v in members]), axis=0)
+            row = {"variant": "ensemble", "seed": args.seed + k, "val_loss": float(np.mean(((val - y) / scale) ** 2))}
+            rows.append({**row, **score(actual, forecast, insample), "members": members})
+    winner = min({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
+    return {
+        "command": " ".join(sys.argv),
+        "derived": auto.as_records(derived),
+        "naive2": score(actual, naive2_forecasts(insample), insample),
+        "validation_winner": winner,
+        "ensemble_members": members,
+        "rows": rows,
+    }
+
+
+def read_test(train_csv: str, test_csv: str):
+    """Actuals (series, 13) from the test file and each series' training values, in the test file's order."""
+    import numpy as np
+    import pandas as pd
+
+    train, test = pd.read_csv(train_csv), pd.read_csv(test_csv)
+    ids = list(dict.fromkeys(test["unique_id"]))
+    history = {sid: g["y"].to_numpy(float) for sid, g in train.groupby("unique_id", sort=False)}
+    actual = np.stack([g["y"].to_numpy(float) for _, g in test.groupby("unique_id", sort=False)])
+    return actual, [history[sid] for sid in ids], ids
+
+
+def package_forecast(directory: Path, train_csv: str, ids: list[str]):
+    """The package's forecasts (series, 13) of the weeks after the training file, in `ids` order."""
+    from forecaster.package import ForecastPackage
+
+    package = ForecastPackage.load(directory)
+    frame = package.read(train_csv)
+    pred = package.predict_array(frame)[..., 0]
+    order = {sid: i for i, sid in enumerate(frame.schema.series_ids)}
+    return pred[[order[sid] for sid in ids]]
+
+
+def validation(network, data, loss_scale: str):
+    """Forecasts of the validation windows (scaled) and the validation loss every choice is made on."""
+    from forecaster.metrics import evaluate, validation_loss
+
+    predictions = evaluate(network, data.dataset("val"), data.scaler, keep_errors=True)["predictions"]
+    return predictions, validation_loss(network, data.dataset("val"), loss_scale)
+
+
+def naive2_forecasts(insample):
+    import numpy as np
+
+    from forecaster.seasonality import naive2
+
+    return np.stack([naive2(x, 13, 1) for x in insample])
+
+
+def score(actual, forecast, insample) -> dict:
+    import numpy as np
+
+    from forecaster.m4 import mase_scale, scores
+
+    scale = np.array([mase_scale(x, 1) for x in insample])
+    return scores(actual, forecast, scale, naive2=naive2_forecasts(insample))
+
+
+def mean(rows: list[dict], variant: str, key: str) -> float:
+    return statistics.mean(r[key] for r in rows if r["variant"] == variant)
+
+
+def table(result: dict) -> str:
+    rows = result["rows"]
+    variants = sorted({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
+    lines = [
+        "| method | sMAPE | MASE | OWA | validation loss | seeds | train s |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for v in variants:
+        group = [r for r in rows if r["variant"] == v]
+        cell = lambda key, f, group=group: fmt([r[key] for r in group], f)
+        name = v + (" (validation winner)" if v == result["validation_winner"] else "")
+        if v == "ensemble":
+            name += f": median of {', '.join(result['ensemble_members'])}"
+        secs = fmt([r["train_seconds"] for r in group], ".0f") if "train_seconds" in group[0] else "-"
+        lines.append(
+            f"| {name} | {cell('smape', '.3f')} | {cell('mase', '.3f')} | {cell('owa', '.3f')} "
+            f"| {cell('val_loss', '.4f')} | {len(group)} | {secs} |"
+        )
+    n2 = result["naive2"]
+    lines.append(f"| Naive2 (this script) | {n2['smape']:.3f} | {n2['mase']:.3f} | {n2['owa']:.3f} | - | - | - |")
+    lines += [f"| {name} | {s:.3f} | {m:.3f} | {o:.3f} | - | - | - |" for name, s, m, o in PUBLISHED]
+    return "\n".join(lines)
+
+
+def fmt(values: list[float], f: str) -> str:
+    if len(values) == 1:
+        return f"{values[0]:{f}}"
+    return f"{statistics.mean(values):{f}} ± {statistics.stdev(values):{f}}"
+
+
+if __name__ == "__main__":
+    sys.exit(main())
