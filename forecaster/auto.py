@@ -36,7 +36,12 @@ the rules below instead. The rules, in the order they are applied:
    steps an epoch), between 32 and 256 (never above the number of windows).
 10. `trainer.max_epochs`: enough epochs for about 3,000 optimiser steps, between 3 and 50; early
     stopping on the validation loss ends sooner.
-11. `trainer.loss_scale`: `naive` when more than one series is trained on: each window's errors
+11. `model.d_model`, `model.n_heads`, `model.d_ff`, `model.dropout`: below 100,000 training
+    sequences (windows x target columns), PatchTST's setting for its small datasets (width 16,
+    4 heads, feed-forward 128, dropout 0.3: a big flatten head overfits a few thousand windows);
+    otherwise the defaults (64, 4, 128, 0.1).
+12. `model.linear_skip`: on, a linear map from the window to the forecast beside the stack.
+13. `trainer.loss_scale`: `naive` when more than one series is trained on: each window's errors
     are divided by its inputs' mean one-step change (MASE's scale), in the loss and in the
     validation loss every choice is made on, so the largest series do not decide alone.
 
@@ -53,7 +58,7 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from forecaster.config import Config, DataConfig
+from forecaster.config import Config, DataConfig, ModelConfig
 from forecaster.data.split import rows_needed, window_counts
 from forecaster.m4 import m4_frequency
 
@@ -144,6 +149,7 @@ def derive(
     lengths: list[int],
     n_series: int,
     horizon: int | None,
+    n_columns: int = 1,
     explicit: set[str],
     given: Mapping[str, Any] | None = None,
 ) -> list[Derived]:
@@ -153,6 +159,7 @@ def derive(
         freq: the pandas frequency of the series (the Schema's `freq`).
         lengths: rows of each series.
         n_series: how many series the file holds (for the reasons).
+        n_columns: target columns of each series (each is a training sequence: channel independence).
         horizon: the forecast horizon, or None to take M4's for the frequency.
         explicit: dotted keys the user set; none of them is derived.
         given: values of the explicit keys that other rules read (`INPUTS`).
@@ -194,6 +201,7 @@ def derive(
     n_train = sum(window_counts(n, data)[0] for n in kept)
     batch = choose("data.batch_size", _batch_rule, n_train)
     choose("trainer.max_epochs", _epochs_rule, n_train, batch)
+    _capacity(choose, n_train * n_columns)
     if len(kept) > 1:
         choose("trainer.loss_scale", lambda: ("naive", _SCALE_REASON.format(n=len(kept))))
     return out
@@ -203,6 +211,23 @@ _SCALE_REASON = (
     "{n} series: each window's errors over its own mean one-step change (MASE's scale), so series of "
     "large levels do not dominate the loss and the choice"
 )
+
+
+SMALL_DATA = 100_000  # training sequences (windows x columns) below which PatchTST's small setting is used
+SMALL = {"model.d_model": 16, "model.n_heads": 4, "model.d_ff": 128, "model.dropout": 0.3}
+
+
+def _capacity(choose, sequences: int) -> None:
+    """Rules 12-13: the transformer's width from the amount of training data, and a linear path."""
+    if sequences < SMALL_DATA:
+        why = f"{sequences:,} training sequences (< {SMALL_DATA:,}): PatchTST's setting for small data (ETTh, ILI)"
+    else:
+        why = f"{sequences:,} training sequences: the default width"
+    for key, small in SMALL.items():
+        default = getattr(ModelConfig(), key.split(".")[1])
+        choose(key, lambda small=small, default=default: (small if sequences < SMALL_DATA else default, why))
+    reason = "a linear map from the window to the forecast beside the attention stack: never worse to start than linear"
+    choose("model.linear_skip", lambda: (True, reason))
 
 
 def _horizon_rule(cal: Calendar, freq: str) -> tuple[int, str]:
@@ -343,6 +368,7 @@ def apply(cfg: Config, explicit: set[str]) -> tuple[Config, list[Derived]]:
             freq=frame.schema.freq,
             lengths=lengths,
             n_series=len(lengths),
+            n_columns=len(frame.schema.targets),
             horizon=cfg.data.horizon if "data.horizon" in explicit else None,
             explicit=explicit,
             given=given,
