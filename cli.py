@@ -73,6 +73,13 @@ def build_parser():
     compare.add_argument(
         "--resume", metavar="RUN_ID", help="continue this stopped comparison (parent run): skip children that finished"
     )
+    compare.add_argument("--save-best", metavar="DIR", help="write the validation winner's model package to DIR")
+    compare.add_argument(
+        "--register", metavar="NAME", help="register the validation winner as NAME with alias 'champion'"
+    )
+    compare.add_argument(
+        "--ensemble-k", type=int, default=3, help="median ensemble of the K best variants by validation MSE (0/1: off)"
+    )
     _config_fields(compare)
     sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
 
@@ -203,7 +210,7 @@ def cmd_train(args, given) -> int:
 def cmd_compare(args, given) -> int:
     from rich.console import Console
 
-    from forecaster.compare import compare, parse_variants, rich_table
+    from forecaster.compare import compare, deploy_line, parse_variants, rich_table
     from forecaster.experiment import experiment_name
     from forecaster.tracking import tracking_uri
 
@@ -211,8 +218,9 @@ def cmd_compare(args, given) -> int:
     variants = parse_variants(args.variants)
     check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)
+    choice = {"ensemble_k": args.ensemble_k, "save_best": args.save_best, "register": args.register}
     rows, summary = compare(
-        cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume, derived=derived
+        cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume, derived=derived, **choice
     )
     console.print(
         rich_table(
@@ -221,6 +229,7 @@ def cmd_compare(args, given) -> int:
             "p: Diebold-Mariano p-value of the best variant's advantage",
         )
     )
+    console.print(deploy_line(summary))
     if args.metrics_out:
         write_json(rows, args.metrics_out)
     uri = tracking_uri(cfg.tracking.uri)
@@ -248,7 +257,8 @@ def check_compare(cfg, variants: list[str], seeds: int) -> None:
 
 def cmd_predict(args, given) -> int:
     from forecaster.data.notes import report
-    from forecaster.package import load_any, write_csv
+    from forecaster.loading import load_any
+    from forecaster.package import write_csv
 
     package = load_any(args.model)
     frame = package.read(args.data)
@@ -264,7 +274,7 @@ def cmd_predict(args, given) -> int:
 
 def cmd_evaluate(args, given) -> int:
     from forecaster.evaluation import evaluate_package
-    from forecaster.package import load_any
+    from forecaster.loading import load_any
     from forecaster.validation import check_at_least
 
     check_at_least("--backtest-windows", args.backtest_windows, 0)

@@ -178,7 +178,7 @@ def derive(
     def choose(key: str, rule, *args) -> Any:
         """The user's value for an explicit key, else the rule's (recorded with its reason)."""
         if key in explicit:
-            return given[key]
+            return given.get(key)  # the rules that read a value read only INPUTS, checked above
         value, reason = rule(*args)
         out.append(Derived(key, value, reason))
         return value

@@ -12,17 +12,19 @@ from __future__ import annotations
 
 import json
 import statistics
+import tempfile
 from collections import defaultdict
+from pathlib import Path
 
 import numpy as np
 import torch
 
-from forecaster import tracking
+from forecaster import selection, tracking
 from forecaster.auto import as_records
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
-from forecaster.experiment import WINDOW_ERRORS, experiment_name, train
+from forecaster.experiment import WINDOW_ERRORS, experiment_name, input_example, train
 from forecaster.metrics import diebold_mariano
 
 
@@ -41,79 +43,151 @@ def compare(
     seeds: int = 1,
     console=None,
     resume: str | None = None,
+    ensemble_k: int = 3,
+    save_best: str | Path | None = None,
+    register: str | None = None,
     derived: list | None = None,
 ) -> tuple[list[dict], list[dict]]:
-    """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...).
+    """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...), add the median ensemble
+    of the `ensemble_k` best by validation MSE, and name the validation winner (`val_winner`).
 
     Args:
         resume: the id of a comparison's parent run that did not finish, to continue.
+        ensemble_k: members of the `ensemble` row (0 or 1: no ensemble); see `forecaster.selection`.
+        save_best: write the validation winner's package here.
+        register: log the validation winner's package under the parent run and register it as
+            this name with alias 'champion' (needs tracking).
         derived: the settings `--auto` chose (`forecaster.auto.Derived`), logged as `auto.json`.
 
     Returns:
-        one row per fit, and the ranked summary per variant (see `summarise`).
+        one row per fit (and per seed of the ensemble), and the ranked summary per variant (see
+        `summarise`); the validation winner's rows and summary item have `val_winner` True.
     """
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
-    cache: dict[str, PreparedData] = {}
-    rows, overlay, errors = [], {}, defaultdict(list)
+    selection.check_ensemble_k(ensemble_k)
+    if register and not cfg.tracking.enabled:
+        raise ConfigError("--register needs tracking: drop --tracking.enabled false, or use --save-best DIR")
+    say = console.print if console is not None else lambda *args: None
     with tracking.start_run(
         uri=cfg.tracking.uri,
         experiment=experiment_name(cfg),
         run_name=f"compare-{cfg.name}",
         enabled=cfg.tracking.enabled,
-        tags={tracking.KIND_TAG: tracking.COMPARISON, "variants": ",".join(variants), "seeds": seeds},
+        tags={
+            tracking.KIND_TAG: tracking.COMPARISON,
+            "variants": ",".join(variants),
+            "seeds": seeds,
+            "ensemble_k": ensemble_k,  # a tag, not a param: a resume may choose another k
+        },
         params={"variants": ",".join(variants), "seeds": seeds, "config": cfg.name},
         resume=resume,
     ) as parent:
         earlier = tracking.child_runs(parent.run_id) if resume else {}
         if derived and not resume:
             tracking.log_json(parent, as_records(derived), "auto.json")
-        for variant in variants:
-            for k in range(seeds):
-                vcfg = with_variant(cfg, variant)
-                vcfg.seed = cfg.seed + k
-                key = json.dumps(vcfg.data.__dict__, sort_keys=True, default=str)
-                if key not in cache:
-                    cache[key] = prepare(vcfg.data)
-                data = cache[key]
-                earlier_child = earlier.get(f"{variant}-seed{vcfg.seed}")
-                row, window_se, network = _child(vcfg, data, earlier_child, console, derived)
-                rows.append(row)
-                errors[variant].append(window_se)
-                if k == 0 and network is not None:
-                    overlay[variant] = _one_window(network, data)
+        fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, derived)
+        names, notes = selection.members(fits, ensemble_k)
+        rows = [f.row for f in fits]
+        if names:
+            ensemble, errors[selection.ENSEMBLE] = selection.ensemble_rows(fits, names)
+            rows += ensemble
         summary = summarise(rows, errors, lag=cfg.data.horizon - 1)
+        best = selection.winner(summary, variants)
+        for item in [*rows, *summary]:
+            item["val_winner"] = best is not None and item["variant"] == best["variant"]
         for row in rows:
             row["p_vs_best"] = next(s["p_vs_best"] for s in summary if s["variant"] == row["variant"])
-        parent.log_text(to_csv(summary), "comparison.csv")
-        parent.log_text(to_markdown(summary), "comparison.md")
-        tracking.log_json(parent, rows, "metrics.json")
-        if summary:
-            best = summary[0]
-            parent.log_metrics({"best_mse": best["mse"], "best_mae": best["mae"]})
-            parent.set_tags({"best_variant": best["variant"]})
-        if cfg.tracking.plots and summary:
-            _log_plots(parent, summary, overlay, next(iter(cache.values())))
+        for note in notes:
+            say(f"[dim]{note}[/]")
+        _log_summary(parent, cfg, rows, summary, best, names, (overlay, fits[0].data if fits else None))
+        if best is not None and (save_best or register):
+            _deploy(parent, fits, best["variant"], names, save_best, register, say)
     return rows, summary
 
 
+def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, console, derived=None):
+    """Every variant and seed as a child run (variants with the same data settings share one
+    prepared dataset). Returns the fits, per-window test errors per variant and overlay windows."""
+    cache: dict[str, PreparedData] = {}
+    fits, overlay, errors = [], {}, defaultdict(list)
+    for variant in variants:
+        for k in range(seeds):
+            vcfg = with_variant(cfg, variant)
+            vcfg.seed = cfg.seed + k
+            key = json.dumps(vcfg.data.__dict__, sort_keys=True, default=str)
+            if key not in cache:
+                cache[key] = prepare(vcfg.data)
+            earlier_child = earlier.get(f"{variant}-seed{vcfg.seed}")
+            fit, window_se = _child(vcfg, key, cache[key], earlier_child, console, derived)
+            fits.append(fit)
+            errors[variant].append(window_se)
+            if k == 0 and fit.network is not None:
+                overlay[variant] = _one_window(fit.network, fit.data)
+    return fits, errors, overlay
+
+
+def _log_summary(parent, cfg: Config, rows, summary, best, names, overlay: tuple) -> None:
+    parent.log_text(to_csv(summary), "comparison.csv")
+    parent.log_text(to_markdown(summary), "comparison.md")
+    tracking.log_json(parent, rows, "metrics.json")
+    if summary:
+        top = summary[0]
+        parent.log_metrics({"best_mse": top["mse"], "best_mae": top["mae"]})
+        parent.set_tags({"best_variant": top["variant"]})
+    if best is not None:  # what to deploy: chosen on validation, never on test
+        parent.log_metrics({"val_winner_val_mse": best["val_mse"]})
+        parent.set_tags({"val_winner": best["variant"]})
+    if names:
+        parent.set_tags({"ensemble_members": ",".join(names)})
+    if cfg.tracking.plots and summary:
+        _log_plots(parent, summary, *overlay)
+
+
+def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], save_best, register, say) -> None:
+    """Save and/or register the validation winner's package (see `selection.best_package`)."""
+    package = selection.best_package(fits, variant, names)
+    if package is None:
+        say(
+            f"[yellow]The validation winner '{variant}' finished before the resume: its network is not in "
+            "memory, so it was not saved or registered; run the comparison again without --resume.[/]"
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
+        target = package.save(Path(save_best) if save_best else Path(tmp) / "package")
+        if save_best:
+            say(f"Saved the validation winner '{variant}' to {target}")
+        if register:
+            from forecaster.pyfunc import log_model
+
+            source = names[0] if variant == selection.ENSEMBLE else variant  # the ensemble's members share data
+            first = next(f for f in fits if f.row["variant"] == source)
+            log_model(parent, package, target, input_example(first.data), register=register)
+            say(f"Registered the validation winner '{variant}' as {register}@champion")
+
+
 def _child(
-    vcfg: Config, data: PreparedData, earlier, console, derived=None
-) -> tuple[dict, np.ndarray, torch.nn.Module | None]:
+    vcfg: Config, key: str, data: PreparedData, earlier, console, derived=None
+) -> tuple[selection.Fit, np.ndarray]:
     """Fit one variant and seed as a child run (resuming `earlier`, the child a stopped comparison
-    left, or taking its results if it FINISHED). Returns its row, per-window errors and network."""
+    left, or taking its results if it FINISHED) and score it on validation. Returns it and its
+    per-test-window errors."""
     name = f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}"
     if earlier is not None and earlier.info.status == "FINISHED":
         if console is not None:
             console.print(f"{name}: finished earlier, not refitted")
         row, window_se = _finished(earlier.info.run_id)
-        return {**row, "run_id": earlier.info.run_id}, window_se, None
+        row = {**row, "run_id": earlier.info.run_id, "val_mse": earlier.data.metrics.get("val_mse")}
+        return selection.Fit(vcfg, key, data, None, row), window_se
     if console is not None:
         console.print(f"{name}: training ...")
     resume = earlier.info.run_id if earlier is not None else None
     outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived)
     row = {"variant": vcfg.variant(), "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics}
-    return row, outcome.window_se, outcome.network
+    row["val_mse"] = selection.validation_mse(outcome.network, data, vcfg)
+    if outcome.run_id is not None:  # a resumed comparison chooses from it without refitting
+        tracking.Run(outcome.run_id).log_metrics({"val_mse": row["val_mse"]})
+    return selection.Fit(vcfg, key, data, outcome.network, row), outcome.window_se
 
 
 def _finished(run_id: str) -> tuple[dict, np.ndarray]:
@@ -158,25 +232,32 @@ SUMMARY_KEYS = (  # per-fit metrics averaged over seeds (with their spread) in t
     "seconds_per_epoch",
     "train_seconds",
     "predict_ms_per_window",
+    "val_mse",
 )
+M4_KEYS = ("smape", "mase", "owa")  # averaged too when the rows have them (split `last`)
 
 
 def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: int = 0) -> list[dict]:
     """Mean and standard deviation over seeds per variant, ranked by mean test MSE.
 
-    With per-window errors, each variant also gets `p_vs_best`: the Diebold-Mariano p-value of the
-    best variant's advantage over it (seed-averaged window errors, HAC lag `lag`).
+    A key that a variant's rows lack (an ensemble has no epochs, a resumed fit may have no
+    `val_mse`) is None for it; `M4_KEYS` are summarised when any row has them. With per-window
+    errors, each variant also gets `p_vs_best`: the Diebold-Mariano p-value of the best
+    variant's advantage over it (seed-averaged window errors, HAC lag `lag`).
     """
     groups = defaultdict(list)
     for row in rows:
         groups[row["variant"]].append(row)
+    keys = [*SUMMARY_KEYS, *(k for k in M4_KEYS if any(r.get(k) is not None for r in rows))]
     out = []
     for variant, group in groups.items():
         item = {"variant": variant, "seeds": len(group)}
-        for key in SUMMARY_KEYS:
-            values = [float(r[key]) for r in group]
-            item[key] = float(np.mean(values))
-            item[f"{key}_std"] = statistics.stdev(values) if len(values) > 1 else 0.0
+        for key in keys:
+            values = [float(r[key]) for r in group if r.get(key) is not None]
+            item[key] = float(np.mean(values)) if values else None
+            item[f"{key}_std"] = (statistics.stdev(values) if len(values) > 1 else 0.0) if values else None
+        if group[0].get("members"):
+            item["members"] = ",".join(group[0]["members"])
         out.append(item)
     out.sort(key=lambda r: r["mse"])
     for i, item in enumerate(out, 1):
@@ -189,18 +270,24 @@ def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: i
 
 
 def _cells(item: dict) -> list[str]:
-    pm = lambda k, f: f"{item[k]:{f}} ± {item[k + '_std']:{f}}" if item["seeds"] > 1 else f"{item[k]:{f}}"
+    def pm(key: str, spec: str) -> str:
+        if item.get(key) is None:
+            return "-"
+        return f"{item[key]:{spec}}" + (f" ± {item[key + '_std']:{spec}}" if item["seeds"] > 1 else "")
+
+    one = lambda key, spec: "-" if item.get(key) is None else f"{item[key]:{spec}}"
     return [
         str(item["rank"]),
         item["variant"],
         pm("mse", ".4f"),
         pm("mae", ".4f"),
-        f"{item['mse_original']:.4g}",
-        f"{int(item['n_params']):,}",
-        f"{item['epochs']:.1f}",
-        f"{item['seconds_per_epoch']:.2f}",
-        f"{item['train_seconds']:.1f}",
-        f"{item['predict_ms_per_window']:.3f}",
+        one("mse_original", ".4g"),
+        pm("val_mse", ".4f"),
+        one("n_params", ",.0f"),
+        one("epochs", ".1f"),
+        one("seconds_per_epoch", ".2f"),
+        one("train_seconds", ".1f"),
+        one("predict_ms_per_window", ".3f"),
         _p(item.get("p_vs_best")),
     ]
 
@@ -215,6 +302,7 @@ HEADERS = [
     "MSE",
     "MAE",
     "MSE (original)",
+    "val MSE",
     "params",
     "epochs",
     "s/epoch",
@@ -236,11 +324,24 @@ def to_csv(summary: list[dict]) -> str:
 
     if not summary:
         return ""
+    fields = ["rank", *dict.fromkeys(k for item in summary for k in item if k != "rank")]  # the ensemble's members too
     buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=["rank", *[k for k in summary[0] if k != "rank"]])
+    writer = csv.DictWriter(buf, fieldnames=fields)
     writer.writeheader()
     writer.writerows(summary)
     return buf.getvalue()
+
+
+def deploy_line(summary: list[dict]) -> str:
+    """The line that names the validation winner, printed after the ranked table."""
+    best = next((s for s in summary if s.get("val_winner")), None)
+    if best is None:
+        return "Deploy: no variant has a validation MSE (finished before a resume that predates it)"
+    members = f" (median of {best['members']})" if best.get("members") else ""
+    return (
+        f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation MSE {best['val_mse']:.4f}; "
+        "the test ranking is for reporting, not for choosing)"
+    )
 
 
 def rich_table(summary: list[dict], title: str):

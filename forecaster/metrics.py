@@ -147,14 +147,14 @@ def m4_metrics(data: PreparedData, predictions: np.ndarray) -> dict[str, float]:
     (M4's in-sample values; period m of the M4 frequency, else the schema's season) and Naive2,
     for OWA, is forecast from those rows too (`forecaster.seasonality.naive2`, M4's reference).
     A series whose in-sample differences are all 0 has no MASE: MASE and OWA average the others,
-    and `m4_series_without_scale` says how many were left out.
+    and `m4_series_without_scale` says how many were left out. Naive2 of a seasonal series with a
+    value <= 0 (no multiplicative decomposition; M4's series are positive) is its last value.
 
     Args:
         data: the prepared data the forecasts were made on.
         predictions: (windows, H, K) forecasts of `data.dataset("test")`'s windows, in order, scaled.
     """
     from forecaster.m4 import m4_frequency, mase, mase_scale, owa, smape
-    from forecaster.seasonality import naive2
 
     s, test = data.schema, data.dataset("test")
     m4 = m4_frequency(s.freq)
@@ -170,7 +170,7 @@ def m4_metrics(data: PreparedData, predictions: np.ndarray) -> dict[str, float]:
             history.append(values[:origin, k])
     actual = np.asarray(actual, dtype=float)  # (windows * K, H)
     forecast = data.scaler.inverse(predictions.astype(np.float64)).transpose(0, 2, 1).reshape(len(actual), -1)
-    base = np.stack([naive2(h, s.horizon, period) for h in history])
+    base = np.stack([_naive2(h, s.horizon, period) for h in history])
     scale = np.array([mase_scale(h, period) for h in history])
     ok = np.isfinite(scale)
     out = {"smape": float(smape(actual, forecast).mean()), "m4_series_without_scale": int((~ok).sum())}
@@ -180,3 +180,12 @@ def m4_metrics(data: PreparedData, predictions: np.ndarray) -> dict[str, float]:
         base_smape = float(smape(actual, base).mean())
         out["owa"] = owa(out["smape"], out["mase"], smape_naive2=base_smape, mase_naive2=base_mase)
     return out
+
+
+def _naive2(history: np.ndarray, horizon: int, period: int) -> np.ndarray:
+    from forecaster.seasonality import naive2
+
+    try:
+        return naive2(history, horizon, period)
+    except ValueError:  # a seasonal series with a value <= 0, or too short to decompose
+        return np.full(horizon, float(history[-1]))

@@ -15,13 +15,13 @@ before anything in it is used. This module imports neither Lightning, MLflow nor
 to `forecaster.pyfunc`, which downloads the package and nothing else). Saving
 builds the package in a temporary sibling directory and swaps it into place
 (`forecaster.atomic.replace_dir`), so a failed save leaves the earlier package, never half of one.
-Backtests and test-split metrics of a package are in `forecaster.evaluation`.
+Backtests and test-split metrics of a package are in `forecaster.evaluation`; `forecaster.loading`
+loads a package, an ensemble of packages (`forecaster.ensemble`) or an MLflow model URI.
 """
 
 from __future__ import annotations
 
 import json
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
@@ -48,6 +48,7 @@ META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
     "scaler.json",
     "weights.safetensors",
 )
+ENSEMBLE = "ensemble.json"  # marks an ensemble of packages (`forecaster.ensemble`)
 
 
 def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scaler: Scaler, schema: Schema) -> Path:
@@ -55,8 +56,7 @@ def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scal
     from safetensors.torch import save_file
 
     directory = Path(directory)
-    if directory.exists() and any(directory.iterdir()) and not (directory / META).is_file():
-        raise PackageError(f"{directory}: exists and is not a forecaster package; choose another --save directory")
+    check_target(directory)
 
     def build(tmp: Path) -> None:
         meta = {"format_version": FORMAT_VERSION, "forecaster_version": __version__, "variant": cfg.variant()}
@@ -68,6 +68,15 @@ def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scal
         save_file(state, str(tmp / WEIGHTS))
 
     return replace_dir(directory, build)
+
+
+def check_target(directory: Path) -> None:
+    """A package may replace an earlier package or ensemble package, never other files."""
+    is_package = (directory / META).is_file() or (directory / ENSEMBLE).is_file()
+    if directory.exists() and any(directory.iterdir()) and not is_package:
+        raise PackageError(
+            f"{directory}: exists and is not a forecaster package; choose another --save / --save-best directory"
+        )
 
 
 class ForecastPackage:
@@ -205,20 +214,3 @@ class ForecastPackage:
 def write_csv(table: pd.DataFrame, output: str | Path) -> None:
     """Write a forecast table as CSV, atomically."""
     write_file(output, lambda tmp: table.to_csv(tmp, index=False, float_format="%.8g"))
-
-
-def is_mlflow_uri(model: str) -> bool:
-    return model.startswith(("models:/", "runs:/", "mlflow-artifacts:/")) or "://" in model
-
-
-def load_any(model: str) -> ForecastPackage:
-    """A package from a local directory, or from an MLflow model URI (`forecaster.pyfunc`
-    downloads its package artifact, and nothing else, to a temporary directory)."""
-    if Path(model).exists() or not is_mlflow_uri(model):
-        return ForecastPackage.load(model)
-    from forecaster.pyfunc import download_package
-
-    with tempfile.TemporaryDirectory(prefix="forecaster-model-") as tmp:
-        package = ForecastPackage.load(download_package(model, tmp))
-    package.path = None  # the download is gone: the package lives in memory
-    return package

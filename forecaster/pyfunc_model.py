@@ -7,15 +7,15 @@ import mlflow.models
 import mlflow.pyfunc
 import pandas as pd
 
-from forecaster.package import ForecastPackage
+from forecaster.loading import load_any
 from forecaster.pyfunc import PACKAGE_ARTIFACT, forecast_table
 
 
 class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
-    """Loads the package from the model's artifacts and forecasts with it."""
+    """Loads the package (or ensemble package) from the model's artifacts and forecasts with it."""
 
     def load_context(self, context) -> None:
-        self.package = ForecastPackage.load(context.artifacts[PACKAGE_ARTIFACT])
+        self.package = load_any(context.artifacts[PACKAGE_ARTIFACT])  # a package or an ensemble
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         return forecast_table(self.package, model_input, (params or {}).get("horizon"))

@@ -176,7 +176,8 @@ def test_compare_resume_skips_finished_children_and_resumes_the_killed_one(tmp_p
     assert by_name["linear-seed42"].info.end_time == linear_end  # not refitted
     assert by_name["hybrid-seed42"].info.run_id == hybrid.info.run_id  # resumed, not started again
     rows = json.loads(Path(client.download_artifacts(parent.info.run_id, "metrics.json", str(tmp_path))).read_text())
-    assert [r["variant"] for r in rows] == ["linear", "hybrid", "naive"]
+    assert [r["variant"] for r in rows] == ["linear", "hybrid", "naive", "ensemble"]  # of the networks in memory
+    assert sorted(next(r for r in rows if r["variant"] == "ensemble")["members"]) == ["hybrid", "naive"]
 
 
 def test_two_processes_create_a_new_store_together(tmp_path, long_csv):

@@ -111,7 +111,9 @@ def test_compare_makes_one_parent_and_a_child_per_variant_and_seed(mlflow_uri, w
     )
     assert {"comparison.csv", "comparison.md", "metrics.json"} <= _artifacts(parents[0].info.run_id)
     rows = json.loads((tmp_path / "rows.json").read_text())
-    assert len(rows) == 6 and all(set(r) >= REQUIRED and {"variant", "seed"} <= set(r) for r in rows)
+    fits = [r for r in rows if r["variant"] != "ensemble"]  # then the ensemble's row per seed
+    assert len(fits) == 6 and all(set(r) >= REQUIRED and {"variant", "seed"} <= set(r) for r in fits)
+    assert [r["seed"] for r in rows if r["variant"] == "ensemble"] == [42, 43]
     assert "rank" in out and "hybrid" in out and "forecaster ui" in out
 
 

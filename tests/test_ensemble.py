@@ -1,0 +1,139 @@
+"""The ensemble package: save -> load -> the median of its members' forecasts; bad ensembles refused."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pytest
+import torch
+from conftest import run_cli
+
+from forecaster.config import load, with_variant
+from forecaster.data.windows import prepare
+from forecaster.ensemble import ENSEMBLE, MAX_MEMBERS, EnsemblePackage, median
+from forecaster.errors import PackageError
+from forecaster.loading import load_any
+from forecaster.models import build_network
+from forecaster.package import ForecastPackage
+
+MEMBERS = ("linear", "naive", "seasonal_naive")
+
+
+def _members(path, variants=MEMBERS, context_len: int = 24) -> dict[str, ForecastPackage]:
+    """In-memory packages of untrained networks on the same prepared data (weights seeded)."""
+    cfg = load(None, [("data.path", str(path)), ("data.context_len", context_len), ("data.horizon", 6)])
+    data = prepare(cfg.data)
+    out = {}
+    for k, variant in enumerate(variants):
+        vcfg = with_variant(cfg, variant)
+        torch.manual_seed(k)
+        out[variant] = ForecastPackage(vcfg, data.schema, data.scaler, build_network(vcfg.model, data.schema), None)
+    return out
+
+
+@pytest.fixture
+def saved(wide_csv, tmp_path):
+    members = _members(wide_csv)
+    target = EnsemblePackage(members).save(tmp_path / "ens")
+    return target, members
+
+
+def test_round_trip_forecasts_the_median_of_the_members(saved, wide_csv):
+    target, members = saved
+    assert json.loads((target / ENSEMBLE).read_text())["members"] == list(MEMBERS)
+    loaded = load_any(str(target))
+    assert isinstance(loaded, EnsemblePackage) and list(loaded.members) == list(MEMBERS)
+    frame = loaded.read(wide_csv)
+    by_hand = np.median([m.forecast(frame)[["a", "b", "c"]].to_numpy() for m in members.values()], axis=0)
+    table = loaded.forecast(frame)
+    assert table.shape == (6, 4) and list(table.columns) == ["date", "a", "b", "c"]
+    np.testing.assert_allclose(table[["a", "b", "c"]].to_numpy(), by_hand, rtol=1e-6)
+    assert len(loaded.forecast(frame, 2)) == 2
+
+
+def test_predict_and_evaluate_take_the_ensemble_directory(saved, wide_csv, tmp_path, capsys):
+    target, _ = saved
+    code, _, err = run_cli(capsys, "predict", "--model", target, "--data", wide_csv, "--output", tmp_path / "f.csv")
+    assert code == 0, err
+    assert (tmp_path / "f.csv").read_text().count("\n") == 7
+    code, out, err = run_cli(capsys, "evaluate", "--model", target, "--data", wide_csv)
+    assert code == 0, err and "mse" in out
+
+
+def test_the_network_is_the_median_of_the_member_networks():
+    stack = torch.tensor([[3.0, 0.0], [1.0, 5.0], [2.0, 1.0], [10.0, 2.0]])
+    assert torch.equal(median(stack), torch.from_numpy(np.median(stack.numpy(), axis=0)))
+    assert torch.equal(median(stack[:3]), torch.tensor([2.0, 1.0]))
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda raw: {**raw, "weights": "median"}, "unknown field(s) 'weights'"),
+        (lambda raw: {**raw, "rule": "mean"}, "field 'rule' must be one of median"),
+        (lambda raw: {**raw, "members": ["linear"]}, "2 to"),
+        (lambda raw: {**raw, "members": ["linear"] * (MAX_MEMBERS + 1)}, "2 to"),
+        (lambda raw: {**raw, "members": ["linear", "../elsewhere"]}, "not a plain folder name"),
+        (lambda raw: {**raw, "members": ["linear", "missing"]}, "member 'missing' is not a folder"),
+        (lambda raw: {**raw, "format_version": 9}, "ensemble format version 9 is not supported"),
+        (lambda raw: [raw], "expected a JSON object"),
+    ],
+)
+def test_a_bad_ensemble_json_is_refused_by_name(saved, capsys, change, message):
+    target, _ = saved
+    raw = json.loads((target / ENSEMBLE).read_text())
+    (target / ENSEMBLE).write_text(json.dumps(change(raw)))
+    with pytest.raises(PackageError, match=re.escape(message)):
+        load_any(str(target))
+    code, _, err = run_cli(capsys, "predict", "--model", target, "--data", "x.csv")
+    assert code == 2 and ("ensemble.json" in err or "ensemble format" in err)
+
+
+def test_a_corrupted_member_is_refused_through_its_own_checks(saved):
+    target, _ = saved
+    (target / "naive" / "schema.json").write_text("{")
+    with pytest.raises(PackageError, match=r"schema\.json"):
+        load_any(str(target))
+
+
+def test_members_that_read_other_windows_cannot_be_combined(wide_csv, tmp_path):
+    a = _members(wide_csv, ("linear",))["linear"]
+    b = _members(wide_csv, ("naive",), context_len=12)["naive"]
+    with pytest.raises(PackageError, match="differ in context_len"):
+        EnsemblePackage({"linear": a, "naive": b})
+
+
+def test_saving_over_a_single_package_and_back(saved, tmp_path):
+    target, members = saved
+    members["linear"].save(target)  # an ensemble directory may be replaced by a single package
+    assert isinstance(load_any(str(target)), ForecastPackage) and not (target / ENSEMBLE).exists()
+    EnsemblePackage(members).save(target)
+    assert isinstance(load_any(str(target)), EnsemblePackage)
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "notes.txt").write_text("mine")
+    with pytest.raises(PackageError, match="not a forecaster package"):
+        EnsemblePackage(members).save(tmp_path / "other")
+
+
+@pytest.mark.slow
+def test_a_registered_ensemble_loads_back_through_mlflow(saved, mlflow_uri, wide_csv):
+    import mlflow
+
+    from forecaster import tracking
+    from forecaster.experiment import input_example
+    from forecaster.pyfunc import log_model
+
+    target, members = saved
+    package = load_any(str(target))
+    first = next(iter(members.values()))
+    data = prepare(first.data_config(str(wide_csv)))
+    with tracking.start_run(uri=mlflow_uri, experiment="ens", run_name="ens") as run:
+        log_model(run, package, target, input_example(data), register="ens")
+    loaded = load_any("models:/ens@champion")
+    assert isinstance(loaded, EnsemblePackage) and list(loaded.members) == list(MEMBERS)
+    frame = package.read(wide_csv)
+    np.testing.assert_allclose(loaded.predict_array(frame), package.predict_array(frame))
+    served = mlflow.pyfunc.load_model("models:/ens@champion").predict(input_example(data))
+    np.testing.assert_allclose(served[["a", "b", "c"]].to_numpy(), package.forecast(frame)[["a", "b", "c"]].to_numpy())
