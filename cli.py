@@ -138,16 +138,17 @@ def load_config(args, given, extra=()):
     return check_config(load(args.config, [*typed, *extra]))
 
 
-def derive_settings(args, given, cfg, extra=()):
+def derive_settings(args, given, cfg, extra=(), *, probe: bool = True):
     """With `--auto`: (cfg with the settings derived from its data, the derived settings), each printed
-    with its reason on stderr; without it: (cfg, [])."""
+    with its reason on stderr; without it: (cfg, []). `probe`: choose context and loss on validation."""
     if not args.auto:
         return cfg, []
-    from forecaster.auto import apply, describe, explicit_keys
+    from forecaster.auto import describe, explicit_keys
+    from forecaster.auto_settings import apply
     from forecaster.config import COMMAND_LINE_KEYS, dotted
 
     typed = [k for k, _ in dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})]
-    cfg, derived = apply(cfg, explicit_keys(args.config, [*typed, *(k for k, _ in extra)]))
+    cfg, derived = apply(cfg, explicit_keys(args.config, [*typed, *(k for k, _ in extra)]), probe=probe)
     if derived:
         print(describe(derived), file=sys.stderr)
     return cfg, derived
@@ -182,7 +183,9 @@ def cmd_inspect(args, given) -> int:
     aliases = [(k, v) for k, v in aliases if v is not None]
     aliases.append(("data.path", args.file))
     cfg = load_config(args, given, aliases)  # `--horizon 0` is checked like `--data.horizon 0`
-    cfg, _ = derive_settings(args, given, cfg, aliases)
+    cfg, _ = derive_settings(args, given, cfg, aliases, probe=False)  # inspect stays cheap: no fit
+    if args.auto:
+        print("auto: train and compare --auto also try longer contexts and the MAE loss on validation", file=sys.stderr)
     print(inspect_file(args.file, cfg.data))
     return 0
 

@@ -29,6 +29,7 @@ ATTENTION = ("global", "causal", "local", "hybrid", "dynamic", "cross")
 
 def run(args) -> dict:
     from forecaster import auto
+    from forecaster.auto_settings import apply
     from forecaster.compare import compare, parse_variants
     from forecaster.config import load
 
@@ -46,7 +47,7 @@ def run(args) -> dict:
         ("trainer.progress_bar", False),
         ("trainer.threads", args.threads),
     ]
-    cfg, derived = auto.apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
+    cfg, derived = apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
     rows, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, derived=derived)
     keep = ("variant", "seed", "mse", "mae", "best_val_loss", "epochs", "train_seconds", "n_params")

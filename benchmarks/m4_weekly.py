@@ -63,6 +63,7 @@ def run(args) -> dict:
     import torch
 
     from forecaster import auto
+    from forecaster.auto_settings import apply
     from forecaster.config import load, with_variant
     from forecaster.data.windows import prepare
     from forecaster.experiment import train
@@ -80,7 +81,7 @@ def run(args) -> dict:
         ("trainer.progress_bar", False),
         ("trainer.threads", args.threads),
     ]
-    cfg, derived = auto.apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
+    cfg, derived = apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
     data = prepare(cfg.data)
     actual, insample, ids = read_test(args.train, args.test)

@@ -347,36 +347,23 @@ def explicit_keys(config_path: str | None, typed: Iterable[str]) -> set[str]:
     return {key for key, _ in dotted({k: v for k, v in raw.items() if k in SECTIONS})} | set(typed)
 
 
-def apply(cfg: Config, explicit: set[str]) -> tuple[Config, list[Derived]]:
-    """`cfg` with the settings `derive` chooses for its data file (never those in `explicit`).
-
-    The derived values go under the config's `variants:` entries: a variant's own setting wins.
-
-    Raises:
-        DataError: the file cannot be read, or its series are too short for any window.
-    """
-    from forecaster.config import flatten, override
-    from forecaster.data.io import read_frame
+def derive_for(cfg: Config, explicit: set[str], shape: dict) -> list[Derived]:
+    """`derive` for data of `shape` (freq, lengths, n_series, n_columns) with `cfg`'s explicit values."""
+    from forecaster.config import flatten
     from forecaster.errors import DataError
-    from forecaster.validation import check_config
 
-    frame = read_frame(cfg.data)
-    lengths = [len(t) for t in frame.times]
     given = {key: value for key, value in flatten(cfg).items() if key in explicit}
+    horizon = cfg.data.horizon if "data.horizon" in explicit else None
     try:
-        derived = derive(
-            freq=frame.schema.freq,
-            lengths=lengths,
-            n_series=len(lengths),
-            n_columns=len(frame.schema.targets),
-            horizon=cfg.data.horizon if "data.horizon" in explicit else None,
-            explicit=explicit,
-            given=given,
-        )
+        return derive(**shape, horizon=horizon, explicit=explicit, given=given)
     except ValueError as exc:
         raise DataError(f"{cfg.data.path}: --auto cannot choose settings: {exc}") from None
-    pairs = [(d.key, d.value) for d in derived]
-    return check_config(override(cfg, pairs, source="--auto", under_variants=True)), derived
+
+
+def with_derived(cfg: Config, derived: list[Derived]) -> Config:
+    from forecaster.config import override
+
+    return override(cfg, [(d.key, d.value) for d in derived], source="--auto", under_variants=True)
 
 
 def describe(derived: list[Derived]) -> str:

@@ -12,6 +12,7 @@ import torch
 from conftest import long_frame, run_cli
 
 from forecaster import auto
+from forecaster.auto_settings import apply
 from forecaster.config import load
 from forecaster.data.windows import prepare
 from forecaster.metrics import error_scale, m4_metrics, validation_loss
@@ -68,7 +69,7 @@ def test_auto_reads_no_test_row(tmp_path):
     for name, table in (("a.csv", frame), ("b.csv", changed)):
         table.to_csv(tmp_path / name, index=False)
         cfg = load(None, [("data.path", str(tmp_path / name))])
-        derived.append(auto.apply(cfg, auto.explicit_keys(None, ["data.path"]))[1])
+        derived.append(apply(cfg, auto.explicit_keys(None, ["data.path"]))[1])
     assert derived[0] == derived[1]
 
 
