@@ -9,7 +9,7 @@ import mlflow
 import numpy as np
 import pytest
 import torch
-from conftest import long_frame, run_cli
+from conftest import ROOT, long_frame, run_cli
 
 from forecaster import auto
 from forecaster.auto_settings import apply
@@ -104,3 +104,22 @@ def test_validation_loss_is_what_the_trainer_logs(tmp_path):
     x, y = data.dataset("val").__getitems__(list(range(data.n_windows("val"))))
     by_hand = float((((network(x) - y) / error_scale(x, 1, "naive")) ** 2).mean())
     assert validation_loss(network, data.dataset("val"), "naive") == pytest.approx(by_hand, rel=1e-6)
+
+
+def test_the_probe_tries_longer_contexts_only_where_every_kept_series_has_windows():
+    from forecaster.auto_settings import _contexts
+
+    cfg = load(None, [("data.split", "last"), ("data.horizon", 7), ("data.context_len", 20)])
+    assert _contexts(cfg, [200, 300]) == [20, 40, 80]  # last split: 20 + 2·7 + 7 rows ... all fit
+    assert _contexts(cfg, [60, 300]) == [20]  # 40 + 21 > 60: the short series would lose its windows
+    assert _contexts(load(None, [("data.context_len", 600)]), [100_000]) == [600]  # 1,200 > 1,024 steps
+
+
+@pytest.mark.slow  # six linear fits on demo_long.csv
+def test_train_auto_on_demo_long_chooses_context_and_loss_on_validation(capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--auto", "--data", ROOT / "datasets" / "demo_long.csv", "--model.name", "naive"]
+    code, _, err = run_cli(capsys, *args, "--tracking.enabled", "false")
+    assert code == 0, err
+    context = next(line for line in err.splitlines() if line.startswith("auto: data.context_len"))
+    assert "lowest validation loss of the linear model" in context and " mae " in context and " mse " in context
