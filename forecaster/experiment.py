@@ -56,11 +56,13 @@ def train(
     nested: bool = False,
     quiet: bool = False,
     resume: str | None = None,
+    callbacks: list | None = None,
 ) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package.
 
     `resume` is the id of a run of this config that did not finish (KILLED, FAILED): it is
-    reopened and its fit continued from its last checkpoint.
+    reopened and its fit continued from its last checkpoint. `callbacks`: extra Lightning
+    callbacks for the fit (`forecaster.tune`'s pruning); none by default.
     """
     from forecaster.data.module import ForecastDataModule
     from forecaster.training import fit, seed_all
@@ -94,7 +96,13 @@ def train(
         trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
         datamodule = ForecastDataModule(cfg.data, prepared=data)
         result = fit(
-            network, datamodule, trainer_cfg, seed=cfg.seed, sink=run.log_metrics, checkpoint_dir=run.checkpoint_dir
+            network,
+            datamodule,
+            trainer_cfg,
+            seed=cfg.seed,
+            sink=run.log_metrics,
+            checkpoint_dir=run.checkpoint_dir,
+            callbacks=callbacks,
         )
         metrics = evaluate(
             network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
