@@ -242,8 +242,6 @@ def cmd_tune(args, given) -> int:
     result = tune(
         cfg, variants=variants, trials=args.trials, timeout=args.timeout, study_db=args.study_db, console=console
     )
-    for note in result.notes:
-        print(f"note: {note}", file=sys.stderr)
     console.print(rich_table(result.studies, title=f"{cfg.name}: trials (* best of its variant, by validation loss)"))
     if args.metrics_out:
         write_json(summary(result.studies), args.metrics_out)

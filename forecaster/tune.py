@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -120,7 +121,7 @@ def fail_dead_trials(study, *, own: bool = False) -> list[int]:
 
     A trial records the host, pid and pid start time of the process that runs it (`store.process_tags`).
     This is safe: a trial is failed only when that process is known to be gone — same host and the
-    pid no longer exists or was reused (the test `tracking.mark_dead_runs` applies to runs) — or is
+    pid no longer exists or was reused (the test `tracking.mark_dead_runs` applies to runs) — or it is
     this process, on its way out after a signal. A trial of a live process, or of another host, is
     never touched here; Optuna's heartbeat fails another host's trials once they miss GRACE_S seconds.
     """
@@ -262,6 +263,8 @@ def tune(
         for v, s in studies.items()
         for n in fail_dead_trials(s)
     ]
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
     missing = {v: max(trials - finished(s), 0) for v, s in studies.items()}
     if not any(missing.values()):
         return Tuning(studies, best_config(cfg, studies), None, notes=notes)
