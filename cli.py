@@ -6,8 +6,8 @@ overridden by its dotted name (`--data.context_len 336`, `--model.attention loca
 Values typed on the command line win over the config file and its `variants:` entries. Heavy
 libraries are imported inside the commands that need them, so `--help` and `predict` on a local
 package never load Lightning or MLflow. Errors the user can fix print one message on stderr and
-exit 2. SIGINT and SIGTERM during `train` and `compare` end their MLflow runs KILLED, print one
-line with the command that resumes them (`--resume RUN_ID`) and exit 130 / 143.
+exit 2. SIGINT and SIGTERM during `train`, `compare` and `tune` end their MLflow runs KILLED, print one
+line with the command that resumes them (`--resume RUN_ID`; for `tune`, the same command) and exit 130 / 143.
 """
 
 from __future__ import annotations
@@ -82,6 +82,16 @@ def build_parser():
     )
     _config_fields(compare)
     sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
+
+    tune = command(description="Tune a variant's settings on the validation loss (Optuna; MLflow runs). " + CONFIG_HELP)
+    _common(tune)
+    tune.add_argument("--variants", help="comma-separated variants to tune (default: the config's)")
+    tune.add_argument("--trials", type=int, default=20, help="finished (complete or pruned) trials per variant")
+    tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    tune.add_argument("--study-db", metavar="URL", help="study database (default: optuna.db beside mlflow.db)")
+    tune.add_argument("--best-out", metavar="FILE", help="best config YAML (default: out/tune-<name>.yaml)")
+    _config_fields(tune)
+    sub.add_subcommand("tune", tune, help="tune a variant's settings on the validation loss")
 
     predict = command(description="Forecast the next horizon steps of every series.")
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
@@ -258,6 +268,35 @@ def check_compare(cfg, variants: list[str], seeds: int) -> None:
         check_trainable(with_variant(cfg, variant))
 
 
+def cmd_tune(args, given) -> int:
+    from rich.console import Console
+
+    from forecaster.atomic import write_text
+    from forecaster.compare import parse_variants
+    from forecaster.config import dump_yaml
+    from forecaster.tune import check_tune, tune
+    from forecaster.tune_report import rich_table, summary
+
+    cfg, _ = derive_settings(args, given, load_config(args, given))  # --auto: the best YAML holds what it derived
+    variants = parse_variants(args.variants or cfg.variant())
+    check_tune(cfg, variants, args.trials, args.timeout)
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    result = tune(
+        cfg, variants=variants, trials=args.trials, timeout=args.timeout, study_db=args.study_db, console=console
+    )
+    console.print(rich_table(result.studies, title=f"{cfg.name}: trials (* best of its variant, by validation loss)"))
+    if args.metrics_out:
+        write_json(summary(result.studies), args.metrics_out)
+    if result.best is None:
+        print("error: no trial completed (all pruned or invalid): no best config to write", file=sys.stderr)
+        return 1
+    path = args.best_out or f"out/tune-{cfg.name}.yaml"
+    write_text(path, dump_yaml(result.best))
+    console.print(f"{result.trials_run} trials run now. Best config: [bold]{path}[/]")
+    console.print(f"Train it with: [bold]forecaster train --config {path}[/]")
+    return 0
+
+
 def cmd_predict(args, given) -> int:
     from forecaster.data.notes import report
     from forecaster.loading import load_any
@@ -315,6 +354,7 @@ COMMANDS = {
     "data": cmd_inspect,
     "train": cmd_train,
     "compare": cmd_compare,
+    "tune": cmd_tune,
     "predict": cmd_predict,
     "evaluate": cmd_evaluate,
     "ui": cmd_ui,
@@ -329,7 +369,7 @@ def main(argv: list[str] | None = None) -> int:
     from forecaster.interrupts import Interrupted, handle_signals, message
 
     argv = typed = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] in (["train"], ["compare"], ["data"]):
+    if argv[:1] in (["train"], ["compare"], ["tune"], ["data"]):
         argv = command_line(argv)
     parser = build_parser()
     show_notes()
@@ -343,7 +383,7 @@ def main(argv: list[str] | None = None) -> int:
         args, given = getattr(args, command), getattr(given, command)
         if command == "data":
             args, given = args.inspect, given.inspect
-        with handle_signals() if command in ("train", "compare") else contextlib.nullcontext():
+        with handle_signals() if command in ("train", "compare", "tune") else contextlib.nullcontext():
             return COMMANDS[command](args, given)
     except ForecasterError as exc:
         print(f"error: {exc.for_command(argv[0] if argv else None)}", file=sys.stderr)

@@ -159,6 +159,7 @@ class Config:
     seed: int = 42
     name: str = "forecaster"
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
+    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # `tune`'s spaces: forecaster.search
 
     def variant(self) -> str:
         """The variant name this config trains (`local`, `lstm`, ...)."""
@@ -166,12 +167,13 @@ class Config:
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "trainer": TrainerConfig, "tracking": TrackingConfig}
-COMMAND_LINE_KEYS = (*SECTIONS, "seed", "name")  # `variants` is YAML only: `compare --variants` lists names
+COMMAND_LINE_KEYS = (*SECTIONS, "seed", "name")  # `variants`, `search` are YAML only: `--variants` lists names
+YAML_ONLY = ("variants", "search")
 
 
 def add_arguments(parser, *, variants: bool = False) -> None:
     """Every config field on a jsonargparse parser: `--data.context_len`, `--seed`, ... with type and default."""
-    parser.add_class_arguments(Config, as_group=False, skip=None if variants else {"variants"})
+    parser.add_class_arguments(Config, as_group=False, skip=None if variants else set(YAML_ONLY))
 
 
 @lru_cache(maxsize=1)
@@ -189,8 +191,8 @@ def to_dict(cfg: Config) -> dict[str, Any]:
 
 
 def flatten(cfg: Config) -> dict[str, Any]:
-    """Dotted name -> value for every field (MLflow params); `variants` is left out."""
-    return dict(dotted({k: v for k, v in to_dict(cfg).items() if k != "variants"}))
+    """Dotted name -> value for every field (MLflow params); `variants` and `search` are left out."""
+    return dict(dotted({k: v for k, v in to_dict(cfg).items() if k not in YAML_ONLY}))
 
 
 def dotted(values: dict[str, Any]) -> list[tuple[str, Any]]:

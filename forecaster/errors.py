@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 
-CONFIG_COMMANDS = ("train", "compare", "data")  # the commands that take `--<section>.<field>` flags
+CONFIG_COMMANDS = ("train", "compare", "tune", "data")  # the commands that take `--<section>.<field>` flags
 _CONFIG_FLAG = re.compile(r"--(data|model|trainer|tracking)\.|--seed\b")
 
 

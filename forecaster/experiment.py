@@ -58,6 +58,7 @@ def train(
     quiet: bool = False,
     resume: str | None = None,
     derived: list | None = None,
+    callbacks: list | None = None,
 ) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package.
 
@@ -65,6 +66,7 @@ def train(
     reopened and its fit continued from its last checkpoint. `derived` are the settings `--auto`
     chose (`forecaster.auto.Derived`), logged with their reasons as `auto.json`. With the `last`
     split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.metrics.m4_metrics`).
+    `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune`'s pruning); none by default.
     """
     from forecaster.data.module import ForecastDataModule
     from forecaster.training import fit, seed_all
@@ -104,7 +106,13 @@ def train(
         trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
         datamodule = ForecastDataModule(cfg.data, prepared=data)
         result = fit(
-            network, datamodule, trainer_cfg, seed=cfg.seed, sink=run.log_metrics, checkpoint_dir=run.checkpoint_dir
+            network,
+            datamodule,
+            trainer_cfg,
+            seed=cfg.seed,
+            sink=run.log_metrics,
+            checkpoint_dir=run.checkpoint_dir,
+            callbacks=callbacks,
         )
         metrics = evaluate(
             network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True

@@ -61,10 +61,12 @@ def handle_signals() -> Iterator[None]:
 
 def message(exc: Interrupted, command: list[str]) -> str:
     """The one line printed for an interrupted `command` (the argv after `forecaster`)."""
-    if exc.run_id is None:
-        return f"interrupted ({exc.name}): no run was being tracked; nothing to resume"
     import shlex
 
+    if command[:1] == ["tune"]:  # its study and parent run are found again by name
+        return f"interrupted ({exc.name}): the study is saved; resume it with: {shlex.join(['forecaster', *command])}"
+    if exc.run_id is None:
+        return f"interrupted ({exc.name}): no run was being tracked; nothing to resume"
     args = list(command)
     if "--resume" in args:  # rerunning a resumed command: replace its run id
         i = args.index("--resume")

@@ -147,12 +147,14 @@ def fit(
     seed: int,
     sink: Callable[[dict, int], None] | None = None,
     checkpoint_dir: Path | None = None,
+    callbacks: list[Callback] | None = None,
 ) -> FitResult:
     """Train `network` in place and load its best weights (by validation loss).
 
     Args:
         checkpoint_dir: where to checkpoint every epoch (and continue from a checkpoint found
             there); None: no resumable checkpoints.
+        callbacks: extra Lightning callbacks, after ours (the tuner's pruning callback).
     """
     seed_all(seed)
     if not is_trainable(network):
@@ -160,9 +162,10 @@ def fit(
     with quiet_lightning():
         if checkpoint_dir is not None:
             Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
-            return _fit(network, datamodule, cfg, sink, Path(checkpoint_dir).absolute(), resumable=True)
+            folder = Path(checkpoint_dir).absolute()
+            return _fit(network, datamodule, cfg, sink, folder, resumable=True, extra=callbacks)
         with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
-            return _fit(network, datamodule, cfg, sink, Path(tmp), resumable=False)
+            return _fit(network, datamodule, cfg, sink, Path(tmp), resumable=False, extra=callbacks)
 
 
 def _fit(
@@ -173,6 +176,7 @@ def _fit(
     folder: Path,
     *,
     resumable: bool,
+    extra: list[Callback] | None = None,
 ) -> FitResult:
     module = ForecastModule(network, cfg)
     best_ckpt = ModelCheckpoint(
@@ -189,6 +193,7 @@ def _fit(
     resume_from = checkpoints.resume_path(folder) if resumable else None
     if resumable:
         callbacks.append(checkpoints.ResumePoint(folder))  # after best_ckpt: it saves that callback's state
+    callbacks.extend(extra or ())
     trainer = pl.Trainer(
         **cfg.lightning_kwargs(),
         callbacks=callbacks,

@@ -20,6 +20,7 @@ from typing import Any
 from forecaster.config import Config, flatten
 from forecaster.data.split import check_split
 from forecaster.errors import ConfigError, out_of_range
+from forecaster.search import check_search
 
 INT_LIMIT = 2**31 - 1  # the largest integer setting: lengths, sizes, counts
 SEED_LIMIT = 2**32  # numpy's (and so Lightning's) seeds are 32-bit unsigned
@@ -94,6 +95,7 @@ def check_config(cfg: Config) -> Config:
         if not test(values[key]):
             raise out_of_range(key, values[key], valid)
     check_split(cfg.data)  # forecaster.data.split
+    check_search(cfg.search)  # forecaster.search: `tune`'s spaces
     return cfg
 
 

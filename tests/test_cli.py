@@ -13,7 +13,7 @@ import cli
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["data", "inspect"], ["train"], ["compare"], ["predict"], ["evaluate"], ["ui"]]
+    "command", [[], ["data", "inspect"], ["train"], ["compare"], ["tune"], ["predict"], ["evaluate"], ["ui"]]
 )
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
@@ -49,7 +49,7 @@ def test_missing_model_package(capsys, tmp_path):
     assert code == 2 and "not a forecaster model package" in err
 
 
-@pytest.mark.parametrize("command", [["train"], ["compare"], ["data", "inspect"]])
+@pytest.mark.parametrize("command", [["train"], ["compare"], ["tune"], ["data", "inspect"]])
 def test_help_lists_every_config_field_with_type_and_default(command, capsys):
     with pytest.raises(SystemExit):
         run_cli(capsys, *command, "--help")
