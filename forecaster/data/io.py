@@ -132,6 +132,18 @@ def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
     if not text.strip():
         raise DataError("the file is empty", file=path, fix="give a CSV with a header and data rows")
     reader = csv.reader(io.StringIO(text), delimiter=delimiter)
+    try:
+        return _rows(reader, path, delimiter)
+    except csv.Error as exc:  # e.g. a lone carriage return inside an unquoted field
+        raise DataError(
+            f"not readable as CSV ({exc})",
+            file=path,
+            row=reader.line_num,
+            fix="save the file with one kind of line ending (\\n or \\r\\n), quoting fields that hold line breaks",
+        ) from None
+
+
+def _rows(reader, path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
     header = next(reader)
     _check_delimiter(header, delimiter, path)
     rows, lines = [], []

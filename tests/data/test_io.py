@@ -199,3 +199,11 @@ def test_data_error_carries_its_parts(tmp_path):
     with pytest.raises(DataError) as info:
         read_frame(DataConfig(path=str(path)))
     assert info.value.column == "a" and info.value.row == 7 and info.value.fix
+
+
+def test_a_lone_carriage_return_in_a_field_is_a_clear_error(tmp_path):
+    path = tmp_path / "cr.csv"
+    path.write_bytes(b"date,a\n\r,1\n")
+    with pytest.raises(DataError, match="not readable as CSV") as info:
+        read_frame(DataConfig(path=str(path)))
+    assert "line 2" in str(info.value) and "line ending" in str(info.value)
