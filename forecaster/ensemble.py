@@ -32,10 +32,10 @@ from torch import nn
 
 from forecaster import __version__
 from forecaster import package_checks as checks
-from forecaster.atomic import asides, replace_dir
+from forecaster.atomic import replace_dir
 from forecaster.data.times import same_freq
 from forecaster.errors import PackageError
-from forecaster.package import ENSEMBLE, ForecastPackage, check_target, save_package
+from forecaster.package import ENSEMBLE, ForecastPackage, check_present, check_target, save_package
 
 FORMAT_VERSION = 1
 RULES = ("median",)
@@ -104,13 +104,7 @@ class EnsemblePackage(ForecastPackage):
         Raises:
             PackageError: naming the file and field (or the member) that cannot be used.
         """
-        path = Path(directory)
-        left = [] if path.exists() else asides(path)
-        if left:
-            raise PackageError(
-                f"{path}: missing; a save that was interrupted left the previous package at {left[0]}: "
-                f"rename it to {path} (`mv {left[0]} {path}`) or save the model again"
-            )
+        path = check_present(directory)
         names = read_members(path / ENSEMBLE)
         return cls({name: ForecastPackage.load(path / name) for name in names}, path)
 

@@ -79,6 +79,18 @@ def check_target(directory: Path) -> None:
         )
 
 
+def check_present(directory: str | Path) -> Path:
+    """`directory` as a Path; a PackageError when it is missing, naming what an interrupted save left."""
+    path = Path(directory)
+    left = [] if path.exists() else asides(path)
+    if left:
+        raise PackageError(
+            f"{path}: missing; a save that was interrupted left the previous package at {left[0]}: "
+            f"rename it to {path} (`mv {left[0]} {path}`) or save the model again"
+        )
+    return path
+
+
 class ForecastPackage:
     """A package: config, schema, scaler and network (in eval mode), loaded from `path` or, with
     `path=None`, assembled in memory from a fit."""
@@ -98,13 +110,7 @@ class ForecastPackage:
         Raises:
             PackageError: naming the file and field that cannot be used.
         """
-        path = Path(directory)
-        left = [] if path.exists() else asides(path)
-        if left:
-            raise PackageError(
-                f"{path}: missing; a save that was interrupted left the previous package at {left[0]}: "
-                f"rename it to {path} (`mv {left[0]} {path}`) or save the model again"
-            )
+        path = check_present(directory)
         if not (path / META).is_file():
             raise PackageError(
                 f"{path}: not a forecaster model package (no {META}); "

@@ -73,12 +73,17 @@ def test_auto_reads_no_test_row(tmp_path):
     assert derived[0] == derived[1]
 
 
-def test_naive2_scores_owa_one_against_m4s_naive2(tmp_path):
-    """With M4's weekly/daily period 1, Naive2 is the last value: the model and M4's reference agree (to float32)."""
+def short_data(tmp_path):
+    """SHORT's series prepared with the `last` split (context 20, horizon 7)."""
     path = tmp_path / "short.csv"
     long_frame(lengths=SHORT).to_csv(path, index=False)
     cfg = load(None, [("data.path", str(path)), ("data.split", "last"), ("data.context_len", 20), ("data.horizon", 7)])
-    data = prepare(cfg.data)
+    return prepare(cfg.data)
+
+
+def test_naive2_scores_owa_one_against_m4s_naive2(tmp_path):
+    """With M4's weekly/daily period 1, Naive2 is the last value: the model and M4's reference agree (to float32)."""
+    data = short_data(tmp_path)
     network = build_network(load(None, [("model.name", "naive2")]).model, data.schema)
     x, _ = data.dataset("test").__getitems__(list(range(data.n_windows("test"))))
     scores = m4_metrics(data, network(x).detach().numpy())
@@ -96,10 +101,7 @@ def test_error_scale_makes_the_loss_blind_to_each_series_level():
 
 
 def test_validation_loss_is_what_the_trainer_logs(tmp_path):
-    path = tmp_path / "short.csv"
-    long_frame(lengths=SHORT).to_csv(path, index=False)
-    cfg = load(None, [("data.path", str(path)), ("data.split", "last"), ("data.context_len", 20), ("data.horizon", 7)])
-    data = prepare(cfg.data)
+    data = short_data(tmp_path)
     network = build_network(load(None, [("model.name", "naive")]).model, data.schema)
     x, y = data.dataset("val").__getitems__(list(range(data.n_windows("val"))))
     by_hand = float((((network(x) - y) / error_scale(x, 1, "naive")) ** 2).mean())
