@@ -302,7 +302,7 @@ HEADERS = [
     "MSE",
     "MAE",
     "MSE (original)",
-    "val MSE",
+    "val loss",
     "params",
     "epochs",
     "s/epoch",
@@ -339,7 +339,7 @@ def deploy_line(summary: list[dict]) -> str:
         return "Deploy: no variant has a validation MSE (finished before a resume that predates it)"
     members = f" (median of {best['members']})" if best.get("members") else ""
     return (
-        f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation MSE {best['val_mse']:.4f}; "
+        f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation loss {best['val_mse']:.4f}; "
         "the test ranking is for reporting, not for choosing)"
     )
 
