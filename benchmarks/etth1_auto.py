@@ -9,7 +9,8 @@ process: the only settings given are the file, the horizon and the benchmark's s
 a 70/10/20 split, whose test set is not the published one). Everything else (context, patches,
 window, batch, epochs) is what `--auto` derives; model sizes and the optimiser are the defaults.
 The best attention variant is chosen by mean validation loss over seeds; its mean test MSE is
-compared with the best tuned attention row of `benchmarks/results/etth1.json` (same seeds).
+compared with the best tuned attention row of `benchmarks/results/etth1.json` (same seeds). Rows of
+variants not rerun are kept in the results file, so variants can be run separately.
 """
 
 from __future__ import annotations
@@ -108,7 +109,13 @@ def main() -> int:
     p.add_argument("--print-only", action="store_true")
     args = p.parse_args()
     if not args.print_only:
-        Path(args.out).write_text(json.dumps(run(args), indent=2) + "\n")
+        result, out = run(args), Path(args.out)
+        if out.exists():  # keep the rows of variants not rerun now, and the commands that made them
+            old = json.loads(out.read_text())
+            ran = {r["variant"] for r in result["rows"]}
+            result["rows"] = [r for r in old["rows"] if r["variant"] not in ran] + result["rows"]
+            result["commands"] = [*old.get("commands", [old.get("command")]), result.pop("command")]
+        out.write_text(json.dumps(result, indent=2) + "\n")
     print(table(json.loads(Path(args.out).read_text())))
     return 0
 
