@@ -73,7 +73,8 @@ def table(r: dict) -> str:
         [
             "| | validation loss | wall time |",
             "|---|---:|---:|",
-            f"| untuned configs/quick.yaml (causal) | {r['untuned_val_loss']:.5f} | {r['untuned_train_seconds']:.0f} s |",
+            f"| untuned configs/quick.yaml (causal) | {r['untuned_val_loss']:.5f} "
+            f"| {r['untuned_train_seconds']:.0f} s |",
             f"| best of {r['trials']} trials ({r['pruned']} pruned) | {r['best_val_loss']:.5f} | "
             f"{r['tune_seconds']:.0f} s in all |",
             f"| gain | {gain:.1f} % | {r['trial_seconds_mean']:.0f} s a trial "
