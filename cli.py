@@ -141,11 +141,17 @@ def _config_fields(p) -> None:
 def load_config(args, given, extra=()):
     """The config of `--config` with the config fields given on the command line (they win over `variants:`),
     then `extra` (dotted name, value) pairs; every setting is checked (`forecaster.validation`)."""
-    from forecaster.config import COMMAND_LINE_KEYS, dotted, load
+    from forecaster.config import load
     from forecaster.validation import check_config
 
-    typed = dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})
-    return check_config(load(args.config, [*typed, *extra]))
+    return check_config(load(args.config, [*typed_settings(given), *extra]))
+
+
+def typed_settings(given) -> list:
+    """(dotted name, value) of the config fields typed on the command line."""
+    from forecaster.config import COMMAND_LINE_KEYS, dotted
+
+    return dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})
 
 
 def derive_settings(args, given, cfg, extra=(), *, probe: bool = True):
@@ -155,10 +161,9 @@ def derive_settings(args, given, cfg, extra=(), *, probe: bool = True):
         return cfg, []
     from forecaster.auto import describe, explicit_keys
     from forecaster.auto_settings import apply
-    from forecaster.config import COMMAND_LINE_KEYS, dotted
 
-    typed = [k for k, _ in dotted({k: v for k, v in given.as_dict().items() if k in COMMAND_LINE_KEYS})]
-    cfg, derived = apply(cfg, explicit_keys(args.config, [*typed, *(k for k, _ in extra)]), probe=probe)
+    typed = [k for k, _ in [*typed_settings(given), *extra]]
+    cfg, derived = apply(cfg, explicit_keys(args.config, typed), probe=probe)
     if derived:
         print(describe(derived), file=sys.stderr)
     return cfg, derived

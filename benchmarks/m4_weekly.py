@@ -65,6 +65,7 @@ def run(args) -> dict:
     from forecaster import auto
     from forecaster.auto_settings import apply
     from forecaster.config import load, with_variant
+    from forecaster.data.io import read_frame
     from forecaster.data.windows import prepare
     from forecaster.experiment import train
     from forecaster.metrics import error_scale
@@ -84,6 +85,7 @@ def run(args) -> dict:
     cfg, derived = apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
     data = prepare(cfg.data)
+    history = read_frame(cfg.data)  # the whole training file, read once: every package forecasts from it
     actual, insample, ids = read_test(args.train, args.test)
     rows, val_preds, test_preds = [], {}, {}
     for variant in args.variants.split(","):
@@ -93,7 +95,7 @@ def run(args) -> dict:
             start = time.perf_counter()
             outcome = train(vcfg, prepared=data, save=work / f"{variant}-seed{vcfg.seed}", quiet=True, derived=derived)
             val_preds[variant, k], val_mse = validation(outcome.network, data, vcfg.trainer.loss_scale)
-            test_preds[variant, k] = package_forecast(work / f"{variant}-seed{vcfg.seed}", args.train, ids)
+            test_preds[variant, k] = package_forecast(work / f"{variant}-seed{vcfg.seed}", history, ids)
             row = {
                 "variant": variant,
                 "seed": vcfg.seed,
@@ -105,7 +107,7 @@ def run(args) -> dict:
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
     ranked = sorted({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
-    members = ranked[: args.ensemble_k] if args.ensemble_k > 1 else []
+    members = ranked[: args.ensemble_k] if args.ensemble_k > 1 and len(ranked) > 1 else []  # a median of 2+
     if members:
         x, y = data.dataset("val").__getitems__(list(range(data.n_windows("val"))))
         scale = np.asarray(error_scale(x, y.shape[-1], cfg.trainer.loss_scale))
@@ -138,12 +140,11 @@ def read_test(train_csv: str, test_csv: str):
     return actual, [history[sid] for sid in ids], ids
 
 
-def package_forecast(directory: Path, train_csv: str, ids: list[str]):
-    """The package's forecasts (series, 13) of the weeks after the training file, in `ids` order."""
+def package_forecast(directory: Path, frame, ids: list[str]):
+    """The package's forecasts (series, 13) of the weeks after the training file (`frame`), in `ids` order."""
     from forecaster.package import ForecastPackage
 
     package = ForecastPackage.load(directory)
-    frame = package.read(train_csv)
     pred = package.predict_array(frame)[..., 0]
     order = {sid: i for i, sid in enumerate(frame.schema.series_ids)}
     return pred[[order[sid] for sid in ids]]

@@ -32,6 +32,7 @@ ATTENTION_PATTERNS = ("global", "causal", "local", "hybrid", "dynamic", "cross")
 BASELINES = ("lstm", "naive", "seasonal_naive", "naive2", "linear")
 VARIANTS = ATTENTION_PATTERNS + BASELINES
 MODEL_NAMES = ("transformer",) + BASELINES
+LOSS_SCALES = ("none", "naive")  # forecaster.metrics.error_scale
 
 
 def check_variant(name: str, *, valid: tuple[str, ...] = VARIANTS, key: str = "variant") -> str:

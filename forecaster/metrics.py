@@ -107,7 +107,6 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> 
     return float(stat), float(math.erfc(abs(stat) / math.sqrt(2)))
 
 
-LOSS_SCALES = ("none", "naive")
 SCALE_FLOOR = 1e-4  # in standardised units: a flat window's errors are not divided by ~0
 
 

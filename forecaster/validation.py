@@ -17,7 +17,7 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from forecaster.config import Config, flatten
+from forecaster.config import LOSS_SCALES, Config, flatten
 from forecaster.data.split import check_split
 from forecaster.errors import ConfigError, out_of_range
 from forecaster.search import check_search
@@ -68,7 +68,7 @@ RULES: dict[str, Rule] = {
     "trainer.max_steps": ((lambda v: v == -1 or v >= 1), "-1 (no limit) or an integer ≥ 1"),
     "trainer.lr": POSITIVE_FINITE,
     "trainer.weight_decay": NON_NEGATIVE_FINITE,
-    "trainer.loss_scale": one_of("none", "naive"),  # forecaster.metrics.LOSS_SCALES
+    "trainer.loss_scale": one_of(*LOSS_SCALES),
     "trainer.patience": at_least(0),
     "trainer.gradient_clip_val": NON_NEGATIVE_FINITE,
     "trainer.limit_train_batches": BATCH_SHARE,
