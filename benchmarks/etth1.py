@@ -4,7 +4,11 @@ ETTh1, all 7 columns, channel-independent, `ett` split, scaler fitted on train r
 the config (336), MSE/MAE on scaled values over every test window (stride 1, nothing dropped),
 seeds cfg.seed, cfg.seed + 1, ... Each (horizon) runs `forecaster compare` over the variants, so
 every fit is also an MLflow child run. Rows already in the results file for other (variant,
-horizon, seed) are kept, so horizons and variants can be run separately.
+horizon, seed) are kept, so horizons and variants can be run separately. Each fit's per-test-window
+squared errors go to `benchmarks/results/etth1_errors.npz`, and the table's p column is computed
+from them: the one-sided Diebold-Mariano p-value of "the horizon's best variant forecasts better
+than this row's", on the per-window errors averaged over every seed in the table (Newey-West
+variance, lag H - 1), whichever runs produced them.
 
     python benchmarks/etth1.py --horizons 96 --seeds 3
     python benchmarks/etth1.py --horizons 192,336,720 --variants hybrid,lstm,linear --seeds 3 \
@@ -23,44 +27,85 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+import numpy as np
+
 from forecaster.compare import compare, parse_variants
 from forecaster.config import load
+from forecaster.metrics import diebold_mariano
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
-KEEP = ("mse", "mae", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "p_vs_best", "n_test_windows")
+KEEP = ("mse", "mae", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "n_test_windows")
 
 
-def run(args) -> list[dict]:
-    rows = []
+def errors_path(results: Path) -> Path:
+    """Where the per-window errors of `results`' rows are kept (beside it)."""
+    return results.with_name(results.stem + "_errors.npz")
+
+
+def error_key(row: dict) -> str:
+    return f"{row['horizon']}/{row['variant']}/{row['seed']}"
+
+
+def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
+    rows, window_errors = [], {}
     for horizon in [int(h) for h in args.horizons.split(",")]:
         overrides = [("data.horizon", str(horizon)), ("data.path", str(ROOT / "datasets/ETTh1.csv")), *args.set]
         cfg = load(args.config, overrides)
         if horizon >= args.long_from:
             for variant, key, value in args.long_set:
                 cfg.variants.setdefault(variant, {})[key] = value
-        fits, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds)
+        errors: dict[str, list] = {}
+        fits, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, errors_out=errors)
+        seen: dict[str, int] = defaultdict(int)
         for fit in fits:
-            rows.append(
-                {
-                    "variant": fit["variant"],
-                    "horizon": horizon,
-                    "seed": fit["seed"],
-                    "lookback": cfg.data.context_len,
-                    **{k: fit.get(k) for k in KEEP},
-                }
-            )
-    return rows
+            row = {
+                "variant": fit["variant"],
+                "horizon": horizon,
+                "seed": fit["seed"],
+                "lookback": cfg.data.context_len,
+                **{k: fit.get(k) for k in KEEP},
+            }
+            rows.append(row)
+            window_errors[error_key(row)] = np.asarray(errors[fit["variant"]][seen[fit["variant"]]], np.float32)
+            seen[fit["variant"]] += 1
+    return rows, window_errors
 
 
 def merge(rows: list[dict], path: Path) -> list[dict]:
+    """The rows of `path` (their old `p_vs_best` dropped: the table computes p) with `rows` replacing equal keys."""
     old = json.loads(path.read_text()) if path.exists() else []
     key = lambda r: (r["variant"], r["horizon"], r["seed"])
     new = {key(r) for r in rows}
-    merged = [r for r in old if key(r) not in new] + rows
+    merged = [{k: v for k, v in r.items() if k != "p_vs_best"} for r in old if key(r) not in new] + rows
     return sorted(merged, key=lambda r: (r["horizon"], r["variant"], r["seed"]))
 
 
-def table(rows: list[dict]) -> str:
+def merge_errors(window_errors: dict[str, np.ndarray], path: Path) -> None:
+    old = dict(np.load(path)) if path.exists() else {}
+    np.savez_compressed(path, **{**old, **window_errors})
+
+
+def p_values(groups: dict, errors: dict[str, np.ndarray]) -> dict:
+    """(horizon, variant) -> one-sided DM p of the horizon's best (by mean MSE) beating it; None
+    where a group's rows lack stored errors (rows from before errors were kept)."""
+    out = {}
+    for horizon in {h for h, _ in groups}:
+        mse = lambda k: statistics.mean(r["mse"] for r in groups[k])
+        ranked = sorted((k for k in groups if k[0] == horizon), key=mse)
+        mean = {k: _seed_mean(groups[k], errors) for k in ranked}
+        best = mean[ranked[0]]
+        for k in ranked[1:]:
+            ok = best is not None and mean[k] is not None and len(best) == len(mean[k])
+            out[k] = diebold_mariano(best, mean[k], lag=horizon - 1)[1] if ok else None
+    return out
+
+
+def _seed_mean(group: list[dict], errors: dict[str, np.ndarray]) -> np.ndarray | None:
+    arrays = [errors.get(error_key(r)) for r in group]
+    return None if any(a is None for a in arrays) else np.mean(arrays, axis=0)
+
+
+def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
     groups = defaultdict(list)
     for r in rows:
         groups[(r["horizon"], r["variant"])].append(r)
@@ -68,12 +113,13 @@ def table(rows: list[dict]) -> str:
         "| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | seeds | params | epochs | s/epoch | train s | p (best better) |",  # noqa: E501
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    ps = p_values(groups, errors)
     order = sorted(groups, key=lambda k: (k[0], statistics.mean(r["mse"] for r in groups[k])))
     for horizon, variant in order:
         g = groups[(horizon, variant)]
         sd = lambda k, g=g: statistics.stdev([r[k] for r in g]) if len(g) > 1 else 0.0
         mean = lambda k, g=g: statistics.mean(r[k] for r in g)
-        p = g[0].get("p_vs_best")
+        p = ps.get((horizon, variant))
         lines.append(
             f"| {horizon} | {variant} | {mean('mse'):.4f} ± {sd('mse'):.4f} | {mean('mae'):.4f} ± {sd('mae'):.4f} | "
             f"{len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
@@ -109,11 +155,16 @@ def main() -> None:
     parser.add_argument("--print-only", action="store_true", help="print the table of the results file")
     args = parser.parse_args()
     out = Path(args.out)
-    rows = json.loads(out.read_text()) if args.print_only else merge(run(args), out)
-    if not args.print_only:
+    if args.print_only:
+        rows = json.loads(out.read_text())
+    else:
+        new, window_errors = run(args)
+        rows = merge(new, out)
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(rows, indent=2))
-    print(table(rows))
+        merge_errors(window_errors, errors_path(out))
+    saved = errors_path(out)
+    print(table(rows, dict(np.load(saved)) if saved.exists() else {}))
 
 
 if __name__ == "__main__":

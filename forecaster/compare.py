@@ -47,6 +47,7 @@ def compare(
     save_best: str | Path | None = None,
     register: str | None = None,
     derived: list | None = None,
+    errors_out: dict | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...), add the median ensemble
     of the `ensemble_k` best by validation MSE, and name the validation winner (`val_winner`).
@@ -58,6 +59,8 @@ def compare(
         register: log the validation winner's package under the parent run and register it as
             this name with alias 'champion' (needs tracking).
         derived: the settings `--auto` chose (`forecaster.auto.Derived`), logged as `auto.json`.
+        errors_out: when given, filled with each variant's per-test-window squared errors, one
+            array per seed in seed order (what the p-values are computed from).
 
     Returns:
         one row per fit (and per seed of the ensemble), and the ranked summary per variant (see
@@ -92,6 +95,8 @@ def compare(
         if names:
             ensemble, errors[selection.ENSEMBLE] = selection.ensemble_rows(fits, names)
             rows += ensemble
+        if errors_out is not None:
+            errors_out.update(errors)
         summary = summarise(rows, errors, lag=cfg.data.horizon - 1)
         best = selection.winner(summary, variants)
         for item in [*rows, *summary]:
@@ -242,8 +247,9 @@ def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: i
 
     A key that a variant's rows lack (an ensemble has no epochs, a resumed fit may have no
     `val_mse`) is None for it; `M4_KEYS` are summarised when any row has them. With per-window
-    errors, each variant also gets `p_vs_best`: the Diebold-Mariano p-value of the best
-    variant's advantage over it (seed-averaged window errors, HAC lag `lag`).
+    errors, each variant also gets `p_vs_best`: the one-sided Diebold-Mariano p-value of "the best
+    variant forecasts better than this one" (seed-averaged per-window squared errors, Newey-West lag
+    `lag`; see `forecaster.metrics.diebold_mariano`).
     """
     groups = defaultdict(list)
     for row in rows:

@@ -84,14 +84,19 @@ def _check_finite(metrics: dict[str, float]) -> None:
 
 
 def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> tuple[float, float]:
-    """Paired test of equal accuracy on per-window losses (Diebold & Mariano, 1995).
+    """Diebold & Mariano's (1995) test that `a` forecasts better than `b`, on paired per-window losses.
 
-    The loss differential d = a - b is averaged; its variance uses a Newey-West (Bartlett)
-    estimate with `lag` autocovariances, since overlapping windows (stride 1, horizon H) make
-    neighbouring differentials correlated up to lag H - 1.
+    The loss differential d = a - b is averaged; its long-run variance is the Newey-West estimate
+    with Bartlett weights 1 - k / (lag + 1) for k = 1..lag. Windows taken at stride 1 with horizon H
+    overlap, so neighbouring differentials are correlated up to lag H - 1 (pass `lag=H - 1`); the
+    Bartlett weights keep the estimate positive, where DM's original equal weights can make it
+    negative at such lags.
 
     Returns:
-        (statistic, two-sided p-value); a negative statistic means `a` has lower loss.
+        (statistic, p): the statistic is negative when `a` has the lower mean loss; p is the
+        one-sided p-value of the hypothesis "a has the lower expected loss" (small p: `a` is
+        significantly better), P(Z <= statistic) under the standard normal; a constant differential
+        gives (0, 0) when `a` is lower and (0, 1) otherwise (identical losses: nothing to test).
     """
     import math
 
@@ -101,10 +106,10 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> 
     variance = centred @ centred / n
     for k in range(1, min(lag, n - 1) + 1):
         variance += 2 * (1 - k / (lag + 1)) * (centred[k:] @ centred[:-k]) / n
-    if variance <= 0:
-        return 0.0, 1.0
+    if variance <= 0:  # d is constant: a is better in every window by the same amount, or never
+        return 0.0, 0.0 if n and d.mean() < 0 else 1.0
     stat = d.mean() / math.sqrt(variance / n)
-    return float(stat), float(math.erfc(abs(stat) / math.sqrt(2)))
+    return float(stat), float(0.5 * math.erfc(-stat / math.sqrt(2)))
 
 
 SCALE_FLOOR = 1e-4  # in standardised units: a flat window's errors are not divided by ~0

@@ -51,8 +51,10 @@ def test_diebold_mariano_matches_a_hand_computed_example():
     stat1, p1 = diebold_mariano(a, b, lag=1)
     assert stat0 == pytest.approx(0.5 / math.sqrt(1.25 / 4))
     assert stat1 == pytest.approx(0.8)
-    assert p1 == pytest.approx(0.4237107971, abs=1e-9)  # 2 * (1 - Phi(0.8))
-    assert p0 == pytest.approx(math.erfc(stat0 / math.sqrt(2)))
+    # one-sided p of "a is better": P(Z <= stat); a is worse here, so p is large
+    assert p1 == pytest.approx(0.7881446014, abs=1e-9)  # Phi(0.8)
+    assert p0 == pytest.approx(0.8144533152, abs=1e-9)  # Phi(0.894427)
+    assert diebold_mariano(b, a, lag=1) == (pytest.approx(-0.8), pytest.approx(0.2118553986, abs=1e-9))
 
 
 def test_diebold_mariano_sign_says_which_is_better_and_equal_losses_give_p_one():
