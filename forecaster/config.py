@@ -103,6 +103,7 @@ class ModelConfig:
     hidden_size: int = 128  # lstm
     decompose: bool = True  # linear: trend/seasonal decomposition (DLinear)
     moving_avg: int = 25  # linear: trend kernel
+    global_share: float = 0.1  # `dynamic`: share of tokens that attend (and are seen) globally, at least one
 
 
 @dataclass

@@ -61,6 +61,7 @@ def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "head_dropout": cfg.head_dropout,
         "window": cfg.window,
         "local_share": cfg.local_share,
+        "global_share": cfg.global_share,
         "patch_len": cfg.patch_len,
         "stride": cfg.stride,
         "revin": cfg.revin,

@@ -2,8 +2,9 @@
 
 Patterns (table in the README): `global` (bidirectional), `causal`, `local` (causal sliding window of
 `window` tokens, the query included), `hybrid` (some heads local, the rest causal-global, in the
-same layer), `dynamic` (a learned per-token, per-head gate between the local and the causal-global
-result) and `cross` (queries from a decoder, keys and values from the encoder's memory).
+same layer), `dynamic` (a learned switch: the best-rated tokens attend globally and stay visible
+to every later query, the others attend locally; `forecaster.nn.switch`) and `cross` (queries from
+a decoder, keys and values from the encoder's memory).
 
 A pattern is an entry of `PATTERNS`: the groups of heads it splits into and what each group does.
 At construction the module resolves the entry into `HeadGroup`s (which heads, window or None,
@@ -28,6 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from forecaster.nn import switch
 from forecaster.nn.masks import attention_mask, window_mask
 
 MIN_BLOCK = 32  # queries per block of the local kernel; a block is at least one window long
@@ -40,14 +42,13 @@ class GroupSpec:
     heads: "all" heads, the "share" set by `local_share` (at least one, never all), or the "rest".
     local: the group sees a window of `window` keys (always causal).
     causal: the group sees no key after its query.
-    gated: gated groups cover the same heads and are mixed per token and head by a learned gate,
-        g * first + (1 - g) * second, instead of each owning its heads.
+    switched: a local group whose best-rated tokens are global (`forecaster.nn.switch`).
     """
 
     heads: str = "all"
     local: bool = False
     causal: bool = True
-    gated: bool = False
+    switched: bool = False
 
 
 PATTERNS: dict[str, tuple[GroupSpec, ...]] = {
@@ -55,20 +56,20 @@ PATTERNS: dict[str, tuple[GroupSpec, ...]] = {
     "causal": (GroupSpec(),),
     "local": (GroupSpec(local=True),),
     "hybrid": (GroupSpec(heads="share", local=True), GroupSpec(heads="rest")),
-    "dynamic": (GroupSpec(local=True, gated=True), GroupSpec(gated=True)),
+    "dynamic": (GroupSpec(local=True, switched=True),),
     "cross": (GroupSpec(causal=False),),
 }
 
 
 @dataclass(frozen=True)
 class HeadGroup:
-    """Heads `start:stop` attend with `window` keys (None: no window), causally or not."""
+    """Heads `start:stop` attend with `window` keys (None: no window), causally or not, switched or not."""
 
     start: int
     stop: int
     window: int | None
     causal: bool
-    gated: bool
+    switched: bool
 
 
 def head_groups(pattern: str, *, n_heads: int, window: int, local_share: float) -> tuple[HeadGroup, ...]:
@@ -81,7 +82,7 @@ def head_groups(pattern: str, *, n_heads: int, window: int, local_share: float) 
     n_share = min(max(round(local_share * n_heads), 1), n_heads - 1)
     spans = {"all": (0, n_heads), "share": (0, n_share), "rest": (n_share, n_heads)}
     return tuple(
-        HeadGroup(*spans[spec.heads], window if spec.local else None, spec.causal, spec.gated) for spec in specs
+        HeadGroup(*spans[spec.heads], window if spec.local else None, spec.causal, spec.switched) for spec in specs
     )
 
 
@@ -192,6 +193,7 @@ class MultiHeadAttention(nn.Module):
         window: tokens a local query sees, itself included (local, hybrid, dynamic).
         local_share: share of heads that are local in `hybrid` (at least one of each kind).
         dropout: dropout on the attention weights.
+        global_share: share of tokens that are global in `dynamic` (at least one).
     """
 
     def __init__(
@@ -203,6 +205,7 @@ class MultiHeadAttention(nn.Module):
         window: int = 8,
         local_share: float = 0.5,
         dropout: float = 0.0,
+        global_share: float = 0.1,
     ):
         super().__init__()
         if pattern not in PATTERNS:
@@ -212,12 +215,13 @@ class MultiHeadAttention(nn.Module):
         if window < 1:
             raise ValueError(f"window must be at least 1, got {window}")
         self.pattern, self.window, self.n_heads, self.dropout = pattern, window, n_heads, dropout
+        self.global_share = global_share
         self.groups = head_groups(pattern, n_heads=n_heads, window=window, local_share=local_share)
-        self.gated = any(group.gated for group in self.groups)
+        self.switched = any(group.switched for group in self.groups)
         self.q_proj = nn.Linear(d_model, d_model)
         self.kv_proj = nn.Linear(d_model, 2 * d_model)
         self.out_proj = nn.Linear(d_model, d_model)
-        self.gate = nn.Linear(d_model, n_heads) if self.gated else None
+        self.scorer = nn.Linear(d_model, 1) if self.switched else None  # token importance of the switch
 
     def forward(
         self, x: torch.Tensor, memory: torch.Tensor | None = None, *, need_weights: bool = False
@@ -234,16 +238,27 @@ class MultiHeadAttention(nn.Module):
             self.kv_proj(source).view(B, source.shape[1], 2, self.n_heads, -1).permute(2, 0, 3, 1, 4)
         )  # 2 x (B, nh, S, hd)
         p = self.dropout if self.training else 0.0
-        g = self._gate(x) if self.gated else None  # (B, nh, N, 1)
-        if need_weights:
-            out, weights = self._with_weights(q, k, v, g, p)
+        if self.switched:
+            out, weights = self._switch(x, q, k, v, p, need_weights)
+        elif need_weights:  # the groups own disjoint heads: one dense call under the per-head mask
+            out, weights = dense_attention(q, k, v, self.pattern_mask(N, k.shape[2], device=q.device), dropout_p=p)
         else:
             outs = [
                 attend(*self._heads(group, q, k, v), window=group.window, causal=group.causal, dropout_p=p)
                 for group in self.groups
             ]
-            out, weights = self._combine(outs, g), None
+            out, weights = (outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)), None
         return self.out_proj(out.transpose(1, 2).reshape(B, N, D)), weights
+
+    def _switch(self, x, q, k, v, p: float, need_weights: bool) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The dynamic switch: the best-rated tokens global, the others local (`forecaster.nn.switch`)."""
+        N = x.shape[1]
+        n_global = switch.n_global(N, self.global_share)
+        positions, bias = switch.select(self.scorer(x).squeeze(-1), n_global, explore=self.training)
+        if need_weights:
+            return switch.switch_weights(q, k, v, positions, bias, window=self.window)
+        block = block_size(N, self.window)
+        return switch.switch_attention(q, k, v, positions, bias, window=self.window, block=block, dropout_p=p), None
 
     def _heads(self, group: HeadGroup, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The group's heads of each (B, nh, ., hd) tensor (the tensor itself when it has them all)."""
@@ -251,20 +266,8 @@ class MultiHeadAttention(nn.Module):
             return tensors
         return tuple(t[:, group.start : group.stop] for t in tensors)
 
-    @staticmethod
-    def _combine(outs: list[torch.Tensor], g: torch.Tensor | None) -> torch.Tensor:
-        """Gated groups mixed by the gate; otherwise the groups' heads side by side."""
-        if g is not None:
-            first, second = outs
-            return g * first + (1 - g) * second
-        return outs[0] if len(outs) == 1 else torch.cat(outs, dim=1)
-
-    def _gate(self, x: torch.Tensor) -> torch.Tensor:
-        """Per-token, per-head weight of the first gated group: (B, nh, N, 1)."""
-        return torch.sigmoid(self.gate(x)).transpose(1, 2).unsqueeze(-1)
-
     def pattern_mask(self, n_queries: int, n_keys: int, *, device=None) -> torch.Tensor:
-        """(nh, N, S) mask of the keys each head's query may see (gated heads: the union)."""
+        """(nh, N, S) mask of the keys each head's query may see (switched heads: the union, causal)."""
         mask = torch.zeros(self.n_heads, n_queries, n_keys, dtype=torch.bool, device=device)
         for group in self.groups:
             mask[group.start : group.stop] |= self._group_mask(group, n_queries, n_keys, device)
@@ -272,13 +275,5 @@ class MultiHeadAttention(nn.Module):
 
     @staticmethod
     def _group_mask(group: HeadGroup, n_queries: int, n_keys: int, device) -> torch.Tensor:
-        return attention_mask(n_queries, n_keys, window=group.window, causal=group.causal, device=device)
-
-    def _with_weights(self, q, k, v, g, p) -> tuple[torch.Tensor, torch.Tensor]:
-        N, S = q.shape[2], k.shape[2]
-        if g is None:  # the groups own disjoint heads: one dense call under the per-head mask
-            return dense_attention(q, k, v, self.pattern_mask(N, S, device=q.device), dropout_p=p)
-        (out1, w1), (out2, w2) = (
-            dense_attention(q, k, v, self._group_mask(group, N, S, q.device), dropout_p=p) for group in self.groups
-        )
-        return g * out1 + (1 - g) * out2, g * w1 + (1 - g) * w2
+        window = None if group.switched else group.window  # a global token sees every earlier key
+        return attention_mask(n_queries, n_keys, window=window, causal=group.causal, device=device)

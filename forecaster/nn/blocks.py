@@ -27,6 +27,7 @@ class TransformerBlock(nn.Module):
         window: int = 8,
         local_share: float = 0.5,
         attn_dropout: float = 0.0,
+        global_share: float = 0.1,
     ):
         super().__init__()
         self.norm1, self.norm2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
@@ -37,6 +38,7 @@ class TransformerBlock(nn.Module):
             window=window,
             local_share=local_share,
             dropout=attn_dropout,
+            global_share=global_share,
         )
         self.ff = feed_forward(d_model, d_ff, dropout)
         self.drop = Dropout(dropout)

@@ -33,6 +33,7 @@ class AttentionForecaster(nn.Module):
         dropout: on residual branches, the feed-forward and the embedded tokens.
         attn_dropout: on attention weights. head_dropout: before the flatten head.
         window, local_share: the local window and the share of local heads (`hybrid`).
+        global_share: the share of tokens the `dynamic` switch makes global.
         patch_len, stride, revin, channel_independent: as `Tokenizer`.
         decoder_layers: decoder blocks of `cross`.
         linear_skip: add a linear map of the normalised window to the output.
@@ -61,6 +62,7 @@ class AttentionForecaster(nn.Module):
         channel_independent: bool,
         decoder_layers: int,
         linear_skip: bool,
+        global_share: float = 0.1,
     ):
         super().__init__()
         cross = attention == "cross"
@@ -87,6 +89,7 @@ class AttentionForecaster(nn.Module):
                 pattern="global" if cross else attention,
                 window=window,
                 local_share=local_share,
+                global_share=global_share,
             )
             for _ in range(n_layers)
         )

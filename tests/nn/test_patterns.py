@@ -37,12 +37,12 @@ def test_a_window_without_causality_is_refused():
 
 def test_head_groups_split_the_heads_as_the_table_says():
     assert [
-        (g.start, g.stop, g.window, g.causal, g.gated)
+        (g.start, g.stop, g.window, g.causal, g.switched)
         for g in head_groups("hybrid", n_heads=4, window=5, local_share=0.25)
     ] == [(0, 1, 5, True, False), (1, 4, None, True, False)]
     assert [
-        (g.start, g.stop, g.window, g.gated) for g in head_groups("dynamic", n_heads=4, window=5, local_share=0.5)
-    ] == [(0, 4, 5, True), (0, 4, None, True)]
+        (g.start, g.stop, g.window, g.switched) for g in head_groups("dynamic", n_heads=4, window=5, local_share=0.5)
+    ] == [(0, 4, 5, True)]
     local_share_all = head_groups("hybrid", n_heads=2, window=5, local_share=1.0)
     assert [(g.start, g.stop) for g in local_share_all] == [(0, 1), (1, 2)]  # one of each kind, always
 
