@@ -7,7 +7,8 @@ A space maps dotted config keys to a distribution spec:
     trainer.lr: {type: float, low: 1.0e-4, high: 3.0e-3, log: true}
 
 `DEFAULTS` holds one space per trainable family (`transformer`, `lstm`, `linear`) and extra keys for
-the variants that have a setting of their own (the local window of `local` / `hybrid` / `dynamic`).
+the variants that have a setting of their own (the local window of `local` / `hybrid` / `dynamic`,
+and the share of global tokens of `dynamic`).
 The space a variant is tuned in is, key by key, later wins: the family's defaults < the variant's
 defaults < the config's `search: {family: ...}` < the config's `search: {variant: ...}`; a key set
 to `null` drops it (that setting stays as the config has it). The defaults are chosen so that no
@@ -49,7 +50,10 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     },
     "local": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
     "hybrid": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
-    "dynamic": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
+    "dynamic": {
+        "model.window": {"type": "categorical", "choices": [2, 4, 8, 16]},
+        "model.global_share": {"type": "categorical", "choices": [0.05, 0.1, 0.2]},
+    },
     "lstm": {
         "model.hidden_size": {"type": "categorical", "choices": [32, 64, 128]},
         "model.n_layers": {"type": "int", "low": 1, "high": 3},
