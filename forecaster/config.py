@@ -103,6 +103,8 @@ class ModelConfig:
     hidden_size: int = 128  # lstm
     decompose: bool = True  # linear: trend/seasonal decomposition (DLinear)
     moving_avg: int = 25  # linear: trend kernel
+    quantiles: list[float] | None = None  # trainable models: forecast these quantiles (pinball loss), median added
+    levels: list[float] | None = None  # e.g. [80, 90]: the quantiles of these central intervals, median added
 
 
 @dataclass
