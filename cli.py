@@ -98,6 +98,7 @@ def build_parser():
     predict.add_argument("--data", required=True, help="CSV of recent history, in the training layout")
     predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
     predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
+    predict.add_argument("--level", help="prediction intervals, e.g. 80,90: adds <col>-lo-80, <col>-hi-80, ...")
     sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")
 
     evaluate = command(description="Test-split metrics and an optional rolling-origin backtest.")
@@ -304,13 +305,15 @@ def cmd_tune(args, given) -> int:
 
 def cmd_predict(args, given) -> int:
     from forecaster.data.notes import report
+    from forecaster.intervals import parse_levels
     from forecaster.loading import load_any
     from forecaster.package import write_csv
 
+    levels = parse_levels(args.level) if args.level is not None else None  # checked before anything is read
     package = load_any(args.model)
     frame = package.read(args.data)
     report(frame.diagnostics)
-    table = package.forecast(frame, args.horizon)
+    table = package.forecast(frame, args.horizon, levels)
     if args.output:
         write_csv(table, args.output)
         print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)

@@ -240,6 +240,7 @@ SUMMARY_KEYS = (  # per-fit metrics averaged over seeds (with their spread) in t
     "val_mse",
 )
 M4_KEYS = ("smape", "mase", "owa")  # averaged too when the rows have them (split `last`)
+INTERVAL_KEYS = ("coverage_80", "coverage_90", "width_80", "width_90", "msis", "mql")  # forecaster.interval_metrics
 
 
 def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: int = 0) -> list[dict]:
@@ -254,7 +255,8 @@ def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: i
     groups = defaultdict(list)
     for row in rows:
         groups[row["variant"]].append(row)
-    keys = [*SUMMARY_KEYS, *(k for k in M4_KEYS if any(r.get(k) is not None for r in rows))]
+    optional = (k for k in (*M4_KEYS, *INTERVAL_KEYS) if any(r.get(k) is not None for r in rows))
+    keys = [*SUMMARY_KEYS, *optional]
     out = []
     for variant, group in groups.items():
         item = {"variant": variant, "seeds": len(group)}
@@ -298,6 +300,11 @@ def _cells(item: dict) -> list[str]:
     ]
 
 
+def _interval_columns(summary: list[dict]) -> list[str]:
+    """The interval metrics shown in the table (coverage and MSIS), when any variant has them."""
+    return [k for k in ("coverage_80", "coverage_90", "msis") if any(item.get(k) is not None for item in summary)]
+
+
 def _p(p: float | None) -> str:
     return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
@@ -318,9 +325,19 @@ HEADERS = [
 ]
 
 
+def headers(summary: list[dict]) -> list[str]:
+    """`HEADERS`, then the interval metrics' columns when any variant has them."""
+    return [*HEADERS, *(k.replace("coverage_", "cover ") for k in _interval_columns(summary))]
+
+
+def _row(item: dict, summary: list[dict]) -> list[str]:
+    return _cells(item) + [("-" if item.get(k) is None else f"{item[k]:.3f}") for k in _interval_columns(summary)]
+
+
 def to_markdown(summary: list[dict]) -> str:
-    lines = ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
-    lines += ["| " + " | ".join(_cells(item)) + " |" for item in summary]
+    names = headers(summary)
+    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
+    lines += ["| " + " | ".join(_row(item, summary)) + " |" for item in summary]
     return "\n".join(lines) + "\n"
 
 
@@ -354,8 +371,8 @@ def rich_table(summary: list[dict], title: str):
     from rich.table import Table
 
     table = Table(title=title)
-    for h in HEADERS:
+    for h in headers(summary):
         table.add_column(h, justify="left" if h == "variant" else "right")
     for item in summary:
-        table.add_row(*_cells(item))
+        table.add_row(*_row(item, summary))
     return table

@@ -104,6 +104,8 @@ class ModelConfig:
     decompose: bool = True  # linear: trend/seasonal decomposition (DLinear)
     moving_avg: int = 25  # linear: trend kernel
     global_share: float = 0.1  # `dynamic`: share of tokens that attend (and are seen) globally, at least one
+    quantiles: list[float] | None = None  # trainable models: forecast these quantiles (pinball loss), median added
+    levels: list[float] | None = None  # e.g. [80, 90]: the quantiles of these central intervals, median added
 
 
 @dataclass

@@ -13,6 +13,7 @@ import numpy as np
 from forecaster.data.split import last_windows
 from forecaster.data.windows import WindowDataset, prepare
 from forecaster.errors import DataError
+from forecaster.interval_metrics import interval_metrics
 from forecaster.metrics import evaluate
 from forecaster.package import ForecastPackage
 
@@ -26,6 +27,8 @@ def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: i
     data = prepare(package.data_config(path), frame=frame, scaler=package.scaler)
     batch = package.cfg.data.eval_batch_size
     metrics = evaluate(package.network, data.dataset("test"), data.scaler, batch_size=batch)
+    if package.calibration is not None:  # the package's conformal intervals on the test windows
+        metrics.update(interval_metrics(package.network, data, package.calibration, batch_size=batch))
     if backtest_windows > 0:
         dataset = backtest_dataset(data, path, windows=backtest_windows, step=step)
         back = evaluate(package.network, dataset, data.scaler, batch_size=batch)

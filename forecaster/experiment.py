@@ -25,6 +25,8 @@ from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data import notes
 from forecaster.data.times import localize
 from forecaster.data.windows import PreparedData, prepare
+from forecaster.interval_metrics import interval_metrics
+from forecaster.intervals import calibrate
 from forecaster.metrics import evaluate, m4_metrics
 from forecaster.models import build_network
 from forecaster.nn.common import count_parameters
@@ -66,6 +68,8 @@ def train(
     reopened and its fit continued from its last checkpoint. `derived` are the settings `--auto`
     chose (`forecaster.auto.Derived`), logged with their reasons as `auto.json`. With the `last`
     split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.metrics.m4_metrics`).
+    Conformal intervals are calibrated on the validation windows (`forecaster.intervals`), scored
+    on the test windows (`forecaster.interval_metrics`) and saved with the package.
     `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune`'s pruning); none by default.
     """
     from forecaster.data.module import ForecastDataModule
@@ -120,6 +124,9 @@ def train(
         window_se, predictions = metrics.pop("window_se"), metrics.pop("predictions")
         if cfg.data.split == "last":
             metrics.update(m4_metrics(data, predictions))
+        calibration = calibrate(network, data, levels=cfg.model.levels, batch_size=cfg.data.eval_batch_size)
+        if calibration is not None:  # conformal intervals from the validation windows, scored on the test ones
+            metrics.update(interval_metrics(network, data, calibration, batch_size=cfg.data.eval_batch_size))
         metrics.update(
             train_seconds=result.train_seconds,
             epochs=result.epochs,
@@ -133,16 +140,18 @@ def train(
         if nested:  # a comparison resumed later ranks this finished fit without refitting it
             tracking.log_json(run, window_se.tolist(), WINDOW_ERRORS)
         if cfg.tracking.plots:
-            log_plots(run, network, data, variant)
-        model_uri = _save_and_log(run, cfg, network, data, save, register)
+            log_plots(run, network, data, variant, calibration)
+        model_uri = _save_and_log(run, cfg, network, data, save, register, calibration)
     return Outcome(metrics, network, model_uri, run.run_id, window_se)
 
 
-def _save_and_log(run, cfg: Config, network: nn.Module, data: PreparedData, save, register) -> str | None:
+def _save_and_log(
+    run, cfg: Config, network: nn.Module, data: PreparedData, save, register, calibration=None
+) -> str | None:
     log = cfg.tracking.enabled and (cfg.tracking.log_model or register)
     if save is None and not log:
         return None
-    package = ForecastPackage(cfg, data.schema, data.scaler, network, path=None)
+    package = ForecastPackage(cfg, data.schema, data.scaler, network, path=None, calibration=calibration)
     with tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
         target = package.save(Path(save) if save is not None else Path(tmp) / "package")
         if not log:
@@ -166,10 +175,12 @@ def input_example(data: PreparedData, max_series: int = 2) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def log_plots(run, network: nn.Module, data: PreparedData, variant: str) -> None:
-    """Forecasts vs actuals for a few test windows, and attention maps for attention variants."""
+def log_plots(run, network: nn.Module, data: PreparedData, variant: str, calibration=None) -> None:
+    """Forecasts vs actuals (with the 80 % and 90 % bands when calibrated) for a few test windows,
+    and attention maps for attention variants."""
     from forecaster import plots
 
-    run.log_figure(plots.test_forecasts(network, data, variant=variant), "plots/forecast.png")
+    figure = plots.test_forecasts(network, data, variant=variant, calibration=calibration)
+    run.log_figure(figure, "plots/forecast.png")
     if hasattr(network, "attention_weights"):
         run.log_figure(plots.test_attention(network, data, variant=variant), "plots/attention.png")

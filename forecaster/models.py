@@ -14,6 +14,7 @@ from torch import nn
 
 from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.errors import ConfigError
+from forecaster.nn.quantiles import QuantileForecaster, quantile_set
 from forecaster.nn.registry import MODELS
 
 
@@ -39,10 +40,19 @@ def build_network(cfg: ModelConfig, dims: Dims) -> nn.Module:
     problem = next(PROBLEMS[cfg.name](cfg, dims), None)
     if problem is not None:
         raise ConfigError(problem)
+    quantiles = quantile_set(cfg.quantiles, cfg.levels) if cfg.name in QUANTILE_MODELS else ()
     try:
-        return MODELS[cfg.name](**ARGUMENTS[cfg.name](cfg, dims))
+        if not quantiles:
+            return MODELS[cfg.name](**ARGUMENTS[cfg.name](cfg, dims))
+        # Q blocks of H steps from the same network (forecaster.nn.quantiles)
+        network = MODELS[cfg.name](**{**ARGUMENTS[cfg.name](cfg, dims), "horizon": len(quantiles) * dims.horizon})
+        return QuantileForecaster(network, quantiles=quantiles, horizon=dims.horizon, n_targets=dims.n_targets)
     except ValueError as exc:  # a rule not checked above; still the user's setting
         raise ConfigError(f"model: {exc}") from None
+
+
+# networks with weights; the naive baselines stay point forecasts (their intervals are conformal)
+QUANTILE_MODELS = ("transformer", "lstm", "linear")
 
 
 def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:

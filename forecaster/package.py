@@ -8,6 +8,9 @@ Layout (all plain files, format version in `forecaster.json`):
                         first), frequency, context length, horizon, seasonal period, series ids
     scaler.json         per-column mean and scale fitted on the training rows
     weights.safetensors the network's weights (safetensors: loading never unpickles)
+    intervals.json      optional: conformal interval radii from the validation split
+                        (`forecaster.intervals`); a package without it loads, and `--level`
+                        then says to save the model again
 
 A package is read as untrusted input: `load` checks every file (`forecaster.package_checks`)
 before anything in it is used. This module imports neither Lightning, MLflow nor scikit-learn:
@@ -30,7 +33,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from forecaster import __version__
+from forecaster import __version__, intervals
 from forecaster import package_checks as checks
 from forecaster.atomic import asides, replace_dir, write_file
 from forecaster.config import Config, DataConfig, dump_yaml
@@ -51,8 +54,17 @@ META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
 ENSEMBLE = "ensemble.json"  # marks an ensemble of packages (`forecaster.ensemble`)
 
 
-def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scaler: Scaler, schema: Schema) -> Path:
-    """Write the package to `directory` (replacing an earlier package there)."""
+def save_package(
+    directory: str | Path,
+    *,
+    cfg: Config,
+    network: nn.Module,
+    scaler: Scaler,
+    schema: Schema,
+    calibration: intervals.Calibration | None = None,
+) -> Path:
+    """Write the package to `directory` (replacing an earlier package there), with the interval
+    `calibration` as `intervals.json` when given."""
     from safetensors.torch import save_file
 
     directory = Path(directory)
@@ -66,6 +78,8 @@ def save_package(directory: str | Path, *, cfg: Config, network: nn.Module, scal
         (tmp / SCALER).write_text(json.dumps(scaler.to_dict(), indent=2))
         state = {k: v.detach().cpu().contiguous() for k, v in network.state_dict().items()}
         save_file(state, str(tmp / WEIGHTS))
+        if calibration is not None:
+            (tmp / intervals.FILE).write_text(json.dumps(calibration.to_dict()))
 
     return replace_dir(directory, build)
 
@@ -93,14 +107,30 @@ def check_present(directory: str | Path) -> Path:
 
 class ForecastPackage:
     """A package: config, schema, scaler and network (in eval mode), loaded from `path` or, with
-    `path=None`, assembled in memory from a fit."""
+    `path=None`, assembled in memory from a fit; `calibration`: its conformal intervals, if any."""
 
-    def __init__(self, cfg: Config, schema: Schema, scaler: Scaler, network: nn.Module, path: Path | None):
+    def __init__(
+        self,
+        cfg: Config,
+        schema: Schema,
+        scaler: Scaler,
+        network: nn.Module,
+        path: Path | None,
+        calibration: intervals.Calibration | None = None,
+    ):
         self.cfg, self.schema, self.scaler, self.network, self.path = cfg, schema, scaler, network, path
+        self.calibration = calibration
 
     def save(self, directory: str | Path) -> Path:
         """Write this package to `directory` (see `save_package`)."""
-        return save_package(directory, cfg=self.cfg, network=self.network, scaler=self.scaler, schema=self.schema)
+        return save_package(
+            directory,
+            cfg=self.cfg,
+            network=self.network,
+            scaler=self.scaler,
+            schema=self.schema,
+            calibration=self.calibration,
+        )
 
     @classmethod
     def load(cls, directory: str | Path) -> ForecastPackage:
@@ -122,7 +152,7 @@ class ForecastPackage:
         scaler = checks.read_scaler(path / SCALER, schema)
         checks.check_agreement(path, meta, cfg, schema)
         network = checks.build_checked(path / WEIGHTS, cfg, schema, config_file=path / CONFIG)
-        return cls(cfg, schema, scaler, network.eval(), path)
+        return cls(cfg, schema, scaler, network.eval(), path, calibration=read_calibration(path, schema))
 
     def data_config(self, path: str | None = None) -> DataConfig:
         """The training data config, pinned to the schema's layout and columns."""
@@ -175,35 +205,73 @@ class ForecastPackage:
                     fix=f"give at least {s.context_len} rows of recent history per series",
                 )
 
+    def windows(self, frame: SeriesFrame) -> torch.Tensor:
+        """The last `context_len` rows of every series, scaled: (series, L, F)."""
+        L = self.schema.context_len
+        return torch.from_numpy(np.stack([self.scaler.transform(v[-L:]) for v in frame.values]).astype(np.float32))
+
     @torch.no_grad()
     def predict_array(self, frame: SeriesFrame, horizon: int | None = None) -> np.ndarray:
         """Forecasts on the original scale: (series, H, K)."""
         h = self._horizon(horizon)
-        L = self.schema.context_len
-        x = np.stack([self.scaler.transform(v[-L:]) for v in frame.values]).astype(np.float32)  # (series, L, F)
+        x = self.windows(frame)  # (series, L, F)
         was_training = self.network.training  # an in-memory package's network may still be in train mode
         self.network.eval()
         try:
-            pred = self.network(torch.from_numpy(x))[:, :h].numpy().astype(np.float64)  # (series, h, K)
+            pred = self.network(x)[:, :h].numpy().astype(np.float64)  # (series, h, K)
         finally:
             self.network.train(was_training)
         return self.scaler.inverse(pred)
 
-    def forecast(self, frame: SeriesFrame, horizon: int | None = None) -> pd.DataFrame:
+    def predict_intervals(self, frame: SeriesFrame, horizon: int | None, levels: list[float]):
+        """Forecasts (series, H, K) and level -> (lo, hi) interval bounds, on the original scale.
+
+        Raises:
+            ConfigError: the package has no calibration, or none for one of `levels`.
+        """
+        if self.calibration is None:
+            raise intervals.no_calibration(str(self.path or "the model"))
+        self.calibration.check_levels(levels)
+        h = self._horizon(horizon)
+        was_training = self.network.training
+        self.network.eval()
+        try:
+            point, quantiles, scale = intervals.forecast_batch(self.network, self.windows(frame), self.schema.n_targets)
+        finally:
+            self.network.train(was_training)
+        ids = [str(sid) for sid in frame.schema.series_ids]
+        f = intervals.Forecasts(point[:, :h], point[:, :h], None, scale, np.arange(len(ids)))
+        f.quantiles = None if quantiles is None else quantiles[:, :h]
+        found = intervals.bounds(self.calibration, f, ids, levels, tuple(getattr(self.network, "quantiles", ())))
+        unscale = self.scaler.inverse
+        return unscale(f.point), {v: (unscale(lo), unscale(hi)) for v, (lo, hi) in found.items()}
+
+    def forecast(
+        self, frame: SeriesFrame, horizon: int | None = None, levels: list[float] | None = None
+    ) -> pd.DataFrame:
         """The next `horizon` steps of every series, in the input's layout, with future timestamps
-        in the input's convention (naive, its one UTC offset, or UTC for varying offsets)."""
+        in the input's convention (naive, its one UTC offset, or UTC for varying offsets). With
+        `levels` (e.g. [80, 90]), `<col>-lo-80`, `<col>-hi-80`, ... follow each target column."""
         s = self.schema
-        pred = self.predict_array(frame, horizon)
+        pred, bands = (
+            self.predict_intervals(frame, horizon, levels) if levels else (self.predict_array(frame, horizon), {})
+        )
+        columns = [s.columns[0]] if s.layout == "long" else s.targets
         parts = []
-        for sid, times, values in zip(frame.schema.series_ids, frame.times, pred):
-            future = pd.date_range(times[-1], periods=len(values) + 1, freq=frame.schema.freq)[1:]
-            future = localize(future, frame.schema.tz)
+        for i, (sid, times) in enumerate(zip(frame.schema.series_ids, frame.times)):
+            future = pd.date_range(times[-1], periods=pred.shape[1] + 1, freq=frame.schema.freq)[1:]
+            cells = {c: pred[i, :, k] for k, c in enumerate(columns)}
+            for level, (lo, hi) in bands.items():
+                for k, c in enumerate(columns):
+                    cells[f"{c}-lo-{intervals.label(level)}"], cells[f"{c}-hi-{intervals.label(level)}"] = (
+                        lo[i, :, k],
+                        hi[i, :, k],
+                    )
+            part = pd.DataFrame({name: cells[name] for name in intervals.interval_columns(columns, list(bands))})
+            part.insert(0, s.time_col, localize(future, frame.schema.tz))
             if s.layout == "long":
-                parts.append(pd.DataFrame({s.id_col: sid, s.time_col: future, s.columns[0]: values[:, 0]}))
-            else:
-                part = pd.DataFrame(values, columns=s.targets)
-                part.insert(0, s.time_col, future)
-                parts.append(part)
+                part.insert(0, s.id_col, sid)
+            parts.append(part)
         return pd.concat(parts, ignore_index=True)
 
     def _horizon(self, horizon: int | None) -> int:
@@ -215,6 +283,18 @@ class ForecastPackage:
                 fix=f"ask for at most {self.schema.horizon} steps",
             )
         return int(horizon)
+
+
+def read_calibration(path: Path, schema: Schema) -> intervals.Calibration | None:
+    """`intervals.json`, checked, or None for a package saved without intervals."""
+    file = path / intervals.FILE
+    if not file.is_file():
+        return None
+    try:
+        raw = json.loads(checks.read_text(file))
+    except ValueError as exc:
+        raise checks.corrupted(file, f"not valid JSON ({exc})") from None
+    return intervals.Calibration.from_dict(raw, horizon=schema.horizon, n_targets=schema.n_targets, file=str(file))
 
 
 def write_csv(table: pd.DataFrame, output: str | Path) -> None:

@@ -10,22 +10,28 @@ import numpy as np
 from matplotlib.figure import Figure
 
 
-def forecast_figure(x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str, title: str = "") -> Figure:
-    """Inputs, actuals and forecasts of one column for a few windows.
+def forecast_figure(
+    x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str, title: str = "", bands: dict | None = None
+) -> Figure:
+    """Inputs, actuals and forecasts of one column for a few windows, with prediction intervals.
 
     Args:
         x: (W, context_len) inputs; y, pred: (W, horizon) actuals and forecasts.
+        bands: level -> (lo, hi), each (W, horizon): shaded, the widest lightest.
     """
     n = len(x)
     fig = Figure(figsize=(9, 2.2 * n))
     axes = fig.subplots(n, 1, squeeze=False)
     C, H = x.shape[1], y.shape[1]
-    for ax, xi, yi, pi in zip(axes[:, 0], x, y, pred):
+    for w, (ax, xi, yi, pi) in enumerate(zip(axes[:, 0], x, y, pred)):
+        for i, (level, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
+            shade = 0.18 + 0.17 * i
+            ax.fill_between(np.arange(C, C + H), lo[w], hi[w], color="tab:red", alpha=shade, lw=0, label=f"{level:g} %")
         ax.plot(np.arange(C), xi, color="0.45", lw=1, label="input")
         ax.plot(np.arange(C, C + H), yi, color="black", lw=1.2, label="actual")
         ax.plot(np.arange(C, C + H), pi, color="tab:red", lw=1.2, label="forecast")
         ax.axvline(C - 0.5, color="0.7", ls="--", lw=0.8)
-    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=3)
+    axes[0, 0].legend(loc="upper left", fontsize=8, ncol=3 + len(bands or {}))
     axes[0, 0].set_title(title or f"forecast vs actual: {column}")
     axes[-1, 0].set_xlabel("step")
     fig.tight_layout()
@@ -99,10 +105,14 @@ def overlay_figure(x: np.ndarray, y: np.ndarray, preds: dict[str, np.ndarray], *
     return fig
 
 
-def test_forecasts(network, data, *, variant: str, n_windows: int = 3, column: int = 0) -> Figure:
+def test_forecasts(
+    network, data, *, variant: str, n_windows: int = 3, column: int = 0, calibration=None, levels=(80, 90)
+) -> Figure:
     """`forecast_figure` for `n_windows` evenly spaced test windows of prepared `data`, in the
-    column's own units."""
+    column's own units; with a `calibration` (`forecaster.intervals`), the bands of `levels`."""
     import torch
+
+    from forecaster import intervals
 
     test = data.dataset("test")
     picks = np.linspace(0, len(test) - 1, n_windows).astype(int).tolist()
@@ -110,11 +120,19 @@ def test_forecasts(network, data, *, variant: str, n_windows: int = 3, column: i
     network.eval()
     with torch.no_grad():
         pred = network(x)
-    unscale = lambda a: data.scaler.inverse_column(a.numpy()[..., column], column)
+    unscale = lambda a: data.scaler.inverse_column(np.asarray(a)[..., column], column)
+    bands = {}
+    if calibration is not None:
+        point, quantiles, scale = intervals.forecast_batch(network, x, data.schema.n_targets)
+        starts = test.start_rows(torch.tensor(picks)).numpy()
+        series = np.searchsorted(data.offsets, starts, side="right") - 1
+        f = intervals.Forecasts(y.double().numpy(), point, quantiles, scale, series)
+        shown = [v for v in map(float, levels) if v in calibration.levels]
+        found = intervals.bounds(calibration, f, data.schema.series_ids, shown, getattr(network, "quantiles", ()))
+        bands = {v: (unscale(lo), unscale(hi)) for v, (lo, hi) in found.items()}
     name = data.schema.columns[column]
-    return forecast_figure(
-        unscale(x), unscale(y), unscale(pred), column=name, title=f"{variant}: forecast vs actual ({name})"
-    )
+    title = f"{variant}: forecast vs actual ({name})"
+    return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name, title=title, bands=bands)
 
 
 def test_attention(network, data, *, variant: str, window: int | None = None, channel: int = 0) -> Figure:

@@ -18,7 +18,8 @@ class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
         self.package = load_any(context.artifacts[PACKAGE_ARTIFACT])  # a package or an ensemble
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
-        return forecast_table(self.package, model_input, (params or {}).get("horizon"))
+        params = params or {}
+        return forecast_table(self.package, model_input, params.get("horizon"), params.get("level"))
 
 
 mlflow.models.set_model(ForecasterPyfunc())

@@ -28,6 +28,7 @@ from forecaster.config import Config
 from forecaster.data.windows import PreparedData
 from forecaster.ensemble import EnsemblePackage, MedianEnsemble
 from forecaster.errors import ConfigError
+from forecaster.intervals import calibrate
 from forecaster.metrics import evaluate, m4_metrics, validation_loss
 from forecaster.package import ForecastPackage
 
@@ -141,7 +142,8 @@ def best_package(fits: list[Fit], variant: str, names: list[str]) -> ForecastPac
         fit = next(f for f in fits if f.row["variant"] == name)
         if fit.network is None:
             return None
-        return ForecastPackage(fit.cfg, fit.data.schema, fit.data.scaler, fit.network, path=None)
+        calibration = calibrate(fit.network, fit.data, levels=fit.cfg.model.levels)  # as the fit's own package
+        return ForecastPackage(fit.cfg, fit.data.schema, fit.data.scaler, fit.network, None, calibration)
 
     if variant != ENSEMBLE:
         return package(variant)

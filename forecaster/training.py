@@ -36,6 +36,7 @@ from forecaster.config import TrainerConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.errors import ConfigError, ForecasterError
 from forecaster.metrics import error_scale
+from forecaster.nn.quantiles import pinball_loss
 
 LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
 
@@ -45,8 +46,10 @@ class TrainingDiverged(ForecasterError):
 
 
 class ForecastModule(pl.LightningModule):
-    """Trains `network` on (x, y) batches with the configured loss; validation loss is MSE. With
-    `trainer.loss_scale naive` both divide each window's errors by its scale (`metrics.error_scale`)."""
+    """Trains `network` on (x, y) batches with the configured loss (a quantile network,
+    `forecaster.nn.quantiles`: the pinball loss over its quantiles); validation loss is MSE (of the
+    median). With `trainer.loss_scale naive` both divide each window's errors by its scale
+    (`metrics.error_scale`)."""
 
     def __init__(self, network: nn.Module, cfg: TrainerConfig):
         super().__init__()
@@ -60,7 +63,11 @@ class ForecastModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y = batch
         scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
-        loss = self.loss_fn(self.network(x) / scale, y / scale)
+        if hasattr(self.network, "quantile_forecast"):  # a quantile head: the pinball loss over its quantiles
+            pred = self.network.quantile_forecast(x) / (scale.unsqueeze(-1) if torch.is_tensor(scale) else scale)
+            loss = pinball_loss(pred, y / scale, self.network.levels)
+        else:
+            loss = self.loss_fn(self.network(x) / scale, y / scale)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "

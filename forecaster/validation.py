@@ -65,6 +65,8 @@ RULES: dict[str, Rule] = {
     "model.attn_dropout": share(closed=False),
     "model.local_share": share(closed=True),
     "model.global_share": share(closed=True),
+    "model.quantiles": ((lambda v: v is None or all(0 < q < 1 for q in v)), "null or a list of numbers in (0, 1)"),
+    "model.levels": ((lambda v: v is None or all(0 < q < 100 for q in v)), "null or a list of numbers in (0, 100)"),
     "trainer.max_epochs": at_least(1),
     "trainer.max_steps": ((lambda v: v == -1 or v >= 1), "-1 (no limit) or an integer ≥ 1"),
     "trainer.lr": POSITIVE_FINITE,

@@ -1,0 +1,84 @@
+"""Prediction intervals on ETTh1 (horizon 96, causal, configs/etth1.yaml), recorded in
+benchmarks/results/etth1.json beside the point benchmark's rows.
+
+Two setups, each `forecaster compare` of the causal variant over 3 seeds: `causal+conformal`, the
+point model with split-conformal intervals from the validation windows (its MSE is the point
+benchmark's `causal` MSE, bit for bit), and `causal+quantile`, the same network with a quantile
+head (`model.levels: [80, 90]`, pinball loss; intervals: conformalized quantile regression). Rows
+keep mse (of the median), coverage_80, coverage_90, width_80, width_90, msis and mql
+(forecaster/interval_metrics.py); rows of other variants in the file are kept (etth1.merge).
+
+    python benchmarks/etth1_intervals.py --seeds 3
+    python benchmarks/etth1_intervals.py --seeds 1 --set trainer.max_epochs 1 --out /tmp/smoke.json  # smoke check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from etth1 import RESULTS, ROOT, merge
+
+from forecaster.compare import compare
+from forecaster.config import load
+
+SETUPS = {"causal+conformal": [], "causal+quantile": [("model.levels", "[80, 90]")]}
+KEEP = ("mse", "mae", "coverage_80", "coverage_90", "width_80", "width_90", "msis", "mql", "n_params", "epochs")
+KEEP += ("train_seconds", "n_test_windows")
+SHOWN = ("mse", "coverage_80", "coverage_90", "width_80", "width_90", "msis", "mql")
+
+
+def run(args) -> list[dict]:
+    rows = []
+    for name, extra in SETUPS.items():
+        overrides = [("data.horizon", "96"), ("data.path", str(ROOT / "datasets/ETTh1.csv")), *extra, *args.set]
+        cfg = load(args.config, overrides)
+        fits, _ = compare(cfg, variants=["causal"], seeds=args.seeds, ensemble_k=0)
+        rows += [
+            {"variant": name, "horizon": 96, "seed": f["seed"], "lookback": cfg.data.context_len}
+            | {k: f.get(k) for k in KEEP}
+            for f in fits
+            if f["variant"] == "causal"
+        ]
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    groups = defaultdict(list)
+    for r in rows:
+        if r["variant"] in SETUPS:
+            groups[r["variant"]].append(r)
+    lines = ["| setup | seeds | " + " | ".join(SHOWN) + " |", "|---|---:|" + "---:|" * len(SHOWN)]
+    for name, g in groups.items():
+        cell = lambda k, g=g: (
+            f"{statistics.mean(r[k] for r in g):.4f}"
+            + (f" ± {statistics.stdev(r[k] for r in g):.4f}" if len(g) > 1 else "")
+        )
+        lines.append(f"| {name} | {len(g)} | " + " | ".join(cell(k) for k in SHOWN) + " |")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", default=str(ROOT / "configs/etth1.yaml"))
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
+    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--print-only", action="store_true", help="print the table of the results file")
+    args = parser.parse_args()
+    out = Path(args.out)
+    rows = json.loads(out.read_text()) if args.print_only else merge(run(args), out)
+    if not args.print_only:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(rows, indent=2))
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    main()
