@@ -34,7 +34,7 @@ from forecaster import __version__
 from forecaster import package_checks as checks
 from forecaster.atomic import asides, replace_dir, write_file
 from forecaster.config import Config, DataConfig, dump_yaml
-from forecaster.data.io import frame_from_dataframe, read_frame
+from forecaster.data.future import model_inputs, read_input
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import localize, same_freq
@@ -140,16 +140,13 @@ class ForecastPackage:
     def read(self, source: str | Path | pd.DataFrame) -> SeriesFrame:
         """Read and validate recent history against the schema."""
         cfg = self.data_config(None if isinstance(source, pd.DataFrame) else str(source))
-        if isinstance(source, pd.DataFrame):
-            frame = frame_from_dataframe(source, cfg, source="request", tz=self.schema.tz)
-        else:
-            frame = read_frame(cfg, source, tz=self.schema.tz)
+        frame = read_input(cfg, source, self.schema)  # with future covariates: their future rows split off
         self._check(frame)
         return frame
 
     def _check(self, frame: SeriesFrame) -> None:
         s = self.schema
-        expected = [s.time_col] + ([s.id_col] if s.id_col else []) + s.columns
+        expected = [s.time_col] + ([s.id_col] if s.id_col else []) + s.columns + s.static
         extra = [c for c in frame.header if c not in expected]
         if extra:
             raise DataError(
@@ -179,12 +176,12 @@ class ForecastPackage:
     def predict_array(self, frame: SeriesFrame, horizon: int | None = None) -> np.ndarray:
         """Forecasts on the original scale: (series, H, K)."""
         h = self._horizon(horizon)
-        L = self.schema.context_len
-        x = np.stack([self.scaler.transform(v[-L:]) for v in frame.values]).astype(np.float32)  # (series, L, F)
+        inputs = model_inputs(self.schema, self.scaler, frame)  # x (series, L, F) [, future, static]
+        inputs = [None if a is None else torch.from_numpy(a) for a in inputs]
         was_training = self.network.training  # an in-memory package's network may still be in train mode
         self.network.eval()
         try:
-            pred = self.network(torch.from_numpy(x))[:, :h].numpy().astype(np.float64)  # (series, h, K)
+            pred = self.network(*inputs)[:, :h].numpy().astype(np.float64)  # (series, h, K)
         finally:
             self.network.train(was_training)
         return self.scaler.inverse(pred)

@@ -35,9 +35,9 @@ def _days_in_year(t: pd.DatetimeIndex) -> np.ndarray:
 FEATURES: dict[str, tuple[Phase, pd.Timedelta]] = {
     "minute": (lambda t: np.asarray(t.minute, dtype=float) / 60, pd.Timedelta(minutes=1)),
     "hour": (lambda t: np.asarray(t.hour, dtype=float) / 24, pd.Timedelta(hours=1)),
-    "dayofweek": (lambda t: np.asarray(t.dayofweek, dtype=float) / 7, pd.Timedelta(days=1)),
+    "dayofweek": (lambda t: np.asarray(t.day_of_week, dtype=float) / 7, pd.Timedelta(days=1)),
     "dayofmonth": (lambda t: (np.asarray(t.day, dtype=float) - 1) / _days_in_month(t), pd.Timedelta(days=1)),
-    "dayofyear": (lambda t: (np.asarray(t.dayofyear, dtype=float) - 1) / _days_in_year(t), pd.Timedelta(days=1)),
+    "dayofyear": (lambda t: (np.asarray(t.day_of_year, dtype=float) - 1) / _days_in_year(t), pd.Timedelta(days=1)),
     "weekofyear": (
         lambda t: (np.asarray(t.isocalendar().week, dtype=float) - 1) / 53,
         pd.Timedelta(weeks=1),

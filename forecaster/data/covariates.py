@@ -211,6 +211,7 @@ def _check_future(rows: pd.DataFrame, schema: Schema, sid: str, horizon: int, pa
             fix=f"append {horizon} rows per series with the future timestamps, the covariates' known values "
             "and the target cells empty",
         )
+    prefix = f"series '{sid}': " if schema.id_col else ""
     for name in schema.future_covariates:
         text = rows[name].astype(str).str.strip().iloc[:horizon]
         numbers = pd.to_numeric(text.where(~text.str.lower().isin(MISSING)), errors="coerce").to_numpy(dtype=float)
@@ -218,7 +219,7 @@ def _check_future(rows: pd.DataFrame, schema: Schema, sid: str, horizon: int, pa
             np.flatnonzero(~np.isfinite(numbers)),
             text,
             rows["__line"].to_numpy(),
-            what=f"{who}: future value {{value!r}} is not a number ({{count}} such rows of the {horizon} future "
+            what=f"{prefix}future value {{value!r}} is not a number ({{count}} such rows of the {horizon} future "
             "rows needed)",
             file=path,
             column=name,
@@ -244,3 +245,19 @@ def future_values(
             fix=f"give the {len(rows)} future rows at consecutive steps right after the last observed row",
         )
     return rows[schema.future_covariates].astype(float).to_numpy()
+
+
+def covariate_problems(s: Schema):
+    """What makes a package schema's covariate fields unusable (messages, first problem first)."""
+    future = s.future_covariates
+    if future and s.columns[len(s.columns) - len(future) :] != future:
+        yield f"field 'future_covariates' must be the last of 'columns', got {future}"
+    if [n for n in s.calendar if n not in calendar.FEATURES] or len(set(s.calendar)) != len(s.calendar):
+        yield f"field 'calendar' must name known calendar features once each ({', '.join(calendar.FEATURES)})"
+    n = len(s.static)
+    if not len(s.static_categories) == len(s.static_mean) == len(s.static_scale) == n:
+        yield "fields 'static_categories', 'static_mean' and 'static_scale' must have one entry per static column"
+    elif any(not np.isfinite(m) or not (np.isfinite(v) and v > 0) for m, v in zip(s.static_mean, s.static_scale)):
+        yield "fields 'static_mean' and 'static_scale' must be finite, and the scales > 0"
+    if n and s.layout != "long":
+        yield "field 'static' needs the long layout"

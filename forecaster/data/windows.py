@@ -116,7 +116,6 @@ class PreparedData:
 
     def dataset(self, split: str) -> WindowDataset:
         starts, counts = self.segments[split]
-        s = self.schema
         return self.windows(starts, counts)
 
     def windows(self, starts: np.ndarray, counts: np.ndarray) -> WindowDataset:

@@ -5,7 +5,7 @@ so they go through the same evaluation and tracking as every other model. They t
 arguments (`future`, `static`) and ignore them: a baseline is what the target's own history gives.
 The linear map reads covariates through `forecaster.nn.covariates.CovariateMap`: a linear map of
 the past covariates, the future-known features over the horizon and a static embedding, added to
-the forecast (in the window's normalised units, before RevIN maps it back).
+the forecast after RevIN maps it back (a covariate's effect in the data's units, whatever the window).
 """
 
 from __future__ import annotations
@@ -201,8 +201,9 @@ class LinearForecaster(nn.Module):
             trend = self.trend(x)
             y = self.seasonal_map((x - trend).transpose(1, 2)) + self.trend_map(trend.transpose(1, 2))
         y = y.transpose(1, 2)  # (B, H, F)
-        if self.covariates is not None:
-            y = y[..., : self.n_targets] + self.covariates(x[..., self.n_targets :], future, static)  # (B, H, K)
         if stats is not None:
             y = self.revin.denormalize(y, stats)
-        return y[..., : self.n_targets]
+        if self.covariates is None:
+            return y[..., : self.n_targets]
+        # in the data's (scaled) units, not the window's: a covariate's effect does not depend on the window
+        return y[..., : self.n_targets] + self.covariates(x[..., self.n_targets :], future, static)  # (B, H, K)
