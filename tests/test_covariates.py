@@ -14,7 +14,7 @@ from forecaster.experiment import train
 from forecaster.models import build_network
 from forecaster.package import ForecastPackage
 from forecaster.pyfunc import forecast_table
-from tests.data.test_covariates import long_with_static, promo_frame
+from tests.data.test_covariate_data import long_with_static, promo_frame
 
 FAMILIES = ("global", "causal", "local", "hybrid", "dynamic", "cross", "lstm", "linear")
 SMALL = [
@@ -128,8 +128,8 @@ def test_predict_reads_the_future_rows_of_the_known_covariates(tmp_path, capsys,
     "change, message",
     [
         (lambda f: f.iloc[:5], "has 5 future rows .* needs the next 8 steps of the future covariates \\(promo\\)"),
-        (lambda f: f.assign(promo=["1", "0", "x", "1", "0", "1", "0", "1"]), "column 'promo', line 36: future value 'x'"),
-        (lambda f: f.assign(promo=["1", "0", "", "1", "0", "1", "0", "1"]), "column 'promo', line 36: future value ''"),
+        (lambda f: f.assign(promo=[*"10x10101"]), "column 'promo', line 36: future value 'x'"),
+        (lambda f: f.assign(promo=["1", "0", "", *"10101"]), "column 'promo', line 36: future value ''"),
         (lambda f: f.drop(columns="promo"), "no future covariate column 'promo'"),
     ],
 )  # fmt: skip

@@ -38,9 +38,9 @@ def test_calendar_features_are_sin_cos_pairs_of_the_cycle():
 
 
 def test_calendar_refuses_unknown_names_and_features_finer_than_the_frequency():
-    with pytest.raises(ConfigError, match="unknown data.calendar feature 'weekday'; valid: minute, hour"):
+    with pytest.raises(ConfigError, match=r"unknown data\.calendar feature 'weekday'; valid: minute, hour"):
         calendar.check_features(["weekday"])
-    with pytest.raises(ConfigError, match="'hour' is finer than the data's frequency 'D'.*valid.*dayofweek"):
+    with pytest.raises(ConfigError, match=r"'hour' is finer than the data's frequency 'D'.*valid.*dayofweek"):
         calendar.check_features(["hour"], "D")
     assert calendar.check_features(["month", "quarter"], "MS") == ["month", "quarter"]
     with pytest.raises(ConfigError, match="finer"):
