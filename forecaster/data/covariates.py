@@ -124,7 +124,7 @@ def with_covariates(schema: Schema, frame: SeriesFrame, cfg: DataConfig, *, fitt
 
 
 def encode_static(schema: Schema, frame: SeriesFrame) -> np.ndarray | None:
-    """(series, S) float32: numeric static values standardised, categorical ones as category codes.
+    """(series, Z) float32: numeric static values standardised, categorical ones as category codes.
 
     Raises:
         DataError: a category the model was not trained with, or a numeric column given text.

@@ -65,7 +65,7 @@ def read_input(cfg: DataConfig, source: str | Path | pd.DataFrame, schema: Schem
 
 def model_inputs(schema: Schema, scaler: Scaler, frame: SeriesFrame) -> list[np.ndarray]:
     """The network's inputs for the last window of every series: [x (series, L, F)] and, with
-    covariates, future (series, H, n_future) or None and static (series, S) or None, scaled."""
+    covariates, future (series, H, n_future) or None and static (series, Z) or None, scaled."""
     L, H = schema.context_len, schema.horizon
     xs, futures = [], []
     for i, (times, values) in enumerate(zip(frame.times, frame.values)):

@@ -30,7 +30,7 @@ class WindowDataset(Dataset):
     """Windows over `values` (rows, features): item i is (x (context_len, F), y (horizon, T)).
 
     With future-known or static covariates an item is (x, y, future, static): future (H, n_future)
-    the horizon rows of the last `n_future` features (None without), static (S,) the window's
+    the horizon rows of the last `n_future` features (None without), static (Z,) the window's
     series' encoded static values (None without); networks take them as `network(x, future, static)`.
 
     Args:
@@ -41,7 +41,7 @@ class WindowDataset(Dataset):
         horizon: target steps.
         n_targets: the first `n_targets` features are the targets.
         n_future: the last `n_future` features are known over the horizon too.
-        static: (rows, S) each row's series' encoded static values, or None.
+        static: (rows, Z) each row's series' encoded static values, or None.
     """
 
     def __init__(
@@ -77,7 +77,7 @@ class WindowDataset(Dataset):
 
     def __getitems__(self, indices: list[int]) -> tuple:
         """A whole batch in one gather: x (B, context_len, F), y (B, horizon, n_targets), and with
-        covariates future (B, H, n_future) or None and static (B, S) or None."""
+        covariates future (B, H, n_future) or None and static (B, Z) or None."""
         index = torch.as_tensor(indices, dtype=torch.long)
         if len(index) and (index.min() < 0 or index.max() >= len(self)):
             raise IndexError(f"window index out of range [0, {len(self)})")
@@ -87,7 +87,7 @@ class WindowDataset(Dataset):
         if not self.n_future and self.static is None:
             return x, y
         future = self.values[rows + self._y_steps, -self.n_future :] if self.n_future else None  # (B, H, Fk)
-        static = self.static[rows[:, 0]] if self.static is not None else None  # (B, S)
+        static = self.static[rows[:, 0]] if self.static is not None else None  # (B, Z)
         return x, y, future, static
 
 
@@ -108,7 +108,7 @@ class PreparedData:
     values: torch.Tensor  # (rows, F), scaled, every series concatenated
     offsets: np.ndarray  # first row of each series in `values`
     segments: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (starts, counts)
-    static: torch.Tensor | None = None  # (rows, S): each row's series' encoded static covariates
+    static: torch.Tensor | None = None  # (rows, Z): each row's series' encoded static covariates
 
     @property
     def schema(self) -> Schema:
@@ -159,7 +159,7 @@ def prepare(
         scaled = np.concatenate([scaled, np.concatenate([calendar_rows(schema, t) for t in frame.times])], axis=1)
     static = encode_static(schema, frame)
     if static is not None:
-        static = torch.from_numpy(np.repeat(static, lengths, axis=0))  # (rows, S)
+        static = torch.from_numpy(np.repeat(static, lengths, axis=0))  # (rows, Z)
     segments = {}
     for k, split in enumerate(SPLITS):
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]

@@ -3,7 +3,7 @@
 A network takes ``forward(x, future=None, static=None)``: x (B, L, F) holds every input feature
 over the context (targets first, then past-observed covariates, then the future-known ones: user
 columns and calendar features); future (B, H, Fk) holds the future-known features over the horizon
-(the last Fk of the F); static (B, S) the series' static covariates, numeric ones standardised and
+(the last Fk of the F); static (B, Z) the series' static covariates, numeric ones standardised and
 categorical ones as category codes. Which family uses which piece, and how, is in the README
 ("Covariates"); the pieces:
 
@@ -33,7 +33,7 @@ from torch import nn
 
 
 class StaticEmbedding(nn.Module):
-    """(B, S) static covariates -> (B, d_out).
+    """(B, Z) static covariates -> (B, d_out).
 
     Args:
         cardinalities: per static column, its number of categories, or 0 for a numeric column.
@@ -132,7 +132,7 @@ class CovariateMap(nn.Module):
     def forward(
         self, past: torch.Tensor | None, future: torch.Tensor | None, static: torch.Tensor | None
     ) -> torch.Tensor | float:
-        """past (B, L, F-K), future (B, H, Fk), static (B, S) -> (B, H, K) (0.0 with no covariates)."""
+        """past (B, L, F-K), future (B, H, Fk), static (B, Z) -> (B, H, K) (0.0 with no covariates)."""
         out = 0.0
         if self.past is not None:
             out = out + self.past(past.flatten(1))  # (B, H*K)

@@ -140,7 +140,7 @@ class AttentionForecaster(nn.Module):
         self.static = static_embedding(static_cardinalities, d_model)
 
     def forward(self, x: torch.Tensor, future: torch.Tensor | None = None, static: torch.Tensor | None = None):
-        """x (B, L, F), future (B, H, Fk), static (B, S) -> (B, H, K)."""
+        """x (B, L, F), future (B, H, Fk), static (B, Z) -> (B, H, K)."""
         return self._run(x, future, static, need_weights=False)[0]
 
     def attention_weights(self, x: torch.Tensor, future=None, static=None) -> list[torch.Tensor]:

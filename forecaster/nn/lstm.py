@@ -88,7 +88,7 @@ class LSTMForecaster(nn.Module):
         self.static = static_embedding(static_cardinalities, hidden_size)
 
     def forward(self, x: torch.Tensor, future: torch.Tensor | None = None, static: torch.Tensor | None = None):
-        """x (B, L, F), future (B, H, Fk), static (B, S) -> (B, H, K)."""
+        """x (B, L, F), future (B, H, Fk), static (B, Z) -> (B, H, K)."""
         x, stats = self.tokenizer.normalize(x)  # (B, L, F)
         tokens = self.tokenizer(x)  # (B', N, token_dim)
         if self.past_tokens is not None:
