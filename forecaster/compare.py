@@ -205,8 +205,8 @@ def _finished(run_id: str) -> tuple[dict, np.ndarray]:
 def _one_window(network, data: PreparedData):
     network.eval()
     test = data.dataset("test")
-    x, y = test.__getitems__([len(test) // 2])
-    return x[0, :, 0].numpy(), y[0, :, 0].numpy(), network(x)[0, :, 0].numpy()
+    x, y, *covariates = test.__getitems__([len(test) // 2])
+    return x[0, :, 0].numpy(), y[0, :, 0].numpy(), network(x, *covariates)[0, :, 0].numpy()
 
 
 def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> None:

@@ -77,6 +77,9 @@ class DataConfig:
     eval_batch_size: int = 256
     num_workers: int = 0
     season_period: int | None = None  # seasonal period in steps; from the frequency when None
+    calendar: list[str] | None = None  # future-known calendar features (forecaster/data/calendar.py), sin/cos
+    future_covariates: list[str] | None = None  # columns whose future values are known (predict's input has them)
+    static: list[str] | None = None  # long format: per-series constant columns, numeric or categorical
 
 
 @dataclass

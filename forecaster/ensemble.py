@@ -42,7 +42,7 @@ RULES = ("median",)
 MAX_MEMBERS = 32  # far more than a top-k of a comparison; bounds the work a crafted file can ask for
 KEYS = ("format_version", "forecaster_version", "rule", "members")
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-SHARED = ("layout", "time_col", "id_col", "columns", "n_targets", "context_len", "horizon")  # schema fields
+SHARED = ("layout", "time_col", "id_col", "columns", "n_targets", "context_len", "horizon", "calendar", "static")
 
 
 def median(stack: torch.Tensor) -> torch.Tensor:

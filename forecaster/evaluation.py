@@ -24,7 +24,7 @@ def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: i
     """Test-split metrics (the split recorded in the package), plus a rolling-origin backtest:
     the last `backtest_windows` forecast origins of every series, `step` steps apart."""
     frame = package.read(path)
-    data = prepare(package.data_config(path), frame=frame, scaler=package.scaler)
+    data = prepare(package.data_config(path), frame=frame, scaler=package.scaler, fitted=package.schema)
     batch = package.cfg.data.eval_batch_size
     metrics = evaluate(package.network, data.dataset("test"), data.scaler, batch_size=batch)
     if package.calibration is not None:  # the package's conformal intervals on the test windows
@@ -52,6 +52,4 @@ def backtest_dataset(data, path: str, *, windows: int, step: int) -> WindowDatas
             fix="lower --backtest-windows or --step",
         )
     starts = np.concatenate([off + np.asarray(local) for off, local in zip(data.offsets, per_series)])
-    return WindowDataset(
-        data.values, starts, np.ones_like(starts), context_len=s.context_len, horizon=s.horizon, n_targets=s.n_targets
-    )
+    return data.windows(starts, np.ones_like(starts))

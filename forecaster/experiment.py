@@ -162,13 +162,18 @@ def _save_and_log(
 
 
 def input_example(data: PreparedData, max_series: int = 2) -> pd.DataFrame:
-    """The last `context_len` rows of (at most `max_series`) series, in the CSV's layout."""
+    """The last `context_len` rows of (at most `max_series`) series, in the CSV's layout; with future
+    covariates the last of them are the horizon's future rows (targets empty), as `predict` takes them."""
     s, parts = data.schema, []
-    for sid, times, values in list(data.frame.series())[:max_series]:
-        part = pd.DataFrame(values[-s.context_len :], columns=s.columns)
-        part.insert(0, s.time_col, localize(times[-s.context_len :], s.tz).astype(str))  # as the CSV wrote them
+    rows = s.context_len + (s.horizon if s.future_covariates else 0)
+    for i, (sid, times, values) in enumerate(list(data.frame.series())[:max_series]):
+        part = pd.DataFrame(values[-rows:], columns=s.columns)
+        part.iloc[s.context_len :, : s.n_targets] = np.nan  # the future rows: only the covariates are known
+        part.insert(0, s.time_col, localize(times[-rows:], s.tz).astype(str))  # as the CSV wrote them
         if s.id_col:
             part.insert(0, s.id_col, sid)
+        for k, name in enumerate(s.static):
+            part[name] = data.frame.static[i][k]
         parts.append(part)
         if s.layout == "wide":
             break

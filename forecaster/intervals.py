@@ -173,14 +173,16 @@ class Forecasts:
 
 
 @torch.no_grad()
-def forecast_batch(network, x: torch.Tensor, n_targets: int) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
+def forecast_batch(
+    network, x: torch.Tensor, *covariates, n_targets: int
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Point forecasts (B, H, K), quantile forecasts (B, H, K, Q) or None, and scales (B, 1, K) of
-    windows x (B, L, F), float64. `network` must be in eval mode."""
+    windows x (B, L, F) with their covariates, float64. `network` must be in eval mode."""
     if hasattr(network, "quantile_forecast"):
-        q = network.quantile_forecast(x)
+        q = network.quantile_forecast(x, *covariates)
         point, quantiles = q[..., network.median].double().numpy(), q.double().numpy()
     else:
-        point, quantiles = network(x).double().numpy(), None
+        point, quantiles = network(x, *covariates).double().numpy(), None
     return point, quantiles, np.asarray(error_scale(x, n_targets, "naive"), dtype=np.float64)
 
 
@@ -189,8 +191,8 @@ def window_forecasts(network, dataset: WindowDataset, offsets: np.ndarray, *, ba
     was_training = network.training
     network.eval()
     parts: dict[str, list] = {"y": [], "point": [], "quantiles": [], "scale": []}
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
-        point, quantiles, scale = forecast_batch(network, x, dataset.n_targets)
+    for x, y, *covariates in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
+        point, quantiles, scale = forecast_batch(network, x, *covariates, n_targets=dataset.n_targets)
         for key, value in zip(parts, (y.double().numpy(), point, quantiles, scale)):
             parts[key].append(value)
     network.train(was_training)

@@ -43,9 +43,9 @@ def evaluate(
     scale = torch.as_tensor(scaler.scale[: dataset.n_targets], dtype=torch.float64)
     sums = torch.zeros(4, dtype=torch.float64)
     window_se, predictions, count, seconds = [], [], 0, 0.0
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
+    for x, y, *covariates in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
         start = time.perf_counter()
-        pred = network(x)
+        pred = network(x, *covariates)
         seconds += time.perf_counter() - start
         err = (pred - y).double()  # (B, H, T)
         sums += torch.stack(
@@ -135,8 +135,8 @@ def validation_loss(network: nn.Module, dataset: WindowDataset, loss_scale: str,
     was_training = network.training
     network.eval()
     total, count = 0.0, 0
-    for x, y in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
-        err = (network(x) - y) / error_scale(x, dataset.n_targets, loss_scale)
+    for x, y, *covariates in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
+        err = (network(x, *covariates) - y) / error_scale(x, dataset.n_targets, loss_scale)
         total += float(err.double().square().sum())
         count += err.numel()
     network.train(was_training)

@@ -27,6 +27,8 @@ class Dims(Protocol):
     context_len: int
     horizon: int
     period: int
+    # optional (0 / empty when absent): future-known features and static covariates' cardinalities
+    # n_future: int; static_cardinalities: list[int]
 
 
 def build_network(cfg: ModelConfig, dims: Dims) -> nn.Module:
@@ -78,6 +80,15 @@ def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "channel_independent": cfg.channel_independent,
         "decoder_layers": cfg.decoder_layers,
         "linear_skip": cfg.linear_skip,
+        **_covariates(dims),
+    }
+
+
+def _covariates(dims: Dims) -> dict[str, Any]:
+    """The covariate arguments of the trainable networks (`forecaster.nn.covariates`)."""
+    return {
+        "n_future": getattr(dims, "n_future", 0),
+        "static_cardinalities": list(getattr(dims, "static_cardinalities", [])),
     }
 
 
@@ -96,6 +107,7 @@ def _lstm(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "d_ff": cfg.d_ff,
         "dropout": cfg.dropout,
         "head_dropout": cfg.head_dropout,
+        **_covariates(dims),
     }
 
 
@@ -108,6 +120,7 @@ def _linear(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "revin": cfg.revin,
         "decompose": cfg.decompose,
         "moving_avg": cfg.moving_avg,
+        **_covariates(dims),
     }
 
 

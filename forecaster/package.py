@@ -37,7 +37,7 @@ from forecaster import __version__, intervals
 from forecaster import package_checks as checks
 from forecaster.atomic import asides, replace_dir, write_file
 from forecaster.config import Config, DataConfig, dump_yaml
-from forecaster.data.io import frame_from_dataframe, read_frame
+from forecaster.data.future import model_inputs, read_input
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import localize, same_freq
@@ -170,16 +170,13 @@ class ForecastPackage:
     def read(self, source: str | Path | pd.DataFrame) -> SeriesFrame:
         """Read and validate recent history against the schema."""
         cfg = self.data_config(None if isinstance(source, pd.DataFrame) else str(source))
-        if isinstance(source, pd.DataFrame):
-            frame = frame_from_dataframe(source, cfg, source="request", tz=self.schema.tz)
-        else:
-            frame = read_frame(cfg, source, tz=self.schema.tz)
+        frame = read_input(cfg, source, self.schema)  # with future covariates: their future rows split off
         self._check(frame)
         return frame
 
     def _check(self, frame: SeriesFrame) -> None:
         s = self.schema
-        expected = [s.time_col] + ([s.id_col] if s.id_col else []) + s.columns
+        expected = [s.time_col] + ([s.id_col] if s.id_col else []) + s.columns + s.static
         extra = [c for c in frame.header if c not in expected]
         if extra:
             raise DataError(
@@ -205,20 +202,20 @@ class ForecastPackage:
                     fix=f"give at least {s.context_len} rows of recent history per series",
                 )
 
-    def windows(self, frame: SeriesFrame) -> torch.Tensor:
-        """The last `context_len` rows of every series, scaled: (series, L, F)."""
-        L = self.schema.context_len
-        return torch.from_numpy(np.stack([self.scaler.transform(v[-L:]) for v in frame.values]).astype(np.float32))
+    def inputs(self, frame: SeriesFrame) -> list[torch.Tensor | None]:
+        """The network's inputs for every series: x, its last `context_len` rows scaled (series, L, F),
+        and its covariates (future (series, H, Fk) and static (series, Z), or None) when it has them."""
+        return [None if a is None else torch.from_numpy(a) for a in model_inputs(self.schema, self.scaler, frame)]
 
     @torch.no_grad()
     def predict_array(self, frame: SeriesFrame, horizon: int | None = None) -> np.ndarray:
         """Forecasts on the original scale: (series, H, K)."""
         h = self._horizon(horizon)
-        x = self.windows(frame)  # (series, L, F)
+        inputs = self.inputs(frame)  # x (series, L, F) [, future, static]
         was_training = self.network.training  # an in-memory package's network may still be in train mode
         self.network.eval()
         try:
-            pred = self.network(x)[:, :h].numpy().astype(np.float64)  # (series, h, K)
+            pred = self.network(*inputs)[:, :h].numpy().astype(np.float64)  # (series, h, K)
         finally:
             self.network.train(was_training)
         return self.scaler.inverse(pred)
@@ -236,7 +233,9 @@ class ForecastPackage:
         was_training = self.network.training
         self.network.eval()
         try:
-            point, quantiles, scale = intervals.forecast_batch(self.network, self.windows(frame), self.schema.n_targets)
+            point, quantiles, scale = intervals.forecast_batch(
+                self.network, *self.inputs(frame), n_targets=self.schema.n_targets
+            )
         finally:
             self.network.train(was_training)
         ids = [str(sid) for sid in frame.schema.series_ids]

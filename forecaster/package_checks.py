@@ -26,6 +26,7 @@ from torch.overrides import TorchFunctionMode
 from torch.utils._device import _device_constructors  # the factories torch.device(...) redirects
 
 from forecaster.config import Config, load
+from forecaster.data.covariates import covariate_problems
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema
 from forecaster.errors import ConfigError, PackageError
@@ -125,6 +126,7 @@ def schema_problems(s: Schema):
         value = getattr(s, name)
         if value is None or not 1 <= value <= MAX_STEPS:
             yield f"field '{name}' must be an integer between 1 and {MAX_STEPS}, got {json.dumps(value)}"
+    yield from covariate_problems(s)
 
 
 def read_scaler(file: Path, schema: Schema) -> Scaler:
@@ -133,8 +135,8 @@ def read_scaler(file: Path, schema: Schema) -> Scaler:
         scaler = Scaler.from_dict(json.loads(read_text(file)))
     except ValueError as exc:
         raise corrupted(file, str(exc)) from None
-    if len(scaler.mean) != schema.n_features:
-        raise corrupted(file, f"{len(scaler.mean)} columns, but schema.json has {schema.n_features} feature columns")
+    if len(scaler.mean) != len(schema.columns):  # calendar features are not scaled
+        raise corrupted(file, f"{len(scaler.mean)} columns, but schema.json has {len(schema.columns)} feature columns")
     return scaler
 
 

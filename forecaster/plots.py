@@ -116,14 +116,14 @@ def test_forecasts(
 
     test = data.dataset("test")
     picks = np.linspace(0, len(test) - 1, n_windows).astype(int).tolist()
-    x, y = test.__getitems__(picks)
+    x, y, *covariates = test.__getitems__(picks)
     network.eval()
     with torch.no_grad():
-        pred = network(x)
+        pred = network(x, *covariates)
     unscale = lambda a: data.scaler.inverse_column(np.asarray(a)[..., column], column)
     bands = {}
     if calibration is not None:
-        point, quantiles, scale = intervals.forecast_batch(network, x, data.schema.n_targets)
+        point, quantiles, scale = intervals.forecast_batch(network, x, *covariates, n_targets=data.schema.n_targets)
         starts = test.start_rows(torch.tensor(picks)).numpy()
         series = np.searchsorted(data.offsets, starts, side="right") - 1
         f = intervals.Forecasts(y.double().numpy(), point, quantiles, scale, series)
@@ -140,8 +140,8 @@ def test_attention(network, data, *, variant: str, window: int | None = None, ch
     import torch
 
     test = data.dataset("test")
-    x, _ = test.__getitems__([len(test) // 2 if window is None else window])
+    x, _, *covariates = test.__getitems__([len(test) // 2 if window is None else window])
     network.eval()
     with torch.no_grad():
-        weights = [w[channel].numpy() for w in network.attention_weights(x) if w is not None]
+        weights = [w[channel].numpy() for w in network.attention_weights(x, *covariates) if w is not None]
     return attention_figure(weights, title=f"{variant}: attention weights, one test window")

@@ -57,17 +57,18 @@ class ForecastModule(pl.LightningModule):
             raise ConfigError(f"unknown trainer.loss '{cfg.loss}'; valid: {', '.join(LOSSES)}")
         self.network, self.cfg, self.loss_fn = network, cfg, LOSSES[cfg.loss]
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.network(x)
+    def forward(self, x: torch.Tensor, *covariates) -> torch.Tensor:
+        return self.network(x, *covariates)
 
     def training_step(self, batch, batch_idx):
-        x, y = batch
+        x, y, *covariates = batch  # covariates: (future, static) when the data has them
         scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
         if hasattr(self.network, "quantile_forecast"):  # a quantile head: the pinball loss over its quantiles
-            pred = self.network.quantile_forecast(x) / (scale.unsqueeze(-1) if torch.is_tensor(scale) else scale)
+            pred = self.network.quantile_forecast(x, *covariates)
+            pred = pred / (scale.unsqueeze(-1) if torch.is_tensor(scale) else scale)
             loss = pinball_loss(pred, y / scale, self.network.levels)
         else:
-            loss = self.loss_fn(self.network(x) / scale, y / scale)
+            loss = self.loss_fn(self.network(x, *covariates) / scale, y / scale)
         if not torch.isfinite(loss):
             raise TrainingDiverged(
                 f"training diverged: the loss is {loss.item()} at epoch {self.current_epoch}, "
@@ -78,9 +79,9 @@ class ForecastModule(pl.LightningModule):
         return loss
 
     def validation_step(self, batch, batch_idx):
-        x, y = batch
+        x, y, *covariates = batch
         scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
-        loss = F.mse_loss(self.network(x) / scale, y / scale)
+        loss = F.mse_loss(self.network(x, *covariates) / scale, y / scale)
         self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x))
 
     def configure_optimizers(self):

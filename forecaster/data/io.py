@@ -23,6 +23,7 @@ import pandas as pd
 
 from forecaster.config import DataConfig
 from forecaster.data import outliers
+from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.data.times import common_freq, infer_freq, looks_like_times, parse_times, regularise
 from forecaster.errors import DataError
@@ -81,6 +82,7 @@ def frame_from_table(
         diagnostics += found
         freqs.append(freq)
     diagnostics += clipped
+    static = static_values(table, lines, list(cfg.static or []), id_col=id_col, path=path)
     freq = common_freq(freqs)
     if freq is None:
         raise DataError(
@@ -98,8 +100,9 @@ def frame_from_table(
         freq=freq,
         series_ids=ids,
         tz=found_tz,
+        static=list(cfg.static or []),
     )
-    return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics)
+    return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics, static)
 
 
 @dataclass(frozen=True)
@@ -247,7 +250,7 @@ def _id_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
 def _value_columns(
     table: pd.DataFrame, cfg: DataConfig, path: str, layout: str, time_col: str, id_col: str | None
 ) -> tuple[list[str], list[str]]:
-    covariates = list(cfg.covariates or [])
+    covariates, future, static = list(cfg.covariates or []), list(cfg.future_covariates or []), cfg.static or []
     if layout == "long":
         value = cfg.value_col or _find(table, VALUE_NAMES)
         if value is None:
@@ -260,10 +263,11 @@ def _value_columns(
             )
         targets = [_need_column(table, value, "value", "--data.value_col", path)]
         if cfg.covariates is None:  # every other column is an input-only covariate
-            covariates = [c for c in table.columns if c not in (time_col, id_col, value)]
+            covariates = [c for c in table.columns if c not in (time_col, id_col, value, *static)]
     else:
-        taken = {time_col, *covariates}
+        taken = {time_col, *covariates, *future}
         targets = list(cfg.targets or [c for c in table.columns if c not in taken])
+    covariates = [c for c in covariates if c not in future] + future  # future-known last (Schema.n_future)
     for col in targets + covariates:
         _need_column(table, col, "value", "--data.targets / --data.covariates", path)
     if not targets:

@@ -24,6 +24,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
+COVARIATE_FIELDS = ("future_covariates", "calendar", "static", "static_categories", "static_mean", "static_scale")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Schema:
     """What a dataset holds and, once windows are chosen, what a model reads and writes.
@@ -43,6 +46,13 @@ class Schema:
             (a zone with daylight saving); None when not recorded (packages saved before it was).
             Stamps with offsets are held as UTC; forecasts are written back in this convention
             (`forecaster.data.times`).
+        future_covariates: the columns whose future values are known; the last of `columns`.
+        calendar: calendar features (`forecaster.data.calendar`), each two input features (sin,
+            cos) after `columns`; known over the horizon too.
+        static: per-series constant columns (long layout), not among `columns`.
+        static_categories: for each static column, its categories (embedded), or [] for a number.
+        static_mean, static_scale: a numeric static column's standardisation (0 and 1 for a
+            categorical one), fitted on the training series.
     """
 
     layout: str
@@ -56,10 +66,27 @@ class Schema:
     period: int | None = None
     series_ids: list[str] = field(default_factory=list)
     tz: str | None = None
+    future_covariates: list[str] = field(default_factory=list)
+    calendar: list[str] = field(default_factory=list)
+    static: list[str] = field(default_factory=list)
+    static_categories: list[list[str]] = field(default_factory=list)
+    static_mean: list[float] = field(default_factory=list)
+    static_scale: list[float] = field(default_factory=list)
 
     @property
     def n_features(self) -> int:
-        return len(self.columns)
+        """F: the file's columns, then two per calendar feature."""
+        return len(self.columns) + 2 * len(self.calendar)
+
+    @property
+    def n_future(self) -> int:
+        """Input features known over the horizon: the last `n_future` of the F (user columns, calendar)."""
+        return len(self.future_covariates) + 2 * len(self.calendar)
+
+    @property
+    def static_cardinalities(self) -> list[int]:
+        """Per static column: its number of categories, or 0 for a numeric one."""
+        return [len(c) for c in self.static_categories]
 
     @property
     def targets(self) -> list[str]:
@@ -78,8 +105,10 @@ class Schema:
         return replace(self, series_ids=list(series_ids))
 
     def to_json(self) -> str:
-        """`schema.json` of a model package (format version 1)."""
-        return json.dumps(asdict(self), indent=2)
+        """`schema.json` of a model package (format version 1). The covariate fields are written
+        only when a dataset has covariates, so a package without them reads as before."""
+        raw = {k: v for k, v in asdict(self).items() if k not in COVARIATE_FIELDS or v}
+        return json.dumps(raw, indent=2)
 
     @classmethod
     def from_json(cls, text: str) -> Schema:
@@ -178,6 +207,8 @@ class SeriesFrame:
     times: list[pd.DatetimeIndex]
     values: list[np.ndarray]
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    static: list[list[str]] | None = None  # per series, its value of each `schema.static` column, as text
+    future: list[np.ndarray] | None = None  # predict: per series, (H, future covariates) known values
 
     @property
     def n_rows(self) -> int:
@@ -196,4 +227,6 @@ class SeriesFrame:
             [self.times[i] for i in indices],
             [self.values[i] for i in indices],
             [*self.diagnostics, *diagnostics],
+            None if self.static is None else [self.static[i] for i in indices],
+            None if self.future is None else [self.future[i] for i in indices],
         )

@@ -18,6 +18,7 @@ from torch.utils.data import Dataset
 
 from forecaster.config import DataConfig
 from forecaster.data import notes
+from forecaster.data.covariates import calendar_rows, encode_static, with_covariates
 from forecaster.data.io import read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
@@ -28,6 +29,10 @@ from forecaster.errors import DataError
 class WindowDataset(Dataset):
     """Windows over `values` (rows, features): item i is (x (context_len, F), y (horizon, T)).
 
+    With future-known or static covariates an item is (x, y, future, static): future (H, n_future)
+    the horizon rows of the last `n_future` features (None without), static (Z,) the window's
+    series' encoded static values (None without); networks take them as `network(x, future, static)`.
+
     Args:
         values: the scaled rows of every series, concatenated.
         starts: first window start row of each segment (global row index).
@@ -35,6 +40,8 @@ class WindowDataset(Dataset):
         context_len: input steps.
         horizon: target steps.
         n_targets: the first `n_targets` features are the targets.
+        n_future: the last `n_future` features are known over the horizon too.
+        static: (rows, Z) each row's series' encoded static values, or None.
     """
 
     def __init__(
@@ -46,8 +53,10 @@ class WindowDataset(Dataset):
         context_len: int,
         horizon: int,
         n_targets: int,
+        n_future: int = 0,
+        static: torch.Tensor | None = None,
     ):
-        self.values = values
+        self.values, self.n_future, self.static = values, n_future, static
         self.starts = torch.as_tensor(starts, dtype=torch.long)
         self.cum = torch.as_tensor(np.cumsum(counts), dtype=torch.long)
         self.context_len, self.horizon, self.n_targets = context_len, horizon, n_targets
@@ -63,19 +72,23 @@ class WindowDataset(Dataset):
         before = torch.where(seg > 0, self.cum[seg - 1], torch.zeros_like(seg))
         return self.starts[seg] + (index - before)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        x, y = self.__getitems__([i])
-        return x[0], y[0]
+    def __getitem__(self, i: int) -> tuple:
+        return tuple(None if part is None else part[0] for part in self.__getitems__([i]))
 
-    def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
-        """A whole batch in one gather: x (B, context_len, F), y (B, horizon, n_targets)."""
+    def __getitems__(self, indices: list[int]) -> tuple:
+        """A whole batch in one gather: x (B, context_len, F), y (B, horizon, n_targets), and with
+        covariates future (B, H, n_future) or None and static (B, Z) or None."""
         index = torch.as_tensor(indices, dtype=torch.long)
         if len(index) and (index.min() < 0 or index.max() >= len(self)):
             raise IndexError(f"window index out of range [0, {len(self)})")
         rows = self.start_rows(index)[:, None]
         x = self.values[rows + self._x_steps]  # (B, C, F)
         y = self.values[rows + self._y_steps, : self.n_targets]  # (B, H, T)
-        return x, y
+        if not self.n_future and self.static is None:
+            return x, y
+        future = self.values[rows + self._y_steps, -self.n_future :] if self.n_future else None  # (B, H, Fk)
+        static = self.static[rows[:, 0]] if self.static is not None else None  # (B, Z)
+        return x, y, future, static
 
 
 def collate_batch(batch):
@@ -95,6 +108,7 @@ class PreparedData:
     values: torch.Tensor  # (rows, F), scaled, every series concatenated
     offsets: np.ndarray  # first row of each series in `values`
     segments: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (starts, counts)
+    static: torch.Tensor | None = None  # (rows, Z): each row's series' encoded static covariates
 
     @property
     def schema(self) -> Schema:
@@ -102,17 +116,34 @@ class PreparedData:
 
     def dataset(self, split: str) -> WindowDataset:
         starts, counts = self.segments[split]
+        return self.windows(starts, counts)
+
+    def windows(self, starts: np.ndarray, counts: np.ndarray) -> WindowDataset:
+        """The windows of segments (`starts`, `counts`) over these rows, covariates included."""
         s = self.schema
         return WindowDataset(
-            self.values, starts, counts, context_len=s.context_len, horizon=s.horizon, n_targets=s.n_targets
+            self.values,
+            starts,
+            counts,
+            context_len=s.context_len,
+            horizon=s.horizon,
+            n_targets=s.n_targets,
+            n_future=s.n_future,
+            static=self.static,
         )
 
     def n_windows(self, split: str) -> int:
         return int(self.segments[split][1].sum())
 
 
-def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None) -> PreparedData:
-    """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows."""
+def prepare(
+    cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None, *, fitted: Schema | None = None
+) -> PreparedData:
+    """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows.
+
+    `fitted`: a model package's schema, whose static categories and standardisation encode the
+    static covariates (instead of fitting them on `frame`).
+    """
     frame = check_lengths(frame if frame is not None else read_frame(cfg), cfg)
     notes.report(frame.diagnostics)
     bounds = [split_bounds(len(t), cfg) for t in frame.times]
@@ -123,15 +154,21 @@ def prepare(cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | 
     offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
     scaled = np.concatenate([scaler.transform(v) for v in frame.values]).astype(np.float32)
     _check_scaled(scaled, frame, offsets)
+    schema = with_covariates(frame.schema, frame, cfg, fitted=fitted)
+    if schema.calendar:  # after scaling: the features are already in [-1, 1]
+        scaled = np.concatenate([scaled, np.concatenate([calendar_rows(schema, t) for t in frame.times])], axis=1)
+    static = encode_static(schema, frame)
+    if static is not None:
+        static = torch.from_numpy(np.repeat(static, lengths, axis=0))  # (rows, Z)
     segments = {}
     for k, split in enumerate(SPLITS):
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
         starts = np.array([first for first, _ in ranges]) + offsets
         segments[split] = (starts, np.array([count for _, count in ranges]))
-    schema = frame.schema.with_windows(
+    schema = schema.with_windows(
         context_len=cfg.context_len, horizon=cfg.horizon, period=season_period(frame.schema.freq, cfg)
     )
-    return PreparedData(replace(frame, schema=schema), scaler, torch.from_numpy(scaled), offsets, segments)
+    return PreparedData(replace(frame, schema=schema), scaler, torch.from_numpy(scaled), offsets, segments, static)
 
 
 def _check_scaled(scaled: np.ndarray, frame: SeriesFrame, offsets: np.ndarray) -> None:

@@ -13,5 +13,8 @@ Shape letters, used in every shape comment of the package:
     K  target columns                S  key positions
                                      W  local window
 
+Covariates (`forecaster.nn.covariates`): Fk future-known features (the last Fk of the F), Z static
+covariates.
+
 B' is the batch the encoder sees: B * F when channel-independent (one sequence per channel), else B.
 """

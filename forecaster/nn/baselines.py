@@ -1,7 +1,11 @@
 """Honest baselines: repeat the last value, repeat the last season, M4's Naive2, and a linear map (DLinear).
 
 The naive forecasters have no weights; they are still `nn.Module`s with the same call signature,
-so they go through the same evaluation and tracking as every other model.
+so they go through the same evaluation and tracking as every other model. They take the covariate
+arguments (`future`, `static`) and ignore them: a baseline is what the target's own history gives.
+The linear map reads covariates through `forecaster.nn.covariates.CovariateMap`: a linear map of
+the past covariates, the future-known features over the horizon and a static embedding, added to
+the forecast after RevIN maps it back (a covariate's effect in the data's units, whatever the window).
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from forecaster.nn.common import RevIN
+from forecaster.nn.covariates import CovariateMap
 
 
 class NaiveForecaster(nn.Module):
@@ -20,7 +25,7 @@ class NaiveForecaster(nn.Module):
         super().__init__()
         self.n_targets, self.horizon = n_targets, horizon
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, future=None, static=None) -> torch.Tensor:
         last = x[:, -1:, : self.n_targets]  # (B, 1, K)
         return last.expand(-1, self.horizon, -1)
 
@@ -40,7 +45,7 @@ class SeasonalNaiveForecaster(nn.Module):
         steps = context_len - period + torch.arange(horizon) % period
         self.register_buffer("steps", steps, persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, future=None, static=None) -> torch.Tensor:
         return x[:, self.steps, : self.n_targets]  # (B, H, K)
 
 
@@ -92,7 +97,7 @@ class Naive2Forecaster(nn.Module):
         self.mean.copy_(torch.as_tensor(mean, dtype=self.mean.dtype))
         self.scale.copy_(torch.as_tensor(scale, dtype=self.scale.dtype))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, future=None, static=None) -> torch.Tensor:
         b, length, _ = x.shape
         last = x[:, -1:, : self.n_targets]  # (B, 1, K)
         if not self.tested:
@@ -152,6 +157,8 @@ class LinearForecaster(nn.Module):
         n_features, n_targets, context_len, horizon: F, K, L and H of the data.
         revin: standardise each window per channel (no learned affine) and map the forecast back.
         decompose: separate trend and remainder maps. moving_avg: the trend's kernel.
+        n_future: Fk, the future-known features (the last Fk of the F; 0: none).
+        static_cardinalities: per static covariate, its categories, 0 for a numeric one (empty: none).
     """
 
     def __init__(
@@ -164,6 +171,8 @@ class LinearForecaster(nn.Module):
         revin: bool,
         decompose: bool,
         moving_avg: int,
+        n_future: int = 0,
+        static_cardinalities: list[int] = (),
     ):
         super().__init__()
         self.n_targets = n_targets
@@ -171,8 +180,18 @@ class LinearForecaster(nn.Module):
         self.trend = MovingAverage(moving_avg) if decompose else None
         self.seasonal_map = nn.Linear(context_len, horizon)
         self.trend_map = nn.Linear(context_len, horizon) if decompose else None
+        self.covariates = None  # the channels share one map, so covariates need their own way to the targets
+        if n_features > n_targets or n_future or static_cardinalities:
+            self.covariates = CovariateMap(
+                n_past=n_features - n_targets,
+                n_future=n_future,
+                cardinalities=list(static_cardinalities),
+                context_len=context_len,
+                horizon=horizon,
+                n_targets=n_targets,
+            )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, future=None, static=None) -> torch.Tensor:
         stats = None
         if self.revin is not None:
             x, stats = self.revin.normalize(x)
@@ -184,4 +203,7 @@ class LinearForecaster(nn.Module):
         y = y.transpose(1, 2)  # (B, H, F)
         if stats is not None:
             y = self.revin.denormalize(y, stats)
-        return y[..., : self.n_targets]
+        if self.covariates is None:
+            return y[..., : self.n_targets]
+        # in the data's (scaled) units, not the window's: a covariate's effect does not depend on the window
+        return y[..., : self.n_targets] + self.covariates(x[..., self.n_targets :], future, static)  # (B, H, K)

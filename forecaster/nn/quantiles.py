@@ -65,13 +65,13 @@ class QuantileForecaster(nn.Module):
         self.median = self.quantiles.index(MEDIAN)
         self.register_buffer("levels", torch.tensor(self.quantiles), persistent=False)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.quantile_forecast(x)[..., self.median]
+    def forward(self, x: torch.Tensor, *covariates) -> torch.Tensor:
+        return self.quantile_forecast(x, *covariates)[..., self.median]
 
-    def quantile_forecast(self, x: torch.Tensor) -> torch.Tensor:
-        """x: (B, L, F) -> (B, H, K, Q), non-decreasing along Q."""
+    def quantile_forecast(self, x: torch.Tensor, *covariates) -> torch.Tensor:
+        """x: (B, L, F) and its covariates (the wrapped network's) -> (B, H, K, Q), non-decreasing along Q."""
         b, q, m = x.shape[0], len(self.quantiles), self.median
-        raw = self.network(x).reshape(b, q, self.horizon, -1)  # (B, Q, H, K)
+        raw = self.network(x, *covariates).reshape(b, q, self.horizon, -1)  # (B, Q, H, K)
         s = x[..., : self.n_targets].std(dim=1, keepdim=True).clamp_min(1e-3)  # (B, 1, K)
         centre = raw[:, m]  # (B, H, K)
         steps = s.unsqueeze(1) * F.softplus((raw - centre.unsqueeze(1)) / s.unsqueeze(1))  # (B, Q, H, K), > 0

@@ -39,7 +39,7 @@ class Tokenizer(nn.Module):
         channel_independent: bool,
     ):
         super().__init__()
-        self.n_targets, self.channel_independent = n_targets, channel_independent
+        self.n_features, self.n_targets, self.channel_independent = n_features, n_targets, channel_independent
         self.revin = RevIN(n_features) if revin else None
         self.patcher = Patcher(context_len=context_len, patch_len=patch_len, stride=stride)
         self.n_tokens = self.patcher.n_patches
@@ -57,6 +57,10 @@ class Tokenizer(nn.Module):
         if self.channel_independent:
             return patches
         return patches.reshape(B, -1, *patches.shape[1:]).permute(0, 2, 1, 3).flatten(2)  # (B, N, F*P)
+
+    def per_sequence(self, t: torch.Tensor) -> torch.Tensor:
+        """t: (B, ...) one entry per window -> (B', ...) one per sequence (each channel's, channel-independent)."""
+        return t.repeat_interleave(self.n_features, dim=0) if self.channel_independent else t
 
     def merge(self, y: torch.Tensor, batch: int) -> torch.Tensor:
         """y: (B', H, out_channels) -> (B, H, C); C = F channel-independent, else K."""
