@@ -108,7 +108,8 @@ def _seed_mean(group: list[dict], errors: dict[str, np.ndarray]) -> np.ndarray |
 def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
     groups = defaultdict(list)
     for r in rows:
-        groups[(r["horizon"], r["variant"])].append(r)
+        if "+" not in r["variant"]:  # `causal+quantile` etc.: rows of benchmarks/etth1_intervals.py
+            groups[(r["horizon"], r["variant"])].append(r)
     lines = [
         "| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | seeds | params | epochs | s/epoch | train s | p (best better) |",  # noqa: E501
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",

@@ -1,20 +1,24 @@
 """Prediction intervals on ETTh1 (horizon 96, causal, configs/etth1.yaml), recorded in
 benchmarks/results/etth1.json beside the point benchmark's rows.
 
-Two setups, each `forecaster compare` of the causal variant over 3 seeds: `causal+conformal`, the
+Three setups, each `forecaster compare` of the causal variant over 3 seeds: `causal+conformal`, the
 point model with split-conformal intervals from the validation windows (its MSE is the point
-benchmark's `causal` MSE, bit for bit), and `causal+quantile`, the same network with a quantile
-head (`model.levels: [80, 90]`, pinball loss; intervals: conformalized quantile regression). Rows
+benchmark's `causal` MSE, bit for bit), `causal+quantile`, the same network with a quantile
+head (`model.levels: [80, 90]`, pinball loss; intervals: conformalized quantile regression), and
+`causal+calendar`, the point model with the hour of the day and the day of the week as future-known
+covariates (`data.calendar`; they are known for the horizon, so every model may use them). Rows
 keep mse (of the median), coverage_80, coverage_90, width_80, width_90, msis and mql
 (forecaster/interval_metrics.py); rows of other variants in the file are kept (etth1.merge).
 
     python benchmarks/etth1_intervals.py --seeds 3
+    python benchmarks/etth1_intervals.py --seeds 3 --setups causal+calendar --set trainer.threads 1  # one setup
     python benchmarks/etth1_intervals.py --seeds 1 --set trainer.max_epochs 1 --out /tmp/smoke.json  # smoke check
 """
 
 from __future__ import annotations
 
 import argparse
+import fcntl
 import json
 import statistics
 import sys
@@ -28,7 +32,11 @@ from etth1 import RESULTS, ROOT, merge
 from forecaster.compare import compare
 from forecaster.config import load
 
-SETUPS = {"causal+conformal": [], "causal+quantile": [("model.levels", "[80, 90]")]}
+SETUPS = {
+    "causal+conformal": [],
+    "causal+quantile": [("model.levels", "[80, 90]")],
+    "causal+calendar": [("data.calendar", "[hour, dayofweek]")],
+}
 KEEP = ("mse", "mae", "coverage_80", "coverage_90", "width_80", "width_90", "msis", "mql", "n_params", "epochs")
 KEEP += ("train_seconds", "n_test_windows")
 SHOWN = ("mse", "coverage_80", "coverage_90", "width_80", "width_90", "msis", "mql")
@@ -36,7 +44,8 @@ SHOWN = ("mse", "coverage_80", "coverage_90", "width_80", "width_90", "msis", "m
 
 def run(args) -> list[dict]:
     rows = []
-    for name, extra in SETUPS.items():
+    for name in args.setups.split(","):
+        extra = SETUPS[name]
         overrides = [("data.horizon", "96"), ("data.path", str(ROOT / "datasets/ETTh1.csv")), *extra, *args.set]
         cfg = load(args.config, overrides)
         fits, _ = compare(cfg, variants=["causal"], seeds=args.seeds, ensemble_k=0)
@@ -68,14 +77,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", default=str(ROOT / "configs/etth1.yaml"))
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--setups", default=",".join(SETUPS), help=f"comma-separated, of: {', '.join(SETUPS)}")
     parser.add_argument("--set", nargs=2, action="append", default=[], metavar=("KEY", "VALUE"))
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--print-only", action="store_true", help="print the table of the results file")
     args = parser.parse_args()
     out = Path(args.out)
-    rows = json.loads(out.read_text()) if args.print_only else merge(run(args), out)
-    if not args.print_only:
-        out.parent.mkdir(parents=True, exist_ok=True)
+    if args.print_only:
+        print(table(json.loads(out.read_text())))
+        return
+    new = run(args)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with open(out.with_suffix(".lock"), "w") as lock:  # setups may run as parallel processes
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        rows = merge(new, out)
         out.write_text(json.dumps(rows, indent=2))
     print(table(rows))
 
