@@ -206,13 +206,17 @@ def cmd_inspect(args, given) -> int:
 
 
 def cmd_train(args, given) -> int:
+    from rich.console import Console
+
+    from forecaster import progress
     from forecaster.config import with_variant
     from forecaster.experiment import train
     from forecaster.validation import check_trainable
 
     cfg, derived = derive_settings(args, given, load_config(args, given))
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
-    outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=derived)
+    with progress.display(Console(), total=1):
+        outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=derived)
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
@@ -335,9 +339,11 @@ def cmd_evaluate(args, given) -> int:
 
 
 def cmd_ui(args, given) -> int:
+    from forecaster.store import artifact_root
     from forecaster.tracking import tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
+    root = artifact_root(uri)  # a SQLite store's artifacts are beside it (runs record where exactly)
     command = [
         sys.executable,
         "-m",
@@ -349,6 +355,7 @@ def cmd_ui(args, given) -> int:
         "127.0.0.1",
         "--port",
         str(args.port),
+        *(["--artifacts-destination", str(root)] if root is not None else []),
     ]
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     os.execv(sys.executable, command)
