@@ -108,6 +108,14 @@ def build_parser():
     evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
     sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
 
+    report = command(description="Write a comparison (its parent run) as one self-contained HTML file.")
+    report.add_argument("run_id", metavar="PARENT_RUN_ID", help="the comparison's parent run (compare-...)")
+    report.add_argument("--output", default="report.html", help="HTML file to write (default: report.html)")
+    report.add_argument(
+        "--tracking-uri", help="store of the run (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
+    )
+    sub.add_subcommand("report", report, help="write a comparison as one self-contained HTML file")
+
     ui = command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
     ui.add_argument("--port", type=int, default=5000, help="port")
     ui.add_argument("--tracking-uri", help="store to show (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
@@ -338,6 +346,14 @@ def cmd_evaluate(args, given) -> int:
     return 0
 
 
+def cmd_report(args, given) -> int:
+    from forecaster.report import write
+
+    path = write(args.run_id, args.output, uri=args.tracking_uri)
+    print(f"Wrote the report of comparison {args.run_id} to {path}")
+    return 0
+
+
 def cmd_ui(args, given) -> int:
     from forecaster.store import artifact_root
     from forecaster.tracking import tracking_uri
@@ -369,6 +385,7 @@ COMMANDS = {
     "tune": cmd_tune,
     "predict": cmd_predict,
     "evaluate": cmd_evaluate,
+    "report": cmd_report,
     "ui": cmd_ui,
 }
 

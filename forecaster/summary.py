@@ -16,6 +16,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections import defaultdict
 
 from forecaster import run_inputs, tracking
@@ -40,7 +41,9 @@ def log_parent(parent, cfg: Config, rows: list[dict], summary: list[dict], best:
 
     parent.log_text(dump_yaml(cfg), "config.yaml")
     if summary:
-        parent.client.log_table(parent.run_id, pd.DataFrame(summary), TABLE)
+        with warnings.catch_warnings():  # MLflow's own pandas call, about pandas 4's string dtype
+            warnings.filterwarnings("ignore", message=".*select_dtypes.*")
+            parent.client.log_table(parent.run_id, pd.DataFrame(summary), TABLE)
         pvalues = {f"p_vs_best.{s['variant']}": s["p_vs_best"] for s in summary if s.get("p_vs_best") is not None}
         parent.log_metrics(pvalues)
     if best is not None:
