@@ -17,7 +17,7 @@ ARTIFACTS = Path(
 
 
 def test_a_run_that_is_no_comparison_or_no_run_is_refused_without_writing(mlflow_uri, tmp_path, capsys):
-    client = MlflowClient()
+    client = MlflowClient(mlflow_uri)
     run = client.create_run(client.create_experiment("e"))
     for run_id, phrase in ((run.info.run_id, "is not a comparison's parent run"), ("f" * 32, "no such run")):
         code, _, err = run_cli(capsys, "report", run_id, "--output", tmp_path / "r.html")
@@ -32,8 +32,9 @@ def test_a_run_that_is_no_comparison_or_no_run_is_refused_without_writing(mlflow
 def test_the_report_opens_in_chromium_with_the_table_charts_and_forecasts(mlflow_uri, wide_csv, tmp_path, capsys):
     code, _, err = run_cli(capsys, "compare", "--data", wide_csv, *TINY, "--variants", "local,naive", "--name", "tiny")
     assert code == 0, err
-    (parent,) = MlflowClient().search_runs(
-        [MlflowClient().get_experiment_by_name("tiny").experiment_id], "attributes.run_name = 'compare-tiny'"
+    client = MlflowClient(mlflow_uri)
+    (parent,) = client.search_runs(
+        [client.get_experiment_by_name("tiny").experiment_id], "attributes.run_name = 'compare-tiny'"
     )
     code, out, err = run_cli(capsys, "report", parent.info.run_id, "--output", tmp_path / "report.html")
     assert code == 0, err
