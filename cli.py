@@ -109,6 +109,14 @@ def build_parser():
     evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
     sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
 
+    report = command(description="Write a comparison (its parent run) as one self-contained HTML file.")
+    report.add_argument("run_id", metavar="PARENT_RUN_ID", help="the comparison's parent run (compare-...)")
+    report.add_argument("--output", default="report.html", help="HTML file to write (default: report.html)")
+    report.add_argument(
+        "--tracking-uri", help="store of the run (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
+    )
+    sub.add_subcommand("report", report, help="write a comparison as one self-contained HTML file")
+
     ui = command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
     ui.add_argument("--port", type=int, default=5000, help="port")
     ui.add_argument("--tracking-uri", help="store to show (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
@@ -207,13 +215,17 @@ def cmd_inspect(args, given) -> int:
 
 
 def cmd_train(args, given) -> int:
+    from rich.console import Console
+
+    from forecaster import progress
     from forecaster.config import with_variant
     from forecaster.experiment import train
     from forecaster.validation import check_trainable
 
     cfg, derived = derive_settings(args, given, load_config(args, given))
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
-    outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=derived)
+    with progress.display(Console(), total=1):
+        outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=derived)
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
@@ -337,10 +349,20 @@ def cmd_evaluate(args, given) -> int:
     return 0
 
 
+def cmd_report(args, given) -> int:
+    from forecaster.report import write
+
+    path = write(args.run_id, args.output, uri=args.tracking_uri)
+    print(f"Wrote the report of comparison {args.run_id} to {path}")
+    return 0
+
+
 def cmd_ui(args, given) -> int:
+    from forecaster.store import artifact_root
     from forecaster.tracking import tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
+    root = artifact_root(uri)  # a SQLite store's artifacts are beside it (runs record where exactly)
     command = [
         sys.executable,
         "-m",
@@ -352,6 +374,7 @@ def cmd_ui(args, given) -> int:
         "127.0.0.1",
         "--port",
         str(args.port),
+        *(["--artifacts-destination", str(root)] if root is not None else []),
     ]
     print(f"MLflow UI for {uri} on http://127.0.0.1:{args.port} (Ctrl-C to stop)", file=sys.stderr)
     os.execv(sys.executable, command)
@@ -365,6 +388,7 @@ COMMANDS = {
     "tune": cmd_tune,
     "predict": cmd_predict,
     "evaluate": cmd_evaluate,
+    "report": cmd_report,
     "ui": cmd_ui,
 }
 

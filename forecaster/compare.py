@@ -19,13 +19,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from forecaster import selection, tracking
+from forecaster import progress, selection, tracking
 from forecaster.auto import as_records
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.experiment import WINDOW_ERRORS, experiment_name, input_example, train
 from forecaster.metrics import diebold_mariano
+from forecaster.summary import log_parent
 
 
 def parse_variants(text: str | None) -> list[str]:
@@ -89,7 +90,8 @@ def compare(
         earlier = tracking.child_runs(parent.run_id) if resume else {}
         if derived and not resume:
             tracking.log_json(parent, as_records(derived), "auto.json")
-        fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, derived)
+        with progress.display(console, total=len(variants) * seeds):
+            fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, derived)
         names, notes = selection.members(fits, ensemble_k)
         rows = [f.row for f in fits]
         if names:
@@ -147,6 +149,7 @@ def _log_summary(parent, cfg: Config, rows, summary, best, names, overlay: tuple
         parent.set_tags({"ensemble_members": ",".join(names)})
     if cfg.tracking.plots and summary:
         _log_plots(parent, summary, *overlay)
+    log_parent(parent, cfg, rows, summary, best, overlay[1])  # the table, winner, charts, p-values, data
 
 
 def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], save_best, register, say) -> None:
@@ -181,11 +184,10 @@ def _child(
     if earlier is not None and earlier.info.status == "FINISHED":
         if console is not None:
             console.print(f"{name}: finished earlier, not refitted")
+        progress.skip()
         row, window_se = _finished(earlier.info.run_id)
         row = {**row, "run_id": earlier.info.run_id, "val_mse": earlier.data.metrics.get("val_mse")}
         return selection.Fit(vcfg, key, data, None, row), window_se
-    if console is not None:
-        console.print(f"{name}: training ...")
     resume = earlier.info.run_id if earlier is not None else None
     outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived)
     row = {"variant": vcfg.variant(), "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics}

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from forecaster import tracking
+from forecaster import progress, run_inputs, tracking
 from forecaster.auto import as_records
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data import notes
@@ -73,7 +73,7 @@ def train(
     `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune`'s pruning); none by default.
     """
     from forecaster.data.module import ForecastDataModule
-    from forecaster.training import fit, seed_all
+    from forecaster.training import ProgressReport, fit, seed_all
 
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
@@ -105,9 +105,14 @@ def train(
     ) as run:
         if not resume:
             run.log_text(dump_yaml(cfg), "config.yaml")
+            run_inputs.log_data(run.run_id, data, tags["dataset_hash"])  # the runs table's Dataset column
             if derived:
                 tracking.log_json(run, as_records(derived), "auto.json")
-        trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet else cfg.trainer
+        shown = progress.current()  # the live display (or a line per fit) replaces Lightning's bar
+        trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet or shown else cfg.trainer
+        if shown is not None:
+            shown.start_fit(f"{variant} seed {cfg.seed}", cfg.trainer.max_epochs)
+            callbacks = [*(callbacks or []), ProgressReport(shown)]
         datamodule = ForecastDataModule(cfg.data, prepared=data)
         result = fit(
             network,
@@ -142,6 +147,8 @@ def train(
         if cfg.tracking.plots:
             log_plots(run, network, data, variant, calibration)
         model_uri = _save_and_log(run, cfg, network, data, save, register, calibration)
+        if shown is not None:
+            shown.end_fit(result.epochs)
     return Outcome(metrics, network, model_uri, run.run_id, window_se)
 
 

@@ -145,3 +145,38 @@ def test_attention(network, data, *, variant: str, window: int | None = None, ch
     with torch.no_grad():
         weights = [w[channel].numpy() for w in network.attention_weights(x, *covariates) if w is not None]
     return attention_figure(weights, title=f"{variant}: attention weights, one test window")
+
+
+def seed_spread(values: dict[str, list[float]], *, metric: str = "mse") -> Figure:
+    """A metric per variant: the mean over seeds as a bar, every seed as a dot, best at the top.
+
+    Args:
+        values: variant -> the metric of each of its seeds.
+    """
+    names = sorted(values, key=lambda n: -float(np.mean(values[n])))
+    fig = Figure(figsize=(7, 0.45 * len(names) + 1.2))
+    ax = fig.subplots()
+    ax.barh(names, [float(np.mean(values[n])) for n in names], color="tab:blue", alpha=0.35, label="mean")
+    for i, name in enumerate(names):
+        ax.plot(values[name], [i] * len(values[name]), "o", color="tab:blue", ms=5, label="seed" if i == 0 else None)
+    ax.set_xlabel(f"test {metric} (scaled)")
+    ax.set_title(f"test {metric} per variant and seed (lower is better)")
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def accuracy_vs_time(names: list[str], errors: list[float], seconds: list[float], *, metric: str = "mse") -> Figure:
+    """Each variant's mean test metric against its mean training time: what accuracy costs."""
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
+    ax.scatter(seconds, errors, color="tab:red", zorder=3)
+    for name, x, y in zip(names, seconds, errors):
+        ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xscale("symlog", linthresh=1.0)  # untrained baselines sit at 0 s
+    ax.set_xlabel("training time per fit (s)")
+    ax.set_ylabel(f"test {metric} (scaled)")
+    ax.set_title("accuracy against training time (lower left is better)")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

@@ -10,6 +10,9 @@ Standard library only (no MLflow, no torch), so the CLI can use it before anythi
   for `sqlite:///path/mlflow.db` in `path/checkpoints/<run_id>/`; for any other store (a tracking
   server) in `./checkpoints/<run_id>/`. `FORECASTER_CHECKPOINT_DIR` overrides the folder for every
   store. Never the system temp directory: a reboot or a cleaner must not take a resumable run.
+- A SQLite store keeps its artifacts beside the database, in `path/mlartifacts/` (`artifact_root`),
+  wherever the command runs from; MLflow's own default, `./mlruns` of the working directory, would
+  scatter them. A tracking server keeps its own artifact location.
 - A run records the host and the process (pid and its start time) that runs it, so the next command
   can tell a RUNNING run whose process died (kill -9, power loss) from one still going.
 """
@@ -52,6 +55,22 @@ def store_lock(uri: str) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def artifact_root(uri: str) -> Path | None:
+    """Where a SQLite store's artifacts go (`mlartifacts/` beside the database, absolute); None for
+    any other store, which decides for itself."""
+    database = sqlite_path(uri)
+    return database.parent.absolute() / "mlartifacts" if database is not None else None
+
+
+def experiment_artifacts(uri: str, experiment: str) -> str | None:
+    """The artifact location of a new experiment `experiment` in the store at `uri` (a folder of
+    `artifact_root` named after the experiment, as a file URI), or None: MLflow's default."""
+    root = artifact_root(uri)
+    if root is None:
+        return None
+    return (root / (re.sub(r"[^A-Za-z0-9._-]+", "_", experiment).strip("._") or "experiment")).as_uri()
 
 
 def checkpoint_root(uri: str) -> Path:

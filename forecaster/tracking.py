@@ -132,13 +132,17 @@ def open_experiment(uri: str | None, experiment: str) -> str:
     """Point MLflow at the store, create the store and `experiment` if needed, mark dead runs FAILED.
 
     Creating (and migrating) a new SQLite store happens under `store.store_lock`, so processes
-    started together on a store that does not exist yet do not race. Returns the experiment's id.
+    started together on a store that does not exist yet do not race. A new experiment of a SQLite
+    store keeps its artifacts beside the database (`store.experiment_artifacts`); experiments made
+    before keep theirs. Returns the experiment's id.
     """
     import mlflow
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
     configure_mlflow(uri)
     with store.store_lock(tracking_uri(uri)):
+        if mlflow.get_experiment_by_name(experiment) is None:  # a new one: artifacts beside a SQLite store
+            mlflow.create_experiment(experiment, store.experiment_artifacts(tracking_uri(uri), experiment))
         experiment_id = mlflow.set_experiment(experiment).experiment_id
         mark_dead_runs(experiment_id)
     return experiment_id

@@ -112,6 +112,22 @@ class EpochMetrics(Callback):
         self.sink(metrics, trainer.current_epoch)
 
 
+class ProgressReport(Callback):
+    """Tells `listener` (a `forecaster.progress.Display`) of every training batch and validation
+    loss; it only reads the trainer's counters, so the fit is the same with or without it."""
+
+    def __init__(self, listener):
+        self.listener = listener
+
+    def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx) -> None:
+        self.listener.batch(trainer.current_epoch, batch_idx + 1, int(trainer.num_training_batches))
+
+    def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        loss = trainer.callback_metrics.get("val_loss")
+        if loss is not None and not trainer.sanity_checking:
+            self.listener.validated(trainer.current_epoch, float(loss))
+
+
 @dataclass
 class FitResult:
     epochs: int

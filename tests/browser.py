@@ -60,6 +60,7 @@ def open_runs_with_metric(driver, base_url: str, experiment_id: str, parent_name
 
     driver.get(f"{base_url}/#/experiments/{experiment_id}/runs")
     wait_for(driver, f"//*[text()='{parent_name}']")
+    close_assistant(driver)
     wait_for(driver, "//button[normalize-space(.)='Columns']").click()
     wait_for(driver, f"//*[normalize-space(text())='{metric}']").click()
     driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
@@ -70,14 +71,58 @@ def open_runs_with_metric(driver, base_url: str, experiment_id: str, parent_name
 
 
 def open_compare_view(driver, base_url: str, experiment_id: str, run_ids: list[str]) -> str:
-    """MLflow's compare-runs page for `run_ids`; returns its text once the metrics table is drawn."""
+    """MLflow's compare-runs page for `run_ids`; returns its text once the metrics table and the
+    chart (`compare_chart`) are drawn and the assistant panel is closed."""
     import json
     from urllib.parse import quote
+
+    from selenium.webdriver.support.ui import WebDriverWait
 
     runs = quote(json.dumps(run_ids))
     driver.get(f"{base_url}/#/compare-runs?runs={runs}&experiments={quote(json.dumps([experiment_id]))}")
     wait_for(driver, "//*[normalize-space(text())='mse']")
-    time.sleep(1)
+    WebDriverWait(driver, 60).until(lambda d: compare_chart(d).get("mse"))
+    close_assistant(driver)
+    time.sleep(1)  # the plot redraws to the wider page
     from selenium.webdriver.common.by import By
 
     return driver.find_element(By.TAG_NAME, "body").text
+
+
+def compare_chart(driver) -> dict[str, list]:
+    """The compare view's chart as data: {axis label: values}, read from the Plotly figure that
+    MLflow draws (its parallel-coordinates axes); {} until it is drawn."""
+    return driver.execute_script(
+        """
+        const plot = document.querySelector('.js-plotly-plot');
+        if (!plot || !plot.data || !plot.data.length || !plot.querySelector('svg.main-svg')) return {};
+        const out = {};
+        for (const trace of plot.data)
+            for (const dim of (trace.dimensions || [])) out[dim.label] = Array.from(dim.values || []);
+        return out;
+        """
+    )
+
+
+def close_assistant(driver) -> None:
+    """Close MLflow's assistant panel (it covers a quarter of the page) if it is open."""
+    from selenium.webdriver.common.by import By
+
+    for button in driver.find_elements(By.XPATH, "//button[@data-component-id='mlflow.assistant.chat_panel.close']"):
+        if button.is_displayed():
+            button.click()
+            time.sleep(0.5)
+
+
+def runs_table_rows(driver) -> list[str]:
+    """The text of each row of the runs table (its pinned and scrolling parts joined)."""
+    return driver.execute_script(
+        """
+        const rows = {};
+        document.querySelectorAll('.ag-row').forEach(r => {
+            const i = r.getAttribute('row-index');
+            rows[i] = (rows[i] || '') + ' ' + r.innerText.replace(/\\s+/g, ' ');
+        });
+        return Object.values(rows);
+        """
+    )

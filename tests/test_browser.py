@@ -37,8 +37,6 @@ def test_the_comparison_shows_in_the_mlflow_ui(mlflow_server, wide_csv, tmp_path
         ",".join(VARIANTS),
         "--tracking.experiment",
         "ui-check",
-        "--tracking.log_model",
-        "false",
         "--name",
         "tiny",
     )
@@ -52,12 +50,18 @@ def test_the_comparison_shows_in_the_mlflow_ui(mlflow_server, wide_csv, tmp_path
     with browser.chromium(width=2400) as driver:
         table = browser.open_runs_with_metric(driver, mlflow_server, experiment, "compare-tiny")
         driver.save_screenshot(str(ARTIFACTS / "mlflow-runs.png"))
+        rows = browser.runs_table_rows(driver)
         for variant, run in children.items():
             assert f"{variant}-seed42" in table
             assert f"{run.data.metrics['mse']:.4f}"[:5] in table  # the MSE column shows each run's value
+            (row,) = [r for r in rows if f"{variant}-seed42" in r]
+            assert "wide.csv" in row and "Train" in row  # the Dataset column: the file, its split
+            assert " model " in f"{row} "  # the Models column links the logged model
         page = browser.open_compare_view(driver, mlflow_server, experiment, [r.info.run_id for r in children.values()])
+        chart = browser.compare_chart(driver)
         driver.save_screenshot(str(ARTIFACTS / "mlflow-compare.png"))
     assert f"Comparing {len(VARIANTS)} Runs" in page
     for variant in VARIANTS:
         assert f"{variant}-seed42" in page
     assert "mse" in page and "model.attention" in page
+    assert sorted(chart["mse"]) == pytest.approx(sorted(r.data.metrics["mse"] for r in children.values()))

@@ -13,7 +13,8 @@ import cli
 
 
 @pytest.mark.parametrize(
-    "command", [[], ["data", "inspect"], ["train"], ["compare"], ["tune"], ["predict"], ["evaluate"], ["ui"]]
+    "command",
+    [[], ["data", "inspect"], ["train"], ["compare"], ["tune"], ["predict"], ["evaluate"], ["report"], ["ui"]],
 )
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:
@@ -136,3 +137,15 @@ def test_train_trains_what_compare_trains_for_the_variant(capsys, tmp_path, wide
     assert trained["epochs"] == compared["epochs"] == 1
     for key in ("mse", "mae", "mse_original", "n_params"):
         assert trained[key] == compared[key], key
+
+
+def test_ui_serves_a_sqlite_stores_artifacts_from_beside_it(capsys, tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(cli.os, "execv", lambda path, args: calls.append(args))
+    code, _, err = run_cli(capsys, "ui", "--tracking-uri", f"sqlite:///{tmp_path}/mlflow.db", "--port", "5055")
+    assert code == 0 and "http://127.0.0.1:5055" in err
+    (args,) = calls
+    assert args[args.index("--artifacts-destination") + 1] == str(tmp_path / "mlartifacts")
+    calls.clear()
+    run_cli(capsys, "ui", "--tracking-uri", "http://server:5000")
+    assert "--artifacts-destination" not in calls[0]  # a server's store: its artifacts are the server's business

@@ -58,3 +58,13 @@ def test_a_run_whose_process_is_gone_is_told_from_a_live_one():
     assert store.process_died({**store.process_tags(), store.PID_START_TAG: "1"})  # the pid was reused
     assert not store.process_died({**gone, store.HOST_TAG: "another-host"})  # cannot tell: leave it
     assert not store.process_died({})
+
+
+def test_a_sqlite_stores_artifacts_are_beside_it_wherever_the_command_runs(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert store.artifact_root(f"sqlite:///{tmp_path}/db/mlflow.db") == tmp_path / "db" / "mlartifacts"
+    assert store.artifact_root("sqlite:///mlflow.db") == tmp_path / "mlartifacts"  # absolute, from here
+    assert store.artifact_root("http://server:5000") is None  # a server keeps its own
+    location = store.experiment_artifacts(f"sqlite:///{tmp_path}/mlflow.db", "my exp/../x")
+    assert location == (tmp_path / "mlartifacts" / "my_exp_.._x").as_uri()  # one folder, inside the root
+    assert store.experiment_artifacts("http://server:5000", "e") is None
