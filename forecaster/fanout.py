@@ -9,7 +9,7 @@ with `--ray-address ADDR` the fits go to an existing cluster (`ray start --head`
 Design:
 
 - Threads: a fit with more torch threads than its share of the cores slows down by several times
-  once another process competes for them, so each fit gets `threads_per_fit` = the cores this
+  once another process competes for them, so each fit gets `jobs.threads_per_fit` = the cores this
   process may use (`os.sched_getaffinity`) divided by the parallel fits (at least 1; a smaller
   `trainer.threads` is kept). The count reaches the worker before torch starts its thread pools:
   as `OMP_NUM_THREADS` / `MKL_NUM_THREADS` in the task's `runtime_env` (Ray starts a worker process
@@ -26,66 +26,20 @@ Design:
   resumed (same run id, continued from its last checkpoint where the store keeps checkpoints, as
   `compare --resume` does), ending FINISHED: one FINISHED child per variant and seed, no stray run.
   A Python exception in a fit is not retried (it would fail again) and fails the comparison.
+
+The plan and the jobs are plain data (`forecaster.jobs`); the Ray side is `forecaster.ray_tasks`.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from pathlib import Path
-from typing import Any
 from urllib.parse import urlparse
 
 from forecaster.errors import ConfigError
+from forecaster.jobs import Job, Plan
 
-MAX_RETRIES = 2  # attempts after a worker died (not after an exception in the fit)
-OBJECT_STORE_BYTES = 100 * 1024**2  # a local Ray holds only prepared data and networks: keep it small
-DIE_ONCE_ENV = "FORECASTER_FANOUT_DIE_ONCE"  # tests: the first fit to finish an epoch kills its worker
+__all__ = ["Job", "Plan", "check", "run_fits"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-
-
-@dataclass
-class Plan:
-    """Where a comparison's fits run: `workers` parallel fits on a local Ray, or on the Ray cluster
-    at `address` (at most `workers` at once when given). Neither: in this process, in order."""
-
-    workers: int = 0
-    address: str | None = None
-
-    @property
-    def parallel(self) -> bool:
-        return bool(self.workers) or bool(self.address)
-
-
-@dataclass
-class Job:
-    """One fit of a comparison: its config, data settings key and prepared data, the child run a
-    stopped comparison left for it (None: none), and `--auto`'s derived settings."""
-
-    cfg: Any
-    key: str
-    data: Any
-    earlier: Any = None
-    derived: list | None = None
-
-    @property
-    def name(self) -> str:
-        """The child run's name, as `experiment.train` names it."""
-        return f"{self.cfg.variant()}-seed{self.cfg.seed}"
-
-
-def available_cores() -> int:
-    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
-
-
-def threads_per_fit(parallel: int, cores: int | None = None) -> int:
-    """Torch threads for each of `parallel` fits sharing `cores` (default: `available_cores()`)."""
-    return max(1, (cores or available_cores()) // max(1, parallel))
 
 
 def check(plan: Plan, tracking_enabled: bool, uri: str) -> None:
@@ -114,36 +68,3 @@ def run_fits(jobs: list[Job], fit_one: Callable, *, plan: Plan | None = None, pa
     from forecaster import ray_tasks  # Ray is imported only here
 
     return ray_tasks.run(jobs, fit_one, plan=plan, parent=parent, console=console)
-
-
-def task_env(threads: int) -> dict[str, str]:
-    """The environment a task's worker process starts with: its thread count, and the test hook."""
-    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    if os.environ.get(DIE_ONCE_ENV):
-        env[DIE_ONCE_ENV] = os.environ[DIE_ONCE_ENV]
-    return env
-
-
-def with_threads(job: Job, threads: int) -> Job:
-    """The job with `trainer.threads` at most `threads` (its share of the cores)."""
-    cfg = replace(job.cfg, trainer=replace(job.cfg.trainer, threads=min(job.cfg.trainer.threads or threads, threads)))
-    return replace(job, cfg=cfg)
-
-
-def die_once_callback():
-    """A Lightning callback that kills its process after the first epoch (checkpointed) of the first
-    fit that reaches one, when `DIE_ONCE_ENV` names a marker file that does not exist yet; else None."""
-    marker = os.environ.get(DIE_ONCE_ENV)
-    if not marker:
-        return None
-    from lightning.pytorch.callbacks import Checkpoint
-
-    class DieOnce(Checkpoint):  # a Checkpoint: Lightning runs it after ResumePoint has saved the epoch
-        def on_train_epoch_end(self, trainer, module) -> None:
-            try:
-                Path(marker).touch(exist_ok=False)  # atomic: one fit wins, later attempts live
-            except FileExistsError:
-                return
-            os._exit(17)
-
-    return DieOnce()

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import ray
 
-from forecaster.fanout import (
+from forecaster.jobs import (
     MAX_RETRIES,
     OBJECT_STORE_BYTES,
     Job,
