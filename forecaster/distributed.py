@@ -38,7 +38,7 @@ def processes(trainer) -> tuple[int, int]:
     else:  # "auto": every GPU, one CPU process
         import torch
 
-        here = torch.cuda.device_count() if trainer.accelerator in ("gpu", "cuda") else 1
+        here = torch.cuda.device_count() if trainer.accelerator in ("auto", "gpu", "cuda") else 1
     here = max(here, 1)
     return here, max(here * trainer.num_nodes, int(os.environ.get("WORLD_SIZE") or 1))
 

@@ -119,16 +119,14 @@ def _earlier(job: Job, parent: str | None):
     task only after its worker died: it is marked FAILED, so that the fit resumes it."""
     if parent is None:
         return None
-    import mlflow
-
     from forecaster import tracking
     from forecaster.experiment import experiment_name
 
-    tracking.open_experiment(job.cfg.tracking.uri, experiment_name(job.cfg))
+    tracking.open_experiment(job.cfg.tracking.uri, experiment_name(job.cfg))  # marks this host's dead runs
     run = tracking.child_runs(parent).get(job.name)
     if run is None or run.info.status != "RUNNING":
         return run
-    client = mlflow.MlflowClient()
-    client.set_tag(run.info.run_id, tracking.DIED_TAG, "its Ray worker died; the task's retry resumes it")
-    client.set_terminated(run.info.run_id, "FAILED")
-    return client.get_run(run.info.run_id)
+    dead = tracking.Run(run.info.run_id)
+    dead.set_tags({tracking.DIED_TAG: "its Ray worker died; the task's retry resumes it"})
+    dead.client.set_terminated(run.info.run_id, "FAILED")
+    return tracking.child_runs(parent).get(job.name)
