@@ -80,6 +80,7 @@ def build_parser():
     compare.add_argument(
         "--ensemble-k", type=int, default=3, help="median ensemble of the K best variants by validation MSE (0/1: off)"
     )
+    _fanout(compare)
     _config_fields(compare)
     sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
 
@@ -128,6 +129,11 @@ def _common(p) -> None:
     p.add_argument("--config", help="YAML config (see configs/)")
     p.add_argument("--metrics-out", metavar="FILE", help="write the final metrics as JSON")
     _auto(p)
+
+
+def _fanout(p) -> None:
+    p.add_argument("--workers", type=int, default=0, help="fit N at once on a local Ray (cores/N threads each)")
+    p.add_argument("--ray-address", metavar="ADDR", help="run the fits on this Ray cluster (`ray start --head`)")
 
 
 def _auto(p) -> None:
@@ -243,6 +249,7 @@ def cmd_compare(args, given) -> int:
 
     from forecaster.compare import compare, deploy_line, parse_variants, rich_table
     from forecaster.experiment import experiment_name
+    from forecaster.fanout import Plan
     from forecaster.tracking import tracking_uri
 
     cfg, derived = derive_settings(args, given, load_config(args, given))
@@ -250,6 +257,7 @@ def cmd_compare(args, given) -> int:
     check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)
     choice = {"ensemble_k": args.ensemble_k, "save_best": args.save_best, "register": args.register}
+    choice["plan"] = Plan(workers=args.workers, address=args.ray_address)
     rows, summary = compare(
         cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume, derived=derived, **choice
     )

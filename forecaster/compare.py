@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from forecaster import progress, selection, tracking
+from forecaster import fanout, progress, selection, tracking
 from forecaster.auto import as_records
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
@@ -49,6 +49,7 @@ def compare(
     register: str | None = None,
     derived: list | None = None,
     errors_out: dict | None = None,
+    plan: fanout.Plan | None = None,
 ) -> tuple[list[dict], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...), add the median ensemble
     of the `ensemble_k` best by validation MSE, and name the validation winner (`val_winner`).
@@ -62,6 +63,7 @@ def compare(
         derived: the settings `--auto` chose (`forecaster.auto.Derived`), logged as `auto.json`.
         errors_out: when given, filled with each variant's per-test-window squared errors, one
             array per seed in seed order (what the p-values are computed from).
+        plan: where the fits run (`forecaster.fanout`: Ray workers or a cluster); None: here, in order.
 
     Returns:
         one row per fit (and per seed of the ensemble), and the ranked summary per variant (see
@@ -72,6 +74,7 @@ def compare(
     selection.check_ensemble_k(ensemble_k)
     if register and not cfg.tracking.enabled:
         raise ConfigError("--register needs tracking: drop --tracking.enabled false, or use --save-best DIR")
+    fanout.check(plan or fanout.Plan(), cfg.tracking.enabled, tracking.tracking_uri(cfg.tracking.uri))
     say = console.print if console is not None else lambda *args: None
     with tracking.start_run(
         uri=cfg.tracking.uri,
@@ -91,7 +94,7 @@ def compare(
         if derived and not resume:
             tracking.log_json(parent, as_records(derived), "auto.json")
         with progress.display(console, total=len(variants) * seeds):
-            fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, derived)
+            fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, derived, (plan, parent.run_id))
         names, notes = selection.members(fits, ensemble_k)
         rows = [f.row for f in fits]
         if names:
@@ -113,11 +116,12 @@ def compare(
     return rows, summary
 
 
-def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, console, derived=None):
+def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, console, derived=None, where=(None, None)):
     """Every variant and seed as a child run (variants with the same data settings share one
-    prepared dataset). Returns the fits, per-window test errors per variant and overlay windows."""
+    prepared dataset), run where `where` = (plan, parent run id) says (`forecaster.fanout`).
+    Returns the fits, per-window test errors per variant and overlay windows."""
     cache: dict[str, PreparedData] = {}
-    fits, overlay, errors = [], {}, defaultdict(list)
+    jobs = []
     for variant in variants:
         for k in range(seeds):
             vcfg = with_variant(cfg, variant)
@@ -125,12 +129,14 @@ def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, consol
             key = json.dumps(vcfg.data.__dict__, sort_keys=True, default=str)
             if key not in cache:
                 cache[key] = prepare(vcfg.data)
-            earlier_child = earlier.get(f"{variant}-seed{vcfg.seed}")
-            fit, window_se = _child(vcfg, key, cache[key], earlier_child, console, derived)
-            fits.append(fit)
-            errors[variant].append(window_se)
-            if k == 0 and fit.network is not None:
-                overlay[variant] = _one_window(fit.network, fit.data)
+            jobs.append(fanout.Job(vcfg, key, cache[key], earlier.get(f"{variant}-seed{vcfg.seed}"), derived))
+    fits, overlay, errors = [], {}, defaultdict(list)
+    for fit, window_se in fanout.run_fits(jobs, _fit_job, plan=where[0], parent=where[1], console=console):
+        variant = fit.row["variant"]
+        fits.append(fit)
+        errors[variant].append(window_se)
+        if fit.row["seed"] == cfg.seed and fit.network is not None:  # each variant's first seed
+            overlay[variant] = _one_window(fit.network, fit.data)
     return fits, errors, overlay
 
 
@@ -174,8 +180,13 @@ def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], s
             say(f"Registered the validation winner '{variant}' as {register}@champion")
 
 
+def _fit_job(job: fanout.Job, console=None, callbacks=None) -> tuple[selection.Fit, np.ndarray]:
+    """`_child` for one `fanout.Job` (what `fanout.run_fits` runs, here or in a Ray worker)."""
+    return _child(job.cfg, job.key, job.data, job.earlier, console, job.derived, callbacks)
+
+
 def _child(
-    vcfg: Config, key: str, data: PreparedData, earlier, console, derived=None
+    vcfg: Config, key: str, data: PreparedData, earlier, console, derived=None, callbacks=None
 ) -> tuple[selection.Fit, np.ndarray]:
     """Fit one variant and seed as a child run (resuming `earlier`, the child a stopped comparison
     left, or taking its results if it FINISHED) and score it on validation. Returns it and its
@@ -189,7 +200,7 @@ def _child(
         row = {**row, "run_id": earlier.info.run_id, "val_mse": earlier.data.metrics.get("val_mse")}
         return selection.Fit(vcfg, key, data, None, row), window_se
     resume = earlier.info.run_id if earlier is not None else None
-    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived)
+    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived, callbacks=callbacks)
     row = {"variant": vcfg.variant(), "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics}
     row["val_mse"] = selection.validation_mse(outcome.network, data, vcfg)
     if outcome.run_id is not None:  # a resumed comparison chooses from it without refitting

@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from forecaster import progress, run_inputs, tracking
+from forecaster import distributed, progress, run_inputs, tracking
 from forecaster.auto import as_records
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data import notes
@@ -75,6 +75,7 @@ def train(
     from forecaster.data.module import ForecastDataModule
     from forecaster.training import ProgressReport, fit, seed_all
 
+    cfg, save, register = distributed.for_this_rank(cfg, save, register, resume)  # DDP: rank 0 logs, saves
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     data = prepared if prepared is not None else prepare(cfg.data)
@@ -120,9 +121,10 @@ def train(
             trainer_cfg,
             seed=cfg.seed,
             sink=run.log_metrics,
-            checkpoint_dir=run.checkpoint_dir,
+            checkpoint_dir=run.checkpoint_dir if distributed.processes(cfg.trainer)[1] == 1 else None,
             callbacks=callbacks,
         )
+        distributed.leave_unless_rank_zero()
         metrics = evaluate(
             network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
         )

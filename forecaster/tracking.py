@@ -25,6 +25,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +120,20 @@ class NullRun:
 
     def __getattr__(self, name):
         return lambda *args, **kwargs: None
+
+
+_PARENT: ContextVar[str | None] = ContextVar("forecaster_parent_run", default=None)
+
+
+@contextlib.contextmanager
+def under_parent(run_id: str | None):
+    """Runs started `nested` in this block, with no active run, are children of `run_id`: a parent
+    that another process holds open (a comparison whose fits run as Ray tasks, `forecaster.fanout`)."""
+    token = _PARENT.set(run_id)
+    try:
+        yield
+    finally:
+        _PARENT.reset(token)
 
 
 KIND_TAG = "kind"
@@ -246,15 +261,15 @@ def start_run(
     import mlflow
 
     experiment_id = open_experiment(uri, experiment)
+    active = mlflow.active_run()
+    parent = (active.info.run_id if active is not None else _PARENT.get()) if nested else None
     if resume:
-        active = mlflow.active_run()
-        parent = active.info.run_id if nested and active is not None else None
         kind = (tags or {}).get(KIND_TAG)
         resumable(resume, experiment_id=experiment_id, kind=kind, params=params or {}, parent=parent, tags=tags)
         run = mlflow.start_run(run_id=resume, nested=nested)
     else:
         all_tags = {**{k: str(v) for k, v in (tags or {}).items()}, **store.process_tags()}
-        run = mlflow.start_run(run_name=run_name, nested=nested, tags=all_tags)
+        run = mlflow.start_run(run_name=run_name, nested=nested, parent_run_id=parent, tags=all_tags)
     run_id = run.info.run_id
     try:
         handle = Run(run_id, store.checkpoint_dir(tracking_uri(uri), run_id))

@@ -75,14 +75,15 @@ class ForecastModule(pl.LightningModule):
                 f"step {self.global_step}\n  fix: lower --trainer.lr (now {self.cfg.lr}) or "
                 "--trainer.gradient_clip_val, or check the data for extreme values"
             )
-        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        # sync_dist: the mean over a DDP fit's processes (no-op in one process)
+        self.log("train_loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
         return loss
 
     def validation_step(self, batch, batch_idx):
         x, y, *covariates = batch
         scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
         loss = F.mse_loss(self.network(x, *covariates) / scale, y / scale)
-        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log("val_loss", loss, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
 
     def configure_optimizers(self):
         opt = torch.optim.AdamW(self.parameters(), lr=self.cfg.lr, weight_decay=self.cfg.weight_decay)
@@ -229,7 +230,7 @@ def _fit(
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)  # our file, no pickled class
     seconds = time.perf_counter() - start
-    if best_ckpt.best_model_path:
+    if best_ckpt.best_model_path and trainer.is_global_zero:  # other DDP ranks leave after the fit
         state = torch.load(best_ckpt.best_model_path, map_location="cpu", weights_only=True)
         module.load_state_dict(state["state_dict"])
     best = best_ckpt.best_model_score

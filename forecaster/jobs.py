@@ -1,0 +1,92 @@
+"""What a fanned-out fit carries and how many threads it gets (`forecaster.fanout` has the design).
+
+Plain data and arithmetic, no Ray: `forecaster.fanout` (the dispatch) and `forecaster.ray_tasks`
+(the Ray side) both use it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+MAX_RETRIES = 2  # attempts after a worker died (not after an exception in the fit)
+OBJECT_STORE_BYTES = 100 * 1024**2  # a local Ray holds only prepared data and networks: keep it small
+DIE_ONCE_ENV = "FORECASTER_FANOUT_DIE_ONCE"  # tests: the first fit to finish an epoch kills its worker
+
+
+@dataclass
+class Plan:
+    """Where a comparison's fits run: `workers` parallel fits on a local Ray, or on the Ray cluster
+    at `address` (at most `workers` at once when given). Neither: in this process, in order."""
+
+    workers: int = 0
+    address: str | None = None
+
+    @property
+    def parallel(self) -> bool:
+        return bool(self.workers) or bool(self.address)
+
+
+@dataclass
+class Job:
+    """One fit of a comparison: its config, data settings key and prepared data, the child run a
+    stopped comparison left for it (None: none), and `--auto`'s derived settings."""
+
+    cfg: Any
+    key: str
+    data: Any
+    earlier: Any = None
+    derived: list | None = None
+
+    @property
+    def name(self) -> str:
+        """The child run's name, as `experiment.train` names it."""
+        return f"{self.cfg.variant()}-seed{self.cfg.seed}"
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which containers and `taskset` narrow)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def threads_per_fit(parallel: int, cores: int | None = None) -> int:
+    """Torch threads for each of `parallel` fits sharing `cores` (default: `available_cores()`)."""
+    return max(1, (cores or available_cores()) // max(1, parallel))
+
+
+def task_env(threads: int) -> dict[str, str]:
+    """The environment a task's worker process starts with: its thread count, and the test hook."""
+    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    if os.environ.get(DIE_ONCE_ENV):
+        env[DIE_ONCE_ENV] = os.environ[DIE_ONCE_ENV]
+    return env
+
+
+def with_threads(job: Job, threads: int) -> Job:
+    """The job with `trainer.threads` at most `threads` (its share of the cores)."""
+    cfg = replace(job.cfg, trainer=replace(job.cfg.trainer, threads=min(job.cfg.trainer.threads or threads, threads)))
+    return replace(job, cfg=cfg)
+
+
+def die_once_callback():
+    """A Lightning callback that kills its process after the first epoch (checkpointed) of the first
+    fit that reaches one, when `DIE_ONCE_ENV` names a marker file that does not exist yet; else None."""
+    marker = os.environ.get(DIE_ONCE_ENV)
+    if not marker:
+        return None
+    from lightning.pytorch.callbacks import Checkpoint
+
+    class DieOnce(Checkpoint):  # a Checkpoint: Lightning runs it after ResumePoint has saved the epoch
+        def on_train_epoch_end(self, trainer, module) -> None:
+            try:
+                Path(marker).touch(exist_ok=False)  # atomic: one fit wins, later attempts live
+            except FileExistsError:
+                return
+            os._exit(17)
+
+    return DieOnce()

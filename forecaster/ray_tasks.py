@@ -1,0 +1,132 @@
+"""The Ray side of `forecaster.fanout`: start or join Ray, send one task per fit, gather the results.
+
+Imported only when a comparison runs with `--workers` or `--ray-address`, so nothing else pays for
+importing Ray. See `forecaster.fanout` for the design (threads, MLflow children, retries).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import replace
+
+import ray
+
+from forecaster.jobs import (
+    MAX_RETRIES,
+    OBJECT_STORE_BYTES,
+    Job,
+    Plan,
+    die_once_callback,
+    task_env,
+    threads_per_fit,
+    with_threads,
+)
+
+
+def run(jobs: list[Job], fit_one, *, plan: Plan, parent: str | None, console=None) -> list:
+    """Every job as a Ray task (children of the run `parent`); the results in the jobs' order."""
+    say = console.print if console is not None else lambda *args: None
+    if plan.address:  # a cluster: one thread per fit unless trainer.threads asks for more; Ray counts the CPUs
+        jobs = [with_threads(job, job.cfg.trainer.threads or 1) for job in jobs]
+    else:
+        jobs = [with_threads(job, threads_per_fit(plan.workers)) for job in jobs]
+    started = _start(plan, jobs)
+    try:
+        return _gather(jobs, fit_one, plan, parent, say)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _start(plan: Plan, jobs: list[Job]) -> bool:
+    """Join the cluster at `plan.address`, or start a local Ray for `plan.workers` fits. Returns
+    whether this call started (and so must stop) Ray."""
+    if ray.is_initialized():
+        return False
+    quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": False}
+    if plan.address:
+        ray.init(address=plan.address, **quiet)
+    else:
+        threads = max(job.cfg.trainer.threads for job in jobs) if jobs else 1
+        ray.init(
+            num_cpus=plan.workers * threads,
+            object_store_memory=OBJECT_STORE_BYTES,
+            include_dashboard=False,
+            **quiet,
+        )
+    return True
+
+
+def _gather(jobs: list[Job], fit_one, plan: Plan, parent: str | None, say) -> list:
+    """Submit the jobs (at most `plan.workers` in flight when given) and collect their results."""
+    data_refs: dict[str, ray.ObjectRef] = {}
+    limit = plan.workers or len(jobs)
+    results, pending, waiting = [None] * len(jobs), {}, list(enumerate(jobs))
+    try:
+        while waiting or pending:
+            while waiting and len(pending) < limit:
+                i, job = waiting.pop(0)
+                if job.key not in data_refs:  # one copy per data setting in the object store
+                    data_refs[job.key] = ray.put(job.data)
+                pending[_submit(job, fit_one, data_refs[job.key], parent)] = i
+                say(f"[bold]{job.cfg.variant()}[/] seed {job.cfg.seed}: training on Ray ...")
+            done, _ = ray.wait(list(pending), num_returns=1)
+            i = pending.pop(done[0])
+            fit, window_se = ray.get(done[0])
+            results[i] = (replace(fit, data=jobs[i].data), window_se)
+    except ray.exceptions.RayTaskError as exc:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        cause = exc.cause if isinstance(exc.cause, BaseException) else None
+        raise (cause or exc) from None  # the fit's own error (a ForecasterError prints as one)
+    return results
+
+
+def _submit(job: Job, fit_one, data_ref, parent: str | None) -> ray.ObjectRef:
+    threads = job.cfg.trainer.threads
+    options = {
+        "num_cpus": threads,
+        "runtime_env": {"env_vars": task_env(threads)},  # set before the worker process imports torch
+        "max_retries": MAX_RETRIES,
+        "retry_exceptions": False,
+        "name": job.name,
+    }
+    sent = replace(job, data=None, earlier=None)  # the data goes once through the object store
+    return _fit_task.options(**options).remote(fit_one, sent, data_ref, parent, os.getcwd())
+
+
+@ray.remote
+def _fit_task(fit_one, job: Job, data, parent: str | None, cwd: str):
+    """One fit in a Ray worker: as the sequential path runs it, as a child of `parent`."""
+    import torch
+
+    from forecaster import tracking
+
+    if os.path.isdir(cwd):  # relative paths (the data file, sqlite:///mlflow.db) mean what they meant
+        os.chdir(cwd)
+    torch.set_num_threads(job.cfg.trainer.threads)
+    job = replace(job, data=data, earlier=_earlier(job, parent))
+    hook = die_once_callback()
+    with tracking.under_parent(parent):
+        fit, window_se = fit_one(job, callbacks=[hook] if hook else None)
+    return replace(fit, data=None), window_se
+
+
+def _earlier(job: Job, parent: str | None):
+    """This fit's child run under `parent` if an attempt (a stopped comparison's, or an earlier try of
+    this task whose worker died) left one. A RUNNING one belongs to a dead attempt, since Ray retries a
+    task only after its worker died: it is marked FAILED, so that the fit resumes it."""
+    if parent is None:
+        return None
+    from forecaster import tracking
+    from forecaster.experiment import experiment_name
+
+    tracking.open_experiment(job.cfg.tracking.uri, experiment_name(job.cfg))  # marks this host's dead runs
+    run = tracking.child_runs(parent).get(job.name)
+    if run is None or run.info.status != "RUNNING":
+        return run
+    dead = tracking.Run(run.info.run_id)
+    dead.set_tags({tracking.DIED_TAG: "its Ray worker died; the task's retry resumes it"})
+    dead.client.set_terminated(run.info.run_id, "FAILED")
+    return tracking.child_runs(parent).get(job.name)
