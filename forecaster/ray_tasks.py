@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import ray
 
+from forecaster.errors import ConfigError
 from forecaster.jobs import (
     MAX_RETRIES,
     OBJECT_STORE_BYTES,
@@ -46,16 +47,33 @@ def _start(plan: Plan, jobs: list[Job]) -> bool:
         return False
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": False}
     if plan.address:
-        ray.init(address=plan.address, **quiet)
+        _join(plan.address, quiet)
     else:
         threads = max(job.cfg.trainer.threads for job in jobs) if jobs else 1
         ray.init(
+            address="local",  # a new Ray of our own, even where another one runs on this machine
             num_cpus=plan.workers * threads,
             object_store_memory=OBJECT_STORE_BYTES,
             include_dashboard=False,
             **quiet,
         )
     return True
+
+
+def _join(address: str, quiet: dict) -> None:
+    """Connect to the cluster at `address`, or say what to fix."""
+    try:
+        ray.init(address=address, **quiet)
+    except (ConnectionError, RuntimeError, ray.exceptions.RayError) as exc:
+        if "auth" in str(exc).lower():  # Ray 2.60's `ray start --head` asks drivers for a token by default
+            raise ConfigError(
+                f"--ray-address {address}: the cluster asks for its token (Ray's token authentication)\n"
+                "  fix: export RAY_AUTH_MODE=token, with the cluster's token in ~/.ray/auth_token or RAY_AUTH_TOKEN"
+            ) from None
+        raise ConfigError(
+            f"--ray-address {address}: cannot join a Ray cluster there ({str(exc).splitlines()[0]})\n"
+            "  fix: start one with `ray start --head --port PORT`, or give its address"
+        ) from None
 
 
 def _gather(jobs: list[Job], fit_one, plan: Plan, parent: str | None, say) -> list:

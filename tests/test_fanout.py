@@ -101,7 +101,10 @@ def test_workers_give_the_sequential_metrics_and_one_finished_child_each_even_wh
 
 
 @pytest.mark.slow  # starts `ray start --head` and fits 2 tiny models twice
-def test_ray_address_joins_a_running_cluster_and_gives_the_sequential_metrics(mlflow_uri, wide_csv, tmp_path, capsys):
+def test_ray_address_joins_a_running_cluster_and_gives_the_sequential_metrics(
+    mlflow_uri, wide_csv, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("RAY_AUTH_MODE", "token")  # Ray's default for `ray start --head`; the driver must opt in
     common = ["compare", "--data.path", wide_csv, *SMALL, "--variants", "linear", "--seeds", "2"]
     code, _, err = run_cli(capsys, *common, "--trainer.threads", "1", "--metrics-out", tmp_path / "seq.json")
     assert code == 0, err
