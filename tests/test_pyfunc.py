@@ -127,14 +127,11 @@ def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_
     try:
         wait_http(f"http://127.0.0.1:{port}/ping", proc, seconds=120)
         recent = pd.read_csv(wide_csv).tail(40)
-        body = {"dataframe_split": recent.to_dict(orient="split", index=False), "params": {"horizon": 4}}
-        request = urllib.request.Request(
-            f"http://127.0.0.1:{port}/invocations",
-            data=json.dumps(body).encode(),
-            headers={"Content-Type": "application/json"},
+        split = recent.to_dict(orient="split", index=False)
+        answer, bands = (
+            _invoke(port, {"dataframe_split": split, "params": params})
+            for params in ({"horizon": 4}, {"horizon": 4, "level": [80, 90]})
         )
-        with urllib.request.urlopen(request, timeout=60) as response:
-            answer = pd.DataFrame(json.loads(response.read())["predictions"])
     finally:
         proc.terminate()
         proc.wait(timeout=30)
@@ -146,6 +143,33 @@ def test_mlflow_models_serve_answers_like_forecaster_predict(registered, mlflow_
     expected = pd.read_csv(pd.io.common.StringIO(out))
     assert answer["date"].tolist() == expected["date"].tolist()
     np.testing.assert_allclose(answer[["a", "b", "c"]].to_numpy(), expected[["a", "b", "c"]].to_numpy(), rtol=1e-6)
+    code, out, err = run_cli(
+        capsys,
+        "predict",
+        "--model",
+        registered,
+        "--data",
+        tmp_path / "recent.csv",
+        "--horizon",
+        "4",
+        "--level",
+        "80,90",
+    )
+    assert code == 0, err
+    expected = pd.read_csv(pd.io.common.StringIO(out))
+    assert list(bands.columns) == list(expected.columns) and "a-lo-80" in bands and "c-hi-90" in bands
+    columns = [c for c in expected.columns if c != "date"]
+    np.testing.assert_allclose(bands[columns].to_numpy(), expected[columns].to_numpy(), rtol=1e-6)
+
+
+def _invoke(port: int, body: dict) -> pd.DataFrame:
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}/invocations",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return pd.DataFrame(json.loads(response.read())["predictions"])
 
 
 @pytest.mark.slow

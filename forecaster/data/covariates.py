@@ -91,28 +91,10 @@ def with_covariates(schema: Schema, frame: SeriesFrame, cfg: DataConfig, *, fitt
     future = list(cfg.future_covariates or [])
     if schema.columns[len(schema.columns) - len(future) :] != future:
         raise ConfigError(f"data.future_covariates {future} must be value columns of the data, not targets")
-    if fitted is not None:
+    if fitted is not None:  # a package's schema: its categories and scaling, never refitted
         categories, mean, scale = fitted.static_categories, fitted.static_mean, fitted.static_scale
-        return replace(
-            schema,
-            future_covariates=future,
-            calendar=names,
-            static_categories=categories,
-            static_mean=mean,
-            static_scale=scale,
-        )
-    categories, mean, scale = [], [], []
-    for k, _ in enumerate(schema.static):
-        cells = [row[k] for row in frame.static or []]
-        numbers = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").to_numpy(dtype=float)
-        if np.isfinite(numbers).all():
-            categories.append([])
-            mean.append(float(numbers.mean()))
-            scale.append(float(numbers.std()) or 1.0)
-        else:
-            categories.append(list(dict.fromkeys(cells)))
-            mean.append(0.0)
-            scale.append(1.0)
+    else:
+        categories, mean, scale = _fit_static(schema, frame)
     return replace(
         schema,
         future_covariates=future,
@@ -261,3 +243,20 @@ def covariate_problems(s: Schema):
         yield "fields 'static_mean' and 'static_scale' must be finite, and the scales > 0"
     if n and s.layout != "long":
         yield "field 'static' needs the long layout"
+
+
+def _fit_static(schema: Schema, frame) -> tuple[list, list, list]:
+    """Per static column: its categories (categorical) or its mean and scale (numeric)."""
+    categories, mean, scale = [], [], []
+    for k, _ in enumerate(schema.static):
+        cells = [row[k] for row in frame.static or []]
+        numbers = pd.to_numeric(pd.Series(cells, dtype=object), errors="coerce").to_numpy(dtype=float)
+        if np.isfinite(numbers).all():
+            categories.append([])
+            mean.append(float(numbers.mean()))
+            scale.append(float(numbers.std()) or 1.0)
+        else:
+            categories.append(list(dict.fromkeys(cells)))
+            mean.append(0.0)
+            scale.append(1.0)
+    return categories, mean, scale
