@@ -47,8 +47,8 @@ class TrainingDiverged(ForecasterError):
 
 class ForecastModule(pl.LightningModule):
     """Trains `network` on (x, y) batches with the configured loss (a quantile network,
-    `forecaster.nn.quantiles`: the pinball loss over its quantiles); validation loss is MSE (of the
-    median). With `trainer.loss_scale naive` both divide each window's errors by its scale
+    `forecaster.nn.quantiles`: the pinball loss over its quantiles plus the configured loss on its
+    median); validation loss is MSE (of the median). With `trainer.loss_scale naive` both divide each window's errors by its scale
     (`metrics.error_scale`)."""
 
     def __init__(self, network: nn.Module, cfg: TrainerConfig):
@@ -66,7 +66,11 @@ class ForecastModule(pl.LightningModule):
         if hasattr(self.network, "quantile_forecast"):  # a quantile head: the pinball loss over its quantiles
             pred = self.network.quantile_forecast(x, *covariates)
             pred = pred / (scale.unsqueeze(-1) if torch.is_tensor(scale) else scale)
+            # the median is the point forecast: it is also trained with the point loss, or the tails'
+            # gradients dominate the shared network (ETTh1 causal, seed 2021, validation MSE after 5
+            # epochs: 0.7278 pinball alone, 0.7030 with the point loss, 0.7017 the point model)
             loss = pinball_loss(pred, y / scale, self.network.levels)
+            loss = loss + self.loss_fn(pred[..., self.network.median], y / scale)
         else:
             loss = self.loss_fn(self.network(x, *covariates) / scale, y / scale)
         if not torch.isfinite(loss):
