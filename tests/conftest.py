@@ -156,7 +156,7 @@ def mlflow_server(tmp_path):
             "--workers",
             "1",
         ],
-        stdout=subprocess.PIPE,
+        stdout=open(tmp_path / "mlflow-server.log", "w"),  # a file: an unread pipe that fills blocks the server
         stderr=subprocess.STDOUT,
         text=True,
     )
