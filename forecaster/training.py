@@ -48,8 +48,8 @@ class TrainingDiverged(ForecasterError):
 class ForecastModule(pl.LightningModule):
     """Trains `network` on (x, y) batches with the configured loss (a quantile network,
     `forecaster.nn.quantiles`: the pinball loss over its quantiles plus the configured loss on its
-    median); validation loss is MSE (of the median). With `trainer.loss_scale naive` both divide each window's errors by its scale
-    (`metrics.error_scale`)."""
+    median); validation loss is MSE (of the median). With `trainer.loss_scale naive` both divide
+    each window's errors by its scale (`metrics.error_scale`)."""
 
     def __init__(self, network: nn.Module, cfg: TrainerConfig):
         super().__init__()

@@ -156,7 +156,7 @@ def mlflow_server(tmp_path):
             "--workers",
             "1",
         ],
-        stdout=open(tmp_path / "mlflow-server.log", "w"),  # a file: an unread pipe that fills blocks the server
+        stdout=open(tmp_path / "mlflow-server.log", "w"),  # noqa: SIM115 (the server's; an unread pipe that fills blocks it)
         stderr=subprocess.STDOUT,
         text=True,
     )

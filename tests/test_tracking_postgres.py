@@ -63,7 +63,7 @@ def postgres():
     data = home / "data"
     init = as_postgres([str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "--no-sync"])
     subprocess.run(init, check=True, capture_output=True, timeout=120)
-    log = open(home / "postgres.log", "w")  # a file, not a pipe: nobody reads a pipe, and a full one blocks the server
+    log = open(home / "postgres.log", "w")  # noqa: SIM115 (the server's, not a pipe: an unread full pipe blocks it)
     server = subprocess.Popen(
         as_postgres([str(bindir / "postgres"), "-D", str(data), "-h", "127.0.0.1", "-p", str(port)])
         + ["-k", str(home), "-F", "-c", "max_connections=50"],
@@ -99,7 +99,7 @@ def _createdb(bindir: Path, port: int, name: str, seconds: float = 30) -> None:
 def team_server(postgres, tmp_path):
     """`mlflow server` on 127.0.0.1 with its runs in PostgreSQL and its artifacts in a folder."""
     port = free_port()
-    log = open(tmp_path / "mlflow-server.log", "w")  # not a pipe: its migration and request logs would fill it
+    log = open(tmp_path / "mlflow-server.log", "w")  # noqa: SIM115 (not a pipe: its migration logs would fill one)
     proc = subprocess.Popen(
         [sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
         + ["--backend-store-uri", f"{postgres}/mlflow", "--artifacts-destination", str(tmp_path / "artifacts")],
