@@ -343,14 +343,15 @@ def headers(summary: list[dict]) -> list[str]:
     return [*HEADERS, *(k.replace("coverage_", "cover ") for k in _interval_columns(summary))]
 
 
-def _row(item: dict, summary: list[dict]) -> list[str]:
+def table_row(item: dict, summary: list[dict]) -> list[str]:
+    """One variant's cells under `headers(summary)` (the Markdown, terminal and HTML tables)."""
     return _cells(item) + [("-" if item.get(k) is None else f"{item[k]:.3f}") for k in _interval_columns(summary)]
 
 
 def to_markdown(summary: list[dict]) -> str:
     names = headers(summary)
     lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(_row(item, summary)) + " |" for item in summary]
+    lines += ["| " + " | ".join(table_row(item, summary)) + " |" for item in summary]
     return "\n".join(lines) + "\n"
 
 
@@ -387,5 +388,5 @@ def rich_table(summary: list[dict], title: str):
     for h in headers(summary):
         table.add_column(h, justify="left" if h == "variant" else "right")
     for item in summary:
-        table.add_row(*_row(item, summary))
+        table.add_row(*table_row(item, summary))
     return table

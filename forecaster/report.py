@@ -18,7 +18,7 @@ import math
 from pathlib import Path
 
 from forecaster import tracking
-from forecaster.compare import HEADERS, _cells
+from forecaster.compare import headers, table_row
 from forecaster.errors import ConfigError
 from forecaster.summary import TABLE
 
@@ -119,10 +119,10 @@ def _table(run_id: str, winner: str | None) -> str:
         return "<p>(no ranked table logged)</p>"
     table = json.loads(text)
     items = [{k: _clean(v) for k, v in zip(table["columns"], row)} for row in table["data"]]
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in HEADERS)
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers(items))
     rows = []
     for item in items:
-        cells = "".join(f"<td>{html.escape(c)}</td>" for c in _cells(item))
+        cells = "".join(f"<td>{html.escape(c)}</td>" for c in table_row(item, items))
         rows.append(f"<tr{' class=win' if item['variant'] == winner else ''}>{cells}</tr>")
     return f'<table id="ranking"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
 
