@@ -91,6 +91,7 @@ def build_parser():
     tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
     tune.add_argument("--study-db", metavar="URL", help="study database (default: optuna.db beside mlflow.db)")
     tune.add_argument("--best-out", metavar="FILE", help="best config YAML (default: out/tune-<name>.yaml)")
+    _fanout(tune)
     _config_fields(tune)
     sub.add_subcommand("tune", tune, help="tune a variant's settings on the validation loss")
 
@@ -300,6 +301,7 @@ def cmd_tune(args, given) -> int:
     from forecaster.atomic import write_text
     from forecaster.compare import parse_variants
     from forecaster.config import dump_yaml
+    from forecaster.fanout import Plan
     from forecaster.tune import check_tune, tune
     from forecaster.tune_report import rich_table, summary
 
@@ -307,8 +309,15 @@ def cmd_tune(args, given) -> int:
     variants = parse_variants(args.variants or cfg.variant())
     check_tune(cfg, variants, args.trials, args.timeout)
     console = Console(width=None if sys.stdout.isatty() else 150)
+    plan = Plan(workers=args.workers, address=args.ray_address)
     result = tune(
-        cfg, variants=variants, trials=args.trials, timeout=args.timeout, study_db=args.study_db, console=console
+        cfg,
+        variants=variants,
+        trials=args.trials,
+        timeout=args.timeout,
+        study_db=args.study_db,
+        console=console,
+        plan=plan,
     )
     console.print(rich_table(result.studies, title=f"{cfg.name}: trials (* best of its variant, by validation loss)"))
     if args.metrics_out:

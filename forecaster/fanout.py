@@ -28,6 +28,7 @@ Design:
   A Python exception in a fit is not retried (it would fail again) and fails the comparison.
 
 The plan and the jobs are plain data (`forecaster.jobs`); the Ray side is `forecaster.ray_tasks`.
+`tune --workers` shares a study's trials among Ray tasks through the same module (`forecaster.tune_fanout`).
 """
 
 from __future__ import annotations
@@ -40,23 +41,34 @@ from forecaster.jobs import Job, Plan
 
 __all__ = ["Job", "Plan", "check", "run_fits"]
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+SERVERS = ("http", "https", "postgresql", "mysql")  # stores every node can reach (SQLAlchemy: postgresql+psycopg too)
 
 
-def check(plan: Plan, tracking_enabled: bool, uri: str) -> None:
+def check(plan: Plan, tracking_enabled: bool, uri: str, study_db: str | None = None) -> None:
     """Refuse a plan that cannot work before any run opens: a negative worker count, or a cluster
-    whose nodes cannot all reach a local SQLite (or file) store."""
+    whose nodes cannot all reach a local SQLite (or file) store, or (`tune`) study database."""
     if plan.workers < 0:
         raise ConfigError(f"--workers must be 0 (fits in this process) or more, got {plan.workers}")
-    if not (plan.address and tracking_enabled) or urlparse(uri).scheme in ("http", "https", "postgresql", "mysql"):
-        return
+    if tracking_enabled and not _reachable(plan, uri):
+        raise ConfigError(
+            f"--ray-address {plan.address}: the runs would go to {uri}, a file on this machine that the "
+            "cluster's other nodes cannot reach\n  fix: start a tracking server every node reaches and give "
+            "--tracking.uri http://HOST:5000 (README: 'A team tracking server'), or use --workers N on one machine"
+        )
+    if study_db is not None and not _reachable(plan, study_db):
+        raise ConfigError(
+            f"--ray-address {plan.address}: the study would live in {study_db}, a file on this machine that the "
+            "cluster's other nodes cannot reach\n  fix: give --study-db postgresql://USER@HOST/DB (a database every "
+            "node reaches), or use --workers N on one machine"
+        )
+
+
+def _reachable(plan: Plan, url: str) -> bool:
+    """Whether every node of the plan's cluster reaches the store at `url` (always, without a cluster)."""
+    if not plan.address or urlparse(url).scheme.split("+")[0] in SERVERS:
+        return True
     host = urlparse(plan.address if "://" in plan.address else f"ray://{plan.address}").hostname
-    if plan.address != "auto" and host in LOOPBACK:
-        return  # a head on the loopback address: every node is this machine
-    raise ConfigError(
-        f"--ray-address {plan.address}: the runs would go to {uri}, a file on this machine that the "
-        "cluster's other nodes cannot reach\n  fix: start a tracking server every node reaches and give "
-        "--tracking.uri http://HOST:5000 (README: 'A team tracking server'), or use --workers N on one machine"
-    )
+    return plan.address != "auto" and host in LOOPBACK  # a head on the loopback address: every node is this machine
 
 
 def run_fits(jobs: list[Job], fit_one: Callable, *, plan: Plan | None = None, parent: str | None = None, console=None):

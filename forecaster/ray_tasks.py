@@ -32,7 +32,7 @@ def run(jobs: list[Job], fit_one, *, plan: Plan, parent: str | None, console=Non
         jobs = [with_threads(job, job.cfg.trainer.threads or 1) for job in jobs]
     else:
         jobs = [with_threads(job, threads_per_fit(plan.workers)) for job in jobs]
-    started = _start(plan, jobs)
+    started = _start(plan, max((job.cfg.trainer.threads for job in jobs), default=1))
     try:
         return _gather(jobs, fit_one, plan, parent, say)
     finally:
@@ -40,16 +40,64 @@ def run(jobs: list[Job], fit_one, *, plan: Plan, parent: str | None, console=Non
             ray.shutdown()
 
 
-def _start(plan: Plan, jobs: list[Job]) -> bool:
-    """Join the cluster at `plan.address`, or start a local Ray for `plan.workers` fits. Returns
-    whether this call started (and so must stop) Ray."""
+def map_calls(fn, calls: list[tuple], *, plan: Plan, threads: int, names: list[str] | None = None) -> list:
+    """`fn(*args)` for every `args` in `calls` as Ray tasks of `threads` threads each (at most
+    `plan.workers` at once when given), run from this working directory; the results in order.
+    A worker that dies is retried (`MAX_RETRIES`); an exception in `fn` fails the whole map and
+    the other tasks are cancelled (`tune --workers`: every task is one worker's share of a study)."""
+    started = _start(plan, threads)
+    limit = plan.workers or len(calls)
+    results, pending, waiting = [None] * len(calls), {}, list(enumerate(calls))
+    try:
+        while waiting or pending:
+            while waiting and len(pending) < limit:
+                i, args = waiting.pop(0)
+                options = _options(threads, names[i] if names else fn.__name__)
+                pending[_call_task.options(**options).remote(fn, args, os.getcwd())] = i
+            done, _ = ray.wait(list(pending), num_returns=1)
+            results[pending.pop(done[0])] = ray.get(done[0])
+    except ray.exceptions.RayTaskError as exc:
+        cause = exc.cause if isinstance(exc.cause, BaseException) else None
+        raise (cause or exc) from None
+    finally:
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if started:
+            ray.shutdown()
+    return results
+
+
+@ray.remote
+def _call_task(fn, args: tuple, cwd: str):
+    """One call of `map_calls` in a Ray worker, from the driver's working directory where it exists."""
+    import torch
+
+    if os.path.isdir(cwd):
+        os.chdir(cwd)
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1")))
+    return fn(*args)
+
+
+def _options(threads: int, name: str) -> dict:
+    """A task of `threads` CPUs, its worker started with that thread count, retried if its worker dies."""
+    return {
+        "num_cpus": threads,
+        "runtime_env": {"env_vars": task_env(threads)},  # set before the worker process imports torch
+        "max_retries": MAX_RETRIES,
+        "retry_exceptions": False,
+        "name": name,
+    }
+
+
+def _start(plan: Plan, threads: int) -> bool:
+    """Join the cluster at `plan.address`, or start a local Ray for `plan.workers` tasks of `threads`
+    threads. Returns whether this call started (and so must stop) Ray."""
     if ray.is_initialized():
         return False
     quiet = {"log_to_driver": False, "logging_level": logging.WARNING, "configure_logging": False}
     if plan.address:
         _join(plan.address, quiet)
     else:
-        threads = max(job.cfg.trainer.threads for job in jobs) if jobs else 1
         ray.init(
             address="local",  # a new Ray of our own, even where another one runs on this machine
             num_cpus=plan.workers * threads,
@@ -102,14 +150,7 @@ def _gather(jobs: list[Job], fit_one, plan: Plan, parent: str | None, say) -> li
 
 
 def _submit(job: Job, fit_one, data_ref, parent: str | None) -> ray.ObjectRef:
-    threads = job.cfg.trainer.threads
-    options = {
-        "num_cpus": threads,
-        "runtime_env": {"env_vars": task_env(threads)},  # set before the worker process imports torch
-        "max_retries": MAX_RETRIES,
-        "retry_exceptions": False,
-        "name": job.name,
-    }
+    options = _options(job.cfg.trainer.threads, job.name)
     sent = replace(job, data=None, earlier=None)  # the data goes once through the object store
     return _fit_task.options(**options).remote(fit_one, sent, data_ref, parent, os.getcwd())
 

@@ -20,7 +20,7 @@ from mlflow import MlflowClient
 from forecaster.config import from_dict, load, override, with_variant
 from forecaster.errors import ConfigError
 from forecaster.search import DEFAULTS, TUNABLE, check_search, check_tunable, sample, space_for
-from forecaster.tune import default_study_db
+from forecaster.studies import default_study_db
 from forecaster.validation import check_trainable
 
 FAST = [*TINY, "--tracking.plots", "false", "--tracking.log_model", "false", "--trainer.threads", "1"]
@@ -113,7 +113,7 @@ def test_the_study_lives_beside_the_mlflow_store(monkeypatch):
 
 def test_only_trials_of_dead_processes_or_of_this_one_when_asked_are_failed(tmp_path):
     from forecaster import store
-    from forecaster.tune import fail_dead_trials
+    from forecaster.studies import fail_dead_trials
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -249,3 +249,38 @@ def test_changing_the_test_rows_changes_no_choice(tmp_path):
         study = tune(cfg, variants=["causal"], trials=2, study_db=f"sqlite:///{tmp_path / name}.db").studies["causal"]
         outcomes.append([(t.params, t.value, t.intermediate_values) for t in study.get_trials()] + [study.best_params])
     assert outcomes[0] == outcomes[1]
+
+
+def test_workers_share_the_missing_trials_exactly_and_a_cluster_needs_a_shared_study_db(mlflow_uri):
+    from forecaster import fanout
+    from forecaster.tune_fanout import shares
+
+    assert shares(20, 2) == [10, 10] and shares(5, 2) == [3, 2] and shares(1, 4) == [1] and shares(0, 2) == []
+    remote = fanout.Plan(address="10.0.0.5:6379")
+    with pytest.raises(ConfigError, match="--study-db postgresql"):
+        fanout.check(remote, False, mlflow_uri, "sqlite:///optuna.db")
+    fanout.check(remote, False, mlflow_uri, "postgresql+psycopg://me@10.0.0.2/optuna")  # every node reaches it
+    fanout.check(fanout.Plan(workers=2), True, mlflow_uri, "sqlite:///optuna.db")  # one machine
+
+
+@pytest.mark.slow  # starts a local Ray: 2 workers share 4 trials
+def test_tune_with_workers_runs_one_study_on_ray_with_every_trial_a_child_run(
+    mlflow_uri, wide_csv, capsys, tmp_path, monkeypatch
+):
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # Ray's workers import this checkout
+    config = tmp_path / "space.yaml"
+    config.write_text(yaml.safe_dump({"name": "fan", "search": SMALL_SPACE}))
+    args = ["tune", "--config", config, "--data", wide_csv, *FAST, "--trials", "4", "--workers", "2"]
+    code, out, err = run_cli(capsys, *args)
+    assert code == 0, err
+    assert "causal: 4 trials on Ray in 2 tasks, 1 thread each" in out and "forecaster train --config" in out
+    trials = _study(Path("optuna.db"), "fan-causal").get_trials()
+    assert sorted(t.state.name for t in trials) == ["COMPLETE"] * 4
+    assert len({json.dumps(t.params, sort_keys=True) for t in trials}) > 1  # the workers' samplers differ
+    (parent,), children = _runs("fan")
+    assert parent.info.status == "FINISHED" and len(children) == 4
+    assert {r.data.tags["mlflow.parentRunId"] for r in children} == {parent.info.run_id}
+    assert all(r.info.status == "FINISHED" for r in children)
+    assert sorted(r.data.tags["optuna.trial"] for r in children) == ["0", "1", "2", "3"]
+    assert run_cli(capsys, *args)[0] == 0  # the same command again: nothing missing, no new run
+    assert len(_runs("fan")[1]) == 4
