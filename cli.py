@@ -216,7 +216,8 @@ def cmd_inspect(args, given) -> int:
     cfg = load_config(args, given, aliases)  # `--horizon 0` is checked like `--data.horizon 0`
     cfg, _ = derive_settings(args, given, cfg, aliases, probe=False)  # inspect stays cheap: no fit
     if args.auto:
-        print("auto: train and compare --auto also try longer contexts and the MAE loss on validation", file=sys.stderr)
+        also = "auto: train and compare --auto also choose the context and the linear model's loss on validation"
+        print(also, file=sys.stderr)
     print(inspect_file(args.file, cfg.data))
     return 0
 

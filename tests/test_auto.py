@@ -37,6 +37,19 @@ def test_one_long_hourly_series_like_etth1():
     assert v["data.season_period"] == 24 and v["model.window"] == 7  # a day back: 24 / 4 + 1 tokens
     assert v["data.batch_size"] == 64 and 3 <= v["trainer.max_epochs"] <= 50
     assert "data.drop_short" not in v
+    assert v["trainer.loss"] == "mae"  # the deep stacks; the probe chooses the linear model's
+
+
+def test_a_variants_derived_setting_goes_under_its_entry_where_the_config_does_not_set_it():
+    from forecaster.auto import Derived, with_derived
+    from forecaster.config import load, with_variant
+
+    derived = [Derived("trainer.loss", "mae", "deep"), Derived("variants.linear.trainer.loss", "mse", "probe")]
+    cfg = with_derived(load(None, [("variants", {"lstm": {"trainer.loss": "huber"}})]), derived)
+    assert with_variant(cfg, "linear").trainer.loss == "mse" and with_variant(cfg, "causal").trainer.loss == "mae"
+    assert with_variant(cfg, "lstm").trainer.loss == "huber"  # the config's own entry wins
+    own = with_derived(load(None, [("variants", {"linear": {"trainer.loss": "mae"}})]), derived)
+    assert with_variant(own, "linear").trainer.loss == "mae"
 
 
 def test_without_a_horizon_the_m4_horizon_of_the_frequency():
