@@ -1,0 +1,143 @@
+"""The `forecaster` command line's parser: subcommands, their options and the config fields.
+
+jsonargparse builds it; the config fields of `train`, `compare`, `tune` and `data inspect` come from
+forecaster.config's dataclasses, so `--help` lists each with its type and default. Imports nothing
+heavy: `--help` stays fast. The commands themselves are in `cli.py`.
+"""
+
+from __future__ import annotations
+
+DESCRIPTION = (
+    "Which attention forecasts your series best, and at what cost. "
+    "Train, compare, serve and evaluate attention forecasters on CSV series."
+)
+CONFIG_HELP = (
+    "Config fields below can be given as --<section>.<field> VALUE (lists as a,b or [a, b]; null for "
+    "none) and override the --config file, and its variants: entries too."
+)
+
+
+def build_parser():
+    """The jsonargparse parser of every command; config fields come from forecaster.config's dataclasses."""
+    from jsonargparse import ArgumentParser
+
+    from forecaster.config import VARIANTS
+
+    def command(**kwargs) -> ArgumentParser:
+        return ArgumentParser(exit_on_error=False, allow_abbrev=False, **kwargs)
+
+    parser = command(prog="forecaster", description=DESCRIPTION)
+    sub = parser.add_subcommands(dest="command", required=True, metavar="COMMAND")
+
+    data = command()
+    sub.add_subcommand("data", data, help="inspect a data file")
+    inspect = command(description="Say what forecaster detects in a CSV and whether it can train on it. " + CONFIG_HELP)
+    inspect.add_argument("file", help="CSV file (wide or long layout)")
+    inspect.add_argument("--config", help="YAML config whose data section to apply")
+    inspect.add_argument("--context-len", type=int, help="input steps per window")
+    inspect.add_argument("--horizon", type=int, help="forecast steps per window")
+    _auto(inspect)
+    _config_fields(inspect)
+    data.add_subcommands(dest="data_command", required=True, metavar="SUBCOMMAND").add_subcommand(
+        "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it"
+    )
+
+    train = command(description="Train one model and log it to MLflow. " + CONFIG_HELP)
+    _common(train)
+    train.add_argument("--save", metavar="DIR", help="also write the model package to DIR")
+    train.add_argument("--register", metavar="NAME", help="register the model as NAME with alias 'champion'")
+    train.add_argument(
+        "--resume", metavar="RUN_ID", help="continue this stopped run (same settings) from its last epoch"
+    )
+    _config_fields(train)
+    sub.add_subcommand("train", train, help="train one model and log it to MLflow")
+
+    compare = command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
+    _common(compare)
+    compare.add_argument(
+        "--variants",
+        help=f"comma-separated variants (default: all): {','.join(VARIANTS)}",
+    )
+    compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
+    compare.add_argument(
+        "--resume", metavar="RUN_ID", help="continue this stopped comparison (parent run): skip children that finished"
+    )
+    compare.add_argument("--save-best", metavar="DIR", help="write the validation winner's model package to DIR")
+    compare.add_argument(
+        "--register", metavar="NAME", help="register the validation winner as NAME with alias 'champion'"
+    )
+    compare.add_argument(
+        "--ensemble-k", type=int, default=3, help="median ensemble of the K best variants by validation MSE (0/1: off)"
+    )
+    _fanout(compare)
+    _config_fields(compare)
+    sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
+
+    tune = command(description="Tune a variant's settings on the validation loss (Optuna; MLflow runs). " + CONFIG_HELP)
+    _common(tune)
+    tune.add_argument("--variants", help="comma-separated variants to tune (default: the config's)")
+    tune.add_argument("--trials", type=int, default=20, help="finished (complete or pruned) trials per variant")
+    tune.add_argument("--timeout", type=float, help="stop starting trials after this many seconds")
+    tune.add_argument("--study-db", metavar="URL", help="study database (default: optuna.db beside mlflow.db)")
+    tune.add_argument("--best-out", metavar="FILE", help="best config YAML (default: out/tune-<name>.yaml)")
+    _fanout(tune)
+    _config_fields(tune)
+    sub.add_subcommand("tune", tune, help="tune a variant's settings on the validation loss")
+
+    predict = command(description="Forecast the next horizon steps of every series.")
+    predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
+    predict.add_argument("--data", required=True, help="CSV of recent history, in the training layout")
+    predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
+    predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
+    predict.add_argument("--level", help="prediction intervals, e.g. 80,90: adds <col>-lo-80, <col>-hi-80, ...")
+    sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")
+
+    evaluate = command(description="Test-split metrics and an optional rolling-origin backtest.")
+    evaluate.add_argument("--model", required=True, help="model package directory or MLflow model URI")
+    evaluate.add_argument("--data", required=True, help="CSV in the training layout")
+    evaluate.add_argument("--metrics-out", metavar="FILE", help="write the metrics as JSON")
+    evaluate.add_argument("--backtest-windows", type=int, default=0, help="rolling origins to score (0: off)")
+    evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
+    sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
+
+    report = command(description="Write a comparison (its parent run) as one self-contained HTML file.")
+    report.add_argument("run_id", metavar="PARENT_RUN_ID", help="the comparison's parent run (compare-...)")
+    report.add_argument("--output", default="report.html", help="HTML file to write (default: report.html)")
+    report.add_argument(
+        "--tracking-uri", help="store of the run (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
+    )
+    sub.add_subcommand("report", report, help="write a comparison as one self-contained HTML file")
+
+    ui = command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
+    ui.add_argument("--port", type=int, default=5000, help="port")
+    ui.add_argument("--tracking-uri", help="store to show (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
+    sub.add_subcommand("ui", ui, help="open the MLflow UI on 127.0.0.1 for the runs")
+    return parser
+
+
+def _common(p) -> None:
+    p.add_argument("--config", help="YAML config (see configs/)")
+    p.add_argument("--metrics-out", metavar="FILE", help="write the final metrics as JSON")
+    _auto(p)
+
+
+def _fanout(p) -> None:
+    p.add_argument("--workers", type=int, default=0, help="fit N at once on a local Ray (cores/N threads each)")
+    p.add_argument("--ray-address", metavar="ADDR", help="run the fits on this Ray cluster (`ray start --head`)")
+
+
+def _auto(p) -> None:
+    p.add_argument(
+        "--auto",
+        action="store_true",
+        help="derive the settings you did not give (horizon, context, split, patches, window, batch, epochs) "
+        "from the data's frequency and series lengths; each is printed with its reason",
+    )
+
+
+def _config_fields(p) -> None:
+    from forecaster.config import add_arguments
+
+    add_arguments(p)
+    data = next(a for a in p._actions if a.dest == "data")  # jsonargparse's section loader; config.command_line
+    data.help, data.metavar = "CSV to train on (same as --data.path)", "FILE"  # turns --data FILE into --data.path
