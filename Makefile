@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: install demo test test-fast lint ui pictures clean
+.PHONY: install demo test test-fast lint ui pictures clean peer-env
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -34,6 +34,21 @@ pictures: $(STAMP)
 
 ui: $(STAMP)
 	$(VENV)/bin/forecaster ui
+
+# The separate environment of benchmarks/peer_neuralforecast.py (neuralforecast, pinned); never needed by the
+# package, its tests or CI. torch goes first so that its pinned CPU build is the one installed.
+PEER_VENV := .venv-peer
+PEER_STAMP := $(PEER_VENV)/.installed
+PEER_REQS := benchmarks/requirements-peer.txt
+
+$(PEER_STAMP): $(PEER_REQS)
+	@test -x $(PEER_VENV)/bin/python || $(PYTHON) -m venv $(PEER_VENV) || python3 -m venv $(PEER_VENV)
+	$(PEER_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(PEER_VENV)/bin/python -m pip install --quiet $$(grep '^torch==' $(PEER_REQS))
+	$(PEER_VENV)/bin/python -m pip install --quiet -r $(PEER_REQS)
+	@touch $(PEER_STAMP)
+
+peer-env: $(PEER_STAMP)
 
 clean:
 	rm -rf $(VENV) out mlflow.db mlartifacts

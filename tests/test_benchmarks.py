@@ -62,3 +62,58 @@ def test_etth1_table_p_is_one_sided_dm_on_errors_averaged_over_every_seed(tmp_pa
     etth1.merge_errors({"4/a/1": errors["4/a/1"]}, etth1.errors_path(results))
     etth1.merge_errors({"4/b/1": errors["4/b/1"]}, etth1.errors_path(results))
     assert set(np.load(etth1.errors_path(results))) == {"4/a/1", "4/b/1"}
+
+
+def _cv_frame(peer, drop_last_window: bool = False):
+    """neuralforecast's cross_validation layout over the protocol's test windows: 7 columns x 2,785 cutoffs x 96."""
+    import pandas as pd
+
+    cutoffs = np.arange(peer.VAL_END - 1, peer.TEST_END - peer.HORIZON)[: -1 if drop_last_window else None]
+    steps = np.arange(1, peer.HORIZON + 1)
+    ids = [f"c{i}" for i in range(7)]
+    cutoff = np.tile(np.repeat(cutoffs, peer.HORIZON), len(ids))
+    y = np.ones(cutoff.size)
+    return pd.DataFrame(
+        {
+            "unique_id": np.repeat(ids, cutoffs.size * peer.HORIZON),
+            "cutoff": cutoff,
+            "ds": cutoff + np.tile(steps, cutoffs.size * len(ids)),
+            "y": y,
+            "PatchTST": y + 0.5,
+        }
+    )
+
+
+def test_peer_score_counts_every_test_window_and_refuses_a_missing_one():
+    peer = _module("peer_neuralforecast")
+    assert peer.N_TEST_WINDOWS == 2785
+    assert peer.score(_cv_frame(peer), "PatchTST") == {"mse": 0.25, "mae": 0.5, "n_test_windows": 2785}
+    with pytest.raises(SystemExit, match="2785 windows"):
+        peer.score(_cv_frame(peer, drop_last_window=True), "PatchTST")
+
+
+def test_peer_our_command_trains_the_variant_untracked_with_the_threads(tmp_path):
+    peer = _module("peer_neuralforecast")
+    args = type("Args", (), {"config": "configs/etth1.yaml", "threads": 2, "ours_epochs": None})()
+    linear = peer.our_command("py", "linear", 2022, args, tmp_path / "m.json")
+    assert linear[linear.index("--model.name") + 1] == "linear" and "--model.attention" not in linear
+    assert linear[linear.index("--seed") + 1] == "2022" and linear[linear.index("--trainer.threads") + 1] == "2"
+    assert linear[linear.index("--tracking.enabled") + 1] == "false" and "--trainer.max_epochs" not in linear
+    args.ours_epochs = 1
+    causal = peer.our_command("py", "causal", 2021, args, tmp_path / "m.json")
+    assert causal[causal.index("--model.attention") + 1] == "causal"
+    assert causal[causal.index("--trainer.max_epochs") + 1] == "1"
+
+
+def test_peer_table_ranks_by_mse_and_times_against_our_causal():
+    peer = _module("peer_neuralforecast")
+    ours = {"library": "forecaster", "n_params": 1, "epochs": 8, "n_test_windows": 2785}
+    nf = {"library": "neuralforecast", "n_params": 1, "steps": 5000, "val_seconds": 100.0, "n_test_windows": 2785}
+    rows = [
+        {**ours, "model": "causal", "seed": s, "mse": 0.37, "mae": 0.39, "train_seconds": 100.0} for s in (1, 2)
+    ] + [{**nf, "model": "patchtst", "seed": 1, "mse": 0.38, "mae": 0.40, "train_seconds": 300.0}]
+    machine = {"cpu": "cpu", "cpu_count": 2, "threads": 2}
+    lines = peer.table({"rows": rows, "machine": machine, "command": "c"}).splitlines()
+    assert lines[2].startswith("| forecaster | causal | 0.3700 ± 0.0000 |") and lines[2].endswith("| 1.00 |")
+    assert lines[3].startswith("| neuralforecast | patchtst |")
+    assert lines[3].endswith("| 5,000 steps | 300 | 100 | 3.00 |")  # 100 of its 300 s validating
