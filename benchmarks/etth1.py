@@ -34,7 +34,7 @@ from forecaster.config import load
 from forecaster.metrics import diebold_mariano
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
-KEEP = ("mse", "mae", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "n_test_windows")
+KEEP = ("mse", "mae", "val_mse", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "n_test_windows")
 
 
 def errors_path(results: Path) -> Path:
@@ -111,8 +111,8 @@ def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
         if "+" not in r["variant"]:  # `causal+quantile` etc.: rows of benchmarks/etth1_intervals.py
             groups[(r["horizon"], r["variant"])].append(r)
     lines = [
-        "| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | seeds | params | epochs | s/epoch | train s | p (best better) |",  # noqa: E501
-        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| horizon | variant | MSE (mean ± std) | MAE (mean ± std) | val MSE | seeds | params | epochs | s/epoch | train s | p (best better) |",  # noqa: E501
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     ps = p_values(groups, errors)
     order = sorted(groups, key=lambda k: (k[0], statistics.mean(r["mse"] for r in groups[k])))
@@ -121,9 +121,11 @@ def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
         sd = lambda k, g=g: statistics.stdev([r[k] for r in g]) if len(g) > 1 else 0.0
         mean = lambda k, g=g: statistics.mean(r[k] for r in g)
         p = ps.get((horizon, variant))
+        val = [r.get("val_mse") for r in g]  # rows from before it was kept: "-"
+        val = "-" if None in val else f"{statistics.mean(val):.4f}"
         lines.append(
             f"| {horizon} | {variant} | {mean('mse'):.4f} ± {sd('mse'):.4f} | {mean('mae'):.4f} ± {sd('mae'):.4f} | "
-            f"{len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
+            f"{val} | {len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
             f"{mean('train_seconds'):.0f} | {'-' if p is None else ('<0.001' if p < 0.001 else f'{p:.3f}')} |"
         )
     return "\n".join(lines)
