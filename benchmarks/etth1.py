@@ -119,7 +119,7 @@ def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
     for horizon, variant in order:
         g = groups[(horizon, variant)]
         sd = lambda k, g=g: statistics.stdev([r[k] for r in g]) if len(g) > 1 else 0.0
-        mean = lambda k, g=g: statistics.mean(r[k] for r in g)
+        mean = lambda k, g=g: statistics.mean(r[k] or 0 for r in g)  # the ensemble trains nothing: no epochs
         p = ps.get((horizon, variant))
         val = [r.get("val_mse") for r in g]  # rows from before it was kept: "-"
         val = "-" if None in val else f"{statistics.mean(val):.4f}"
