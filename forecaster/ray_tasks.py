@@ -46,14 +46,26 @@ def map_calls(fn, calls: list[tuple], *, plan: Plan, threads: int, names: list[s
     A worker that dies is retried (`MAX_RETRIES`); an exception in `fn` fails the whole map and
     the other tasks are cancelled (`tune --workers`: every task is one worker's share of a study)."""
     started = _start(plan, threads)
-    limit = plan.workers or len(calls)
-    results, pending, waiting = [None] * len(calls), {}, list(enumerate(calls))
     try:
-        while waiting or pending:
-            while waiting and len(pending) < limit:
-                i, args = waiting.pop(0)
-                options = _options(threads, names[i] if names else fn.__name__)
-                pending[_call_task.options(**options).remote(fn, args, os.getcwd())] = i
+        submit = lambda i: _call_task.options(**_options(threads, names[i] if names else fn.__name__)).remote(
+            fn, calls[i], os.getcwd()
+        )
+        return _in_flight(len(calls), submit, plan.workers or len(calls))
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _in_flight(count: int, submit, limit: int) -> list:
+    """`submit(i)` (a task's ref) for i in 0..count-1, at most `limit` tasks in flight; their results
+    in order. A task's exception is raised as the function's own error (a ForecasterError prints as
+    one), and the tasks still pending are cancelled (also on Ctrl-C)."""
+    results, pending, i = [None] * count, {}, 0
+    try:
+        while i < count or pending:
+            while i < count and len(pending) < limit:
+                pending[submit(i)] = i
+                i += 1
             done, _ = ray.wait(list(pending), num_returns=1)
             results[pending.pop(done[0])] = ray.get(done[0])
     except ray.exceptions.RayTaskError as exc:
@@ -62,8 +74,6 @@ def map_calls(fn, calls: list[tuple], *, plan: Plan, threads: int, names: list[s
     finally:
         for ref in pending:
             ray.cancel(ref, force=True)
-        if started:
-            ray.shutdown()
     return results
 
 
@@ -127,26 +137,16 @@ def _join(address: str, quiet: dict) -> None:
 def _gather(jobs: list[Job], fit_one, plan: Plan, parent: str | None, say) -> list:
     """Submit the jobs (at most `plan.workers` in flight when given) and collect their results."""
     data_refs: dict[str, ray.ObjectRef] = {}
-    limit = plan.workers or len(jobs)
-    results, pending, waiting = [None] * len(jobs), {}, list(enumerate(jobs))
-    try:
-        while waiting or pending:
-            while waiting and len(pending) < limit:
-                i, job = waiting.pop(0)
-                if job.key not in data_refs:  # one copy per data setting in the object store
-                    data_refs[job.key] = ray.put(job.data)
-                pending[_submit(job, fit_one, data_refs[job.key], parent)] = i
-                say(f"[bold]{job.cfg.variant()}[/] seed {job.cfg.seed}: training on Ray ...")
-            done, _ = ray.wait(list(pending), num_returns=1)
-            i = pending.pop(done[0])
-            fit, window_se = ray.get(done[0])
-            results[i] = (replace(fit, data=jobs[i].data), window_se)
-    except ray.exceptions.RayTaskError as exc:
-        for ref in pending:
-            ray.cancel(ref, force=True)
-        cause = exc.cause if isinstance(exc.cause, BaseException) else None
-        raise (cause or exc) from None  # the fit's own error (a ForecasterError prints as one)
-    return results
+
+    def submit(i: int) -> ray.ObjectRef:
+        job = jobs[i]
+        if job.key not in data_refs:  # one copy per data setting in the object store
+            data_refs[job.key] = ray.put(job.data)
+        say(f"[bold]{job.cfg.variant()}[/] seed {job.cfg.seed}: training on Ray ...")
+        return _submit(job, fit_one, data_refs[job.key], parent)
+
+    out = _in_flight(len(jobs), submit, plan.workers or len(jobs))
+    return [(replace(fit, data=job.data), window_se) for job, (fit, window_se) in zip(jobs, out)]
 
 
 def _submit(job: Job, fit_one, data_ref, parent: str | None) -> ray.ObjectRef:

@@ -144,11 +144,16 @@ def _runs(experiment: str):
     return parents, [r for r in found if r.data.tags.get("kind") != "tune"]
 
 
+def _tune_args(tmp_path: Path, name: str, data, *extra) -> list:
+    """`tune` on `data` with a config named `name` holding the small search space."""
+    config = tmp_path / "space.yaml"
+    config.write_text(yaml.safe_dump({"name": name, "search": SMALL_SPACE}))
+    return ["tune", "--config", config, "--data", data, *FAST, *extra]
+
+
 @pytest.mark.slow
 def test_a_study_of_3_trials_writes_a_best_config_that_train_reproduces(mlflow_uri, wide_csv, capsys, tmp_path):
-    config = tmp_path / "space.yaml"
-    config.write_text(yaml.safe_dump({"name": "small", "search": SMALL_SPACE}))
-    args = ["tune", "--config", config, "--data", wide_csv, *FAST, "--trials", "3", "--metrics-out", "tune.json"]
+    args = _tune_args(tmp_path, "small", wide_csv, "--trials", "3", "--metrics-out", "tune.json")
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "small: trials" in out and "forecaster train --config out/tune-small.yaml" in out
@@ -268,9 +273,7 @@ def test_tune_with_workers_runs_one_study_on_ray_with_every_trial_a_child_run(
     mlflow_uri, wide_csv, capsys, tmp_path, monkeypatch
 ):
     monkeypatch.setenv("PYTHONPATH", str(ROOT))  # Ray's workers import this checkout
-    config = tmp_path / "space.yaml"
-    config.write_text(yaml.safe_dump({"name": "fan", "search": SMALL_SPACE}))
-    args = ["tune", "--config", config, "--data", wide_csv, *FAST, "--trials", "4", "--workers", "2"]
+    args = _tune_args(tmp_path, "fan", wide_csv, "--trials", "4", "--workers", "2")
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "causal: 4 trials on Ray in 2 tasks, 1 thread each" in out and "forecaster train --config" in out
