@@ -59,6 +59,15 @@ def threads_per_fit(parallel: int, cores: int | None = None) -> int:
     return max(1, (cores or available_cores()) // max(1, parallel))
 
 
+def plan_threads(plan: Plan, configured: int | None) -> int:
+    """Torch threads per fit under `plan`: its share of the cores on a local Ray (`threads_per_fit`;
+    a smaller `trainer.threads` is kept), on a cluster `trainer.threads` or 1 (Ray counts the CPUs)."""
+    if plan.address:
+        return configured or 1
+    share = threads_per_fit(plan.workers)
+    return min(configured or share, share)
+
+
 def task_env(threads: int) -> dict[str, str]:
     """The environment a task's worker process starts with: its thread count, and the test hook."""
     env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}

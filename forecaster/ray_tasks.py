@@ -19,8 +19,8 @@ from forecaster.jobs import (
     Job,
     Plan,
     die_once_callback,
+    plan_threads,
     task_env,
-    threads_per_fit,
     with_threads,
 )
 
@@ -28,10 +28,7 @@ from forecaster.jobs import (
 def run(jobs: list[Job], fit_one, *, plan: Plan, parent: str | None, console=None) -> list:
     """Every job as a Ray task (children of the run `parent`); the results in the jobs' order."""
     say = console.print if console is not None else lambda *args: None
-    if plan.address:  # a cluster: one thread per fit unless trainer.threads asks for more; Ray counts the CPUs
-        jobs = [with_threads(job, job.cfg.trainer.threads or 1) for job in jobs]
-    else:
-        jobs = [with_threads(job, threads_per_fit(plan.workers)) for job in jobs]
+    jobs = [with_threads(job, plan_threads(plan, job.cfg.trainer.threads)) for job in jobs]
     started = _start(plan, max((job.cfg.trainer.threads for job in jobs), default=1))
     try:
         return _gather(jobs, fit_one, plan, parent, say)

@@ -30,7 +30,7 @@ import optuna
 from forecaster import tracking
 from forecaster.config import Config
 from forecaster.interrupts import Interrupted
-from forecaster.jobs import Plan, threads_per_fit
+from forecaster.jobs import Plan, plan_threads
 from forecaster.studies import FINISHED, fail_dead_trials, finished, open_storage, open_study
 from forecaster.trials import Objective
 
@@ -41,20 +41,12 @@ def shares(missing: int, workers: int) -> list[int]:
     return [base + (i < extra) for i in range(min(workers, missing))]
 
 
-def trial_threads(cfg: Config, plan: Plan) -> int:
-    """Torch threads per trial: cores / workers on a local Ray; on a cluster `trainer.threads` or 1."""
-    if plan.address:
-        return cfg.trainer.threads or 1
-    share = threads_per_fit(plan.workers)
-    return min(cfg.trainer.threads or share, share)
-
-
 def optimize(cfg: Config, studies: dict, missing: dict[str, int], *, plan: Plan, where: dict, console=None) -> None:
     """Every study's missing trials on Ray; `where`: the study database URL (`study_db`), the
     parent run id (`parent`), the pruner, `trials` per study and the `deadline` (`time.time()`, or None)."""
     from forecaster import ray_tasks  # Ray is imported only here
 
-    threads = trial_threads(cfg, plan)
+    threads = plan_threads(plan, cfg.trainer.threads)
     width = plan.workers or max(missing.values())  # a cluster without --workers: one task per trial
     calls, names = [], []
     for variant, study in studies.items():
