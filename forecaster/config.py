@@ -95,6 +95,7 @@ class ModelConfig:
     dropout: float = 0.1  # on residual branches and the feed-forward
     attn_dropout: float = 0.0  # on attention weights; 0 keeps SDPA's fused kernel (PatchTST's default too)
     head_dropout: float = 0.0
+    head_rank: int = 0  # encoder-only attention: 0 = a full flatten head (PatchTST); r = through r values
     window: int = 8  # tokens a query sees, itself included (local / hybrid / dynamic)
     local_share: float = 0.5  # share of heads that are local in `hybrid`
     patch_len: int = 16  # 1 = one token per time step

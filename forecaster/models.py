@@ -74,6 +74,7 @@ def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "window": cfg.window,
         "local_share": cfg.local_share,
         "global_share": cfg.global_share,
+        "head_rank": cfg.head_rank,
         "patch_len": cfg.patch_len,
         "stride": cfg.stride,
         "revin": cfg.revin,

@@ -62,6 +62,7 @@ RULES: dict[str, Rule] = {
     "data.season_period": optional(at_least(1)),
     # window, patch_len, stride, moving_avg and dropout are checked by forecaster.models (check_trainable)
     **{f"model.{k}": at_least(1) for k in ("d_model", "n_heads", "n_layers", "d_ff", "decoder_layers", "hidden_size")},
+    "model.head_rank": at_least(0),
     "model.attn_dropout": share(closed=False),
     "model.local_share": share(closed=True),
     "model.global_share": share(closed=True),

@@ -55,6 +55,7 @@ def data_csv(tmp_path) -> Path:
         (["--data.outliers", "drop"], "'data.outliers' must be one of error, clip"),
         (["--data.delimiter", ";;"], "'data.delimiter' must be one character"),
         (["--model.n_heads", "0"], "'model.n_heads' must be an integer ≥ 1, got 0"),
+        (["--model.head_rank", "-1"], "'model.head_rank' must be an integer ≥ 0, got -1"),
         (["--model.n_heads", "3"], "model.d_model (64) must be divisible by model.n_heads (3)"),
         (["--model.dropout", "1.5"], "dropout must be in [0, 1), got 1.5"),
         (["--model.window", "0"], "model.window must be at least 1, got 0"),

@@ -42,6 +42,7 @@ class AttentionForecaster(nn.Module):
         d_model, n_heads, n_layers, d_ff: width, heads, encoder blocks, feed-forward width.
         dropout: on residual branches, the feed-forward and the embedded tokens.
         attn_dropout: on attention weights. head_dropout: before the flatten head.
+        head_rank: the flatten head's rank (0: full; `FlattenHead`).
         window, local_share: the local window and the share of local heads (`hybrid`).
         global_share: the share of tokens the `dynamic` switch makes global.
         patch_len, stride, revin, channel_independent: as `Tokenizer`.
@@ -75,6 +76,7 @@ class AttentionForecaster(nn.Module):
         decoder_layers: int,
         linear_skip: bool,
         global_share: float = 0.1,
+        head_rank: int = 0,
         n_future: int = 0,
         static_cardinalities: list[int] = (),
     ):
@@ -131,6 +133,7 @@ class AttentionForecaster(nn.Module):
                 horizon=horizon,
                 out_channels=out,
                 dropout=head_dropout,
+                rank=head_rank,
             )
         # covariates last: without them the parameters (and the random draws) are the same as before
         self.future_tokens = self.past_tokens = None

@@ -2,8 +2,10 @@
 (B', N, D) to (B', H, out_channels) and returns the attention weights it computed.
 
 `FlattenHead` (encoder-only patterns, PatchTST): flatten every token state and map them with one
-linear layer to all H steps at once. `QueryHead` (`cross`): learned horizon queries, one per
-output patch, pass through decoder blocks that cross-attend the encoder; each emits P steps.
+linear layer to all H steps at once; with `rank` r, through r values first (a low-rank map whose
+parameters grow as r * (N * D + H) instead of N * D * H: for long horizons, where the full head
+overfits). `QueryHead` (`cross`): learned horizon queries, one per output patch, pass through
+decoder blocks that cross-attend the encoder; each emits P steps.
 The queries are a parameter of the forecaster (next to the token positions) and come in as an
 argument, so the parameters keep their order, which the gradient-clipping norm sums in.
 """
@@ -23,13 +25,17 @@ class FlattenHead(nn.Module):
     Args:
         n_tokens: N; d_model: D; horizon: H; out_channels: values per step.
         dropout: on the flattened states.
+        rank: 0 for one full linear map; r >= 1 for a rank-r map (N*D -> r -> H*out).
     """
 
-    def __init__(self, *, n_tokens: int, d_model: int, horizon: int, out_channels: int, dropout: float):
+    def __init__(self, *, n_tokens: int, d_model: int, horizon: int, out_channels: int, dropout: float, rank: int = 0):
         super().__init__()
         self.horizon, self.out_channels = horizon, out_channels
         self.drop = Dropout(dropout)
-        self.linear = nn.Linear(n_tokens * d_model, horizon * out_channels)
+        n_in, n_out = n_tokens * d_model, horizon * out_channels
+        self.linear = (
+            nn.Sequential(nn.Linear(n_in, rank, bias=False), nn.Linear(rank, n_out)) if rank else nn.Linear(n_in, n_out)
+        )
 
     def forward(
         self, h: torch.Tensor, queries: None = None, *, need_weights: bool = False

@@ -70,3 +70,17 @@ def test_heads_emit_every_horizon_step(horizon, patch_len):
     queries = torch.randn(1, math.ceil(horizon / patch_len), 8)
     y, weights = query(h, queries, need_weights=True)
     assert y.shape == (5, horizon, 2) and [w.shape for w in weights] == [(5, 2, 2, 6)] * 2
+
+
+def test_a_low_rank_flatten_head_maps_through_rank_values():
+    torch.manual_seed(0)
+    h = torch.randn(5, 6, 8)  # (B', N, D): 48 values per sequence
+    full = FlattenHead(n_tokens=6, d_model=8, horizon=96, out_channels=1, dropout=0.0)
+    low = FlattenHead(n_tokens=6, d_model=8, horizon=96, out_channels=1, dropout=0.0, rank=4)
+    count = lambda m: sum(p.numel() for p in m.parameters())
+    assert (count(full), count(low)) == (48 * 96 + 96, 48 * 4 + 4 * 96 + 96)
+    y, _ = low(h)
+    assert y.shape == (5, 96, 1)
+    # every forecast is the bias plus a combination of 4 directions: 5 forecasts span 4 dimensions, not 5
+    centred = (y[..., 0] - low.linear[1].bias).detach()
+    assert torch.linalg.matrix_rank(centred) == 4 and torch.linalg.matrix_rank(full(h)[0][..., 0].detach()) == 5
