@@ -13,6 +13,8 @@ variance, lag H - 1), whichever runs produced them.
     python benchmarks/etth1.py --horizons 96 --seeds 3
     python benchmarks/etth1.py --horizons 192,336,720 --variants hybrid,lstm,linear --seeds 3 \
         --long-set hybrid trainer.lr 3.0e-4
+    python benchmarks/etth1.py --horizons 336,720 --variants causal --seeds 3 \
+        --long-set causal model.head_rank 16 --label r16       # rows "causal r16", "ensemble r16"
 """
 
 from __future__ import annotations
@@ -59,13 +61,15 @@ def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
         seen: dict[str, int] = defaultdict(int)
         for fit in fits:
             row = {
-                "variant": fit["variant"],
+                "variant": f"{fit['variant']} {args.label}" if args.label else fit["variant"],
                 "horizon": horizon,
                 "seed": fit["seed"],
                 "lookback": cfg.data.context_len,
                 **{k: fit.get(k) for k in KEEP},
             }
             rows.append(row)
+            if args.label:
+                row["settings"] = [" ".join(o) for o in (*args.set, *args.long_set)]
             window_errors[error_key(row)] = np.asarray(errors[fit["variant"]][seen[fit["variant"]]], np.float32)
             seen[fit["variant"]] += 1
     return rows, window_errors
@@ -154,6 +158,10 @@ def main() -> None:
         help="override for one variant at horizons >= --long-from, e.g. hybrid trainer.lr 3.0e-4",
     )
     parser.add_argument("--long-from", type=int, default=192)
+    parser.add_argument(
+        "--label",
+        help="appended to the rows' variant names (e.g. r16): other settings' rows beside the config's own",
+    )
     parser.add_argument("--out", default=str(RESULTS))
     parser.add_argument("--print-only", action="store_true", help="print the table of the results file")
     args = parser.parse_args()
