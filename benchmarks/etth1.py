@@ -48,6 +48,15 @@ def error_key(row: dict) -> str:
     return f"{row['horizon']}/{row['variant']}/{row['seed']}"
 
 
+def row_name(fit: dict, label: str | None) -> str:
+    """A fit's variant name in the table: an ensemble names its members (runs over other variants
+    make other ensembles, which must not replace its rows), and `--label` is appended."""
+    name = fit["variant"]
+    if fit.get("members"):
+        name += f" ({', '.join(sorted(fit['members']))})"
+    return f"{name} {label}" if label else name
+
+
 def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
     rows, window_errors = [], {}
     for horizon in [int(h) for h in args.horizons.split(",")]:
@@ -61,7 +70,7 @@ def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
         seen: dict[str, int] = defaultdict(int)
         for fit in fits:
             row = {
-                "variant": f"{fit['variant']} {args.label}" if args.label else fit["variant"],
+                "variant": row_name(fit, args.label),
                 "horizon": horizon,
                 "seed": fit["seed"],
                 "lookback": cfg.data.context_len,

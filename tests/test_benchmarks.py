@@ -64,6 +64,20 @@ def test_etth1_table_p_is_one_sided_dm_on_errors_averaged_over_every_seed(tmp_pa
     assert set(np.load(etth1.errors_path(results))) == {"4/a/1", "4/b/1"}
 
 
+def test_etth1_rows_of_ensembles_over_other_members_do_not_replace_each_other(tmp_path):
+    etth1 = _module("etth1")
+    fits = [
+        {"variant": "ensemble", "members": ["linear", "causal", "dynamic"]},
+        {"variant": "ensemble", "members": ["seasonal_naive", "naive"]},
+    ]
+    names = [etth1.row_name(f, None) for f in fits]
+    assert names == ["ensemble (causal, dynamic, linear)", "ensemble (naive, seasonal_naive)"]
+    assert etth1.row_name({"variant": "causal"}, "r16") == "causal r16"
+    results = tmp_path / "etth1.json"
+    results.write_text(json.dumps([_row(names[0], 1, 0.3)]))
+    assert len(etth1.merge([_row(names[1], 1, 0.9)], results)) == 2  # a naive-only run keeps the attention ensemble
+
+
 def _cv_frame(peer, drop_last_window: bool = False):
     """neuralforecast's cross_validation layout over the protocol's test windows: 7 columns x 2,785 cutoffs x 96."""
     import pandas as pd
