@@ -14,7 +14,7 @@ variance, lag H - 1), whichever runs produced them.
     python benchmarks/etth1.py --horizons 192,336,720 --variants hybrid,lstm,linear --seeds 3 \
         --long-set hybrid trainer.lr 3.0e-4
     python benchmarks/etth1.py --horizons 336,720 --variants causal --seeds 3 \
-        --long-set causal model.head_rank 16 --label r16       # rows "causal r16", "ensemble r16"
+        --long-set causal model.head_rank 16 --label r16       # rows "causal r16"
 """
 
 from __future__ import annotations
