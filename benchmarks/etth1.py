@@ -75,10 +75,9 @@ def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
                 "seed": fit["seed"],
                 "lookback": cfg.data.context_len,
                 **{k: fit.get(k) for k in KEEP},
+                **({"settings": [" ".join(o) for o in (*args.set, *args.long_set)]} if args.label else {}),
             }
             rows.append(row)
-            if args.label:
-                row["settings"] = [" ".join(o) for o in (*args.set, *args.long_set)]
             window_errors[error_key(row)] = np.asarray(errors[fit["variant"]][seen[fit["variant"]]], np.float32)
             seen[fit["variant"]] += 1
     return rows, window_errors

@@ -42,11 +42,13 @@ def map_calls(fn, calls: list[tuple], *, plan: Plan, threads: int, names: list[s
     `plan.workers` at once when given), run from this working directory; the results in order.
     A worker that dies is retried (`MAX_RETRIES`); an exception in `fn` fails the whole map and
     the other tasks are cancelled (`tune --workers`: every task is one worker's share of a study)."""
+
+    def submit(i: int) -> ray.ObjectRef:
+        options = _options(threads, names[i] if names else fn.__name__)
+        return _call_task.options(**options).remote(fn, calls[i], os.getcwd())
+
     started = _start(plan, threads)
     try:
-        submit = lambda i: _call_task.options(**_options(threads, names[i] if names else fn.__name__)).remote(
-            fn, calls[i], os.getcwd()
-        )
         return _in_flight(len(calls), submit, plan.workers or len(calls))
     finally:
         if started:
