@@ -124,6 +124,9 @@ class TrainerConfig:
     loss_scale: str = "none"  # none | naive: each window's errors over its inputs' mean one-step change (MASE's)
     scheduler: str = "onecycle"  # onecycle | cosine | none
     patience: int = 3
+    # 0: off. Else the decay of an exponential moving average of the weights, updated every step: the
+    # average is what is validated, checkpointed and kept (Lightning's EMAWeightAveraging)
+    ema_decay: float = 0.0
     gradient_clip_val: float = lightning(default=1.0)  # 0 turns clipping off
     limit_train_batches: float = lightning(default=1.0)
     limit_val_batches: float = lightning(default=1.0)

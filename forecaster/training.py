@@ -1,17 +1,17 @@
 """The Lightning system around any registered network, and the Trainer built from config.
 
-`ForecastModule` owns what a network should not: the loss, the steps, the optimiser and the
-schedule (AdamW with one-cycle or cosine decay). `fit()` builds the Trainer (early stopping on
-validation loss, a checkpoint of the best weights, gradient clipping, seeding, and the
-accelerator / devices / strategy / num_nodes / precision passed through, so the same config runs
-on a GPU or with DDP), trains, and leaves the network holding its best weights. Given a checkpoint
-folder (the run's, beside the MLflow store), `fit` checkpoints every epoch there and, when a
-checkpoint is already there, continues from it exactly (`forecaster.checkpoints`); without one,
-the best weights go to a temporary folder. Networks without trainable weights (naive baselines)
-are not trained. Per-epoch metrics go to a `sink` callable, so this module knows nothing of
-MLflow. `seed_all` is the one seeding call (used before the network is built and again when `fit`
-starts). Importing this module changes no logger and no warnings filter; `fit` quietens Lightning
-while it runs.
+`ForecastModule` owns what a network should not: the loss, the steps, the optimiser and the schedule
+(AdamW with one-cycle or cosine decay). `fit()` builds the Trainer (early stopping on validation
+loss, a checkpoint of the best weights, an optional moving average of the weights
+(`trainer.ema_decay`), gradient clipping, seeding, and the accelerator / devices / strategy /
+num_nodes / precision passed through, so the same config runs on a GPU or with DDP), trains, and
+leaves the network holding its best weights. Given a checkpoint folder (the run's, beside the MLflow
+store), `fit` checkpoints every epoch there and, when a checkpoint is already there, continues from
+it exactly (`forecaster.checkpoints`); without one, the best weights go to a temporary folder.
+Networks without trainable weights (naive baselines) are not trained. Per-epoch metrics go to a
+`sink` callable, so this module knows nothing of MLflow. `seed_all` is the one seeding call (used
+before the network is built and again when `fit` starts). Importing this module changes no logger
+and no warnings filter; `fit` quietens Lightning while it runs.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from pathlib import Path
 import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
-from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 from torch import nn
 
 from forecaster import checkpoints
@@ -208,8 +208,14 @@ def _fit(
     extra: list[Callback] | None = None,
 ) -> FitResult:
     module = ForecastModule(network, cfg)
+    # a weights-only checkpoint skips the callbacks' save hooks, where weight averaging swaps the average in
     best_ckpt = ModelCheckpoint(
-        dirpath=folder, filename="best", monitor="val_loss", mode="min", save_top_k=1, save_weights_only=True
+        dirpath=folder,
+        filename="best",
+        monitor="val_loss",
+        mode="min",
+        save_top_k=1,
+        save_weights_only=cfg.ema_decay == 0,
     )
     callbacks = [
         EarlyStopping(
@@ -217,6 +223,8 @@ def _fit(
         ),
         best_ckpt,
     ]
+    if cfg.ema_decay > 0:  # validation, the best checkpoint and the kept weights all use the average
+        callbacks.insert(0, EMAWeightAveraging(decay=cfg.ema_decay))
     if sink is not None:
         callbacks.append(EpochMetrics(sink))
     resume_from = checkpoints.resume_path(folder) if resumable else None

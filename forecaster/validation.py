@@ -74,6 +74,7 @@ RULES: dict[str, Rule] = {
     "trainer.weight_decay": NON_NEGATIVE_FINITE,
     "trainer.loss_scale": one_of(*LOSS_SCALES),
     "trainer.patience": at_least(0),
+    "trainer.ema_decay": share(closed=False),
     "trainer.gradient_clip_val": NON_NEGATIVE_FINITE,
     "trainer.limit_train_batches": BATCH_SHARE,
     "trainer.limit_val_batches": BATCH_SHARE,

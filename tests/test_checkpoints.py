@@ -33,7 +33,7 @@ def test_the_generators_states_survive_a_weights_only_round_trip(tmp_path):
     assert _draws() == expected
 
 
-def _setup(tmp_path):
+def _setup(tmp_path, **trainer):
     path = tmp_path / "wide.csv"
     wide_frame().to_csv(path, index=False)
     cfg = Config()
@@ -41,14 +41,17 @@ def _setup(tmp_path):
     cfg.model.d_model, cfg.model.n_heads, cfg.model.n_layers, cfg.model.d_ff = 16, 2, 1, 16
     cfg.model.patch_len = cfg.model.stride = 4
     cfg.trainer.max_epochs, cfg.trainer.patience, cfg.trainer.progress_bar = 3, 5, False
+    for key, value in trainer.items():
+        setattr(cfg.trainer, key, value)
     data = prepare(cfg.data)
     seed_all(cfg.seed)
     return cfg, data, build_network(cfg.model, data.schema)
 
 
 @pytest.mark.slow  # trains three times
-def test_a_fit_stopped_after_an_epoch_resumes_to_the_uninterrupted_weights(tmp_path):
-    cfg, data, reference = _setup(tmp_path)
+@pytest.mark.parametrize("ema_decay", [0.0, 0.9])  # with weight averaging, the average resumes too
+def test_a_fit_stopped_after_an_epoch_resumes_to_the_uninterrupted_weights(tmp_path, ema_decay):
+    cfg, data, reference = _setup(tmp_path, ema_decay=ema_decay)
     fit(reference, ForecastDataModule(cfg.data, prepared=data), cfg.trainer, seed=cfg.seed)
 
     def stop_at_epoch_1(metrics, epoch):  # after epoch 0's checkpoint, before epoch 1's
@@ -56,7 +59,7 @@ def test_a_fit_stopped_after_an_epoch_resumes_to_the_uninterrupted_weights(tmp_p
             raise Interrupted(signal.SIGTERM)
 
     folder = tmp_path / "ckpt"
-    cfg, data, network = _setup(tmp_path)
+    cfg, data, network = _setup(tmp_path, ema_decay=ema_decay)
     with pytest.raises(Interrupted):
         fit(
             network,
@@ -68,7 +71,7 @@ def test_a_fit_stopped_after_an_epoch_resumes_to_the_uninterrupted_weights(tmp_p
         )
     assert (folder / LAST).is_file()
     epochs = []
-    cfg, data, resumed = _setup(tmp_path)
+    cfg, data, resumed = _setup(tmp_path, ema_decay=ema_decay)
     result = fit(
         resumed,
         ForecastDataModule(cfg.data, prepared=data),

@@ -45,6 +45,7 @@ def data_csv(tmp_path) -> Path:
         (["--trainer.max_epochs", "0"], "'trainer.max_epochs' must be an integer ≥ 1, got 0"),
         (["--trainer.max_steps", "0"], "'trainer.max_steps' must be -1 (no limit) or an integer ≥ 1, got 0"),
         (["--trainer.patience", "-1"], "'trainer.patience' must be an integer ≥ 0"),
+        (["--trainer.ema_decay", "1"], "'trainer.ema_decay' must be a number in [0, 1), got 1"),
         (["--trainer.weight_decay", "-0.1"], "'trainer.weight_decay' must be a finite number ≥ 0"),
         (["--trainer.gradient_clip_val", "-1"], "'trainer.gradient_clip_val' must be a finite number ≥ 0"),
         (["--trainer.limit_train_batches", "0"], "'trainer.limit_train_batches' must be a share of the batches"),
