@@ -33,6 +33,7 @@ import numpy as np
 
 from forecaster.compare import compare, parse_variants
 from forecaster.config import load
+from forecaster.interrupts import run_script
 from forecaster.metrics import diebold_mariano
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
@@ -187,4 +188,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

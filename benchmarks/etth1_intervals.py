@@ -31,6 +31,7 @@ from etth1 import RESULTS, ROOT, merge
 
 from forecaster.compare import compare
 from forecaster.config import load
+from forecaster.interrupts import run_script
 
 SETUPS = {
     "causal+conformal": [],
@@ -96,4 +97,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(run_script(main))

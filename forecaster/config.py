@@ -124,7 +124,8 @@ class TrainerConfig:
     loss_scale: str = "none"  # none | naive: each window's errors over its inputs' mean one-step change (MASE's)
     scheduler: str = "onecycle"  # onecycle | cosine | none
     patience: int = 3
-    # 0: off. Else the decay of an exponential moving average of the weights, updated every step: the
+    # 0: off. Else the decay of an exponential moving average of the weights, updated every optimiser step
+    # (so it spans about 1 / (1 - decay) steps; count the steps of an epoch before choosing it): the
     # average is what is validated, checkpointed and kept (Lightning's EMAWeightAveraging)
     ema_decay: float = 0.0
     gradient_clip_val: float = lightning(default=1.0)  # 0 turns clipping off

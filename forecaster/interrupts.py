@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
@@ -57,6 +58,17 @@ def handle_signals() -> Iterator[None]:
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def run_script(main: Callable[[], int | None]) -> int | None:
+    """A benchmark script's `main` under `handle_signals`: a stop ends its MLflow runs KILLED (a plain
+    SIGTERM would end the process at once and leave them RUNNING) and returns 128 + the signal."""
+    try:
+        with handle_signals():
+            return main()
+    except Interrupted as exc:
+        print(f"interrupted ({exc.name}): results already written are kept", file=sys.stderr)
+        return exc.exit_code
 
 
 def message(exc: Interrupted, command: list[str]) -> str:

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from forecaster.interrupts import Interrupted, handle_signals, message
+from forecaster.interrupts import Interrupted, handle_signals, message, run_script
 
 
 def _deliver(signum: int) -> None:
@@ -46,3 +46,19 @@ def test_the_message_names_the_run_and_the_command_that_resumes_it():
         f"resume with: forecaster train --data 'my file.csv' --seed 3 --resume {'ab' * 16}"
     )
     assert "nothing to resume" in message(Interrupted(signal.SIGINT), ["train"])
+
+
+def test_a_stopped_benchmark_script_ends_its_runs_killed_and_exits_143(mlflow_uri, capsys):
+    import mlflow
+
+    from forecaster import tracking
+
+    def main():
+        with tracking.start_run(uri=mlflow_uri, experiment="bench", run_name="compare"):
+            _deliver(signal.SIGTERM)
+
+    assert run_script(main) == 143
+    runs = mlflow.MlflowClient(mlflow_uri).search_runs([mlflow.get_experiment_by_name("bench").experiment_id])
+    assert [r.info.status for r in runs] == ["KILLED"]
+    assert capsys.readouterr().err.startswith("interrupted (SIGTERM)")
+    assert run_script(lambda: 0) == 0
