@@ -24,7 +24,16 @@ training the k tokens are drawn by Gumbel-top-k (sampled without replacement in 
 softmax(scores)): with a plain top-k a scorer that starts on the wrong tokens rarely finds the
 right ones (tests/nn/test_switch.py: 1 seed in 6 failed to find a marked token; none with the
 draw). Evaluation and prediction take the plain top-k. Unlike a soft top-k (a relaxation that
-attends to every token a little, O(N^2)), this keeps the forward pass sparse.
+attends to every token a little, O(N^2)), this keeps the forward pass sparse. (A gate on the
+values, v * m, instead of the logits was tried: that scorer never found the marked token, since
+the gradient of a value's scale says where to push the output, not whether the token is worth
+reading.)
+
+Kernel. The bias rides in the keys, not in the mask: q and k get one more feature, 1 and
+sqrt(hd) * bias, so that q'.k' / sqrt(hd) = q.k / sqrt(hd) + bias (v gets a zero feature, dropped
+from the output). The masks are then boolean and need no gradient, and every call is
+four-dimensional, so SDPA takes its fused kernel, which never keeps the attention weights; an
+additive float mask that needs a gradient sends it to the math path, which keeps them all.
 
 Causality. Every query sees no key after itself. The selection ranks the scores of the whole
 sequence, so *whether* token t is global can depend on later tokens' scores (as Mixture-of-Depths'
@@ -89,6 +98,7 @@ def switch_attention(
     window: int,
     block: int,
     dropout_p: float = 0.0,
+    blockwise: bool | None = None,
 ) -> torch.Tensor:
     """Attention of the dynamic switch through the cheapest kernel for it.
 
@@ -97,17 +107,30 @@ def switch_attention(
         positions, bias: the global tokens and their key bias, from `select`.
         window: keys a non-global query sees around itself, itself included.
         block: queries per block of the blockwise kernel (`attention.block_size`).
+        blockwise: force the blockwise kernel (True) or one dense call (False); None: the cheaper.
 
     Returns:
         (B, nh, N, hd).
     """
-    N, b = q.shape[2], block
-    n_keys = window + positions.shape[1]
-    if math.ceil(N / b) * b * (b + n_keys - 1) < N * N:
-        return _blockwise(q, k, v, positions, bias, window=window, dropout_p=dropout_p, block=b)
-    return F.scaled_dot_product_attention(
-        q, k, v, attn_mask=dense_bias(positions, bias, N, window), dropout_p=dropout_p
-    )
+    N, hd, b = q.shape[2], q.shape[-1], block
+    if blockwise is None:
+        blockwise = math.ceil(N / b) * b * (b + window + positions.shape[1] - 1) < N * N
+    q, k, v = _bias_in_keys(q, k, v, positions, bias)
+    if blockwise:
+        out = _blockwise(q, k, v, positions, window=window, dropout_p=dropout_p, block=b, scale=hd**-0.5)
+    else:
+        mask = switch_mask(positions, N, window).unsqueeze(1)  # (B, 1, N, N)
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, scale=hd**-0.5)
+    return out[..., :hd]
+
+
+def _bias_in_keys(q, k, v, positions, bias) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """(B, nh, N, hd + 1) each: q' = [q, 1], k' = [k, sqrt(hd) * key bias], v' = [v, 0]."""
+    B, nh, N, hd = q.shape
+    key_bias = torch.zeros(B, N, dtype=q.dtype, device=q.device).scatter(1, positions, bias.to(q.dtype))
+    column = (key_bias * math.sqrt(hd))[:, None, :, None].expand(B, nh, N, 1)
+    ones, zeros = torch.ones_like(q[..., :1]), torch.zeros_like(v[..., :1])
+    return torch.cat([q, ones], dim=-1), torch.cat([k, column], dim=-1), torch.cat([v, zeros], dim=-1)
 
 
 def dense_bias(positions: torch.Tensor, bias: torch.Tensor, n_tokens: int, window: int) -> torch.Tensor:
@@ -128,7 +151,7 @@ def switch_weights(
     return weights @ v, weights
 
 
-def _blockwise(q, k, v, positions, bias, *, window: int, dropout_p: float, block: int) -> torch.Tensor:
+def _blockwise(q, k, v, positions, *, window: int, dropout_p: float, block: int, scale: float) -> torch.Tensor:
     """O(N * (w + k)): the local blocks with the global keys appended, then the global queries."""
     B, nh, N, hd = q.shape
     n_blocks = math.ceil(N / block)
@@ -149,25 +172,21 @@ def _blockwise(q, k, v, positions, bias, *, window: int, dropout_p: float, block
     )
     local = window_mask(t, s[:, None, :], window) & (s[:, None, :] >= 0)  # (blocks, b, span)
     far = positions[:, None, None, :] <= t[None] - window  # (B, blocks, b, k): global keys before the window
-    key_bias = torch.zeros(B, N, dtype=bias.dtype, device=bias.device).scatter(1, positions, bias)
-    span_bias = F.pad(key_bias, (window - 1, pad)).unfold(1, span, block)  # (B, blocks, span): global keys in a window
-    mask = torch.cat(
-        [
-            torch.where(local, span_bias[:, :, None, :], float("-inf")),
-            torch.where(far, bias[:, None, None, :], float("-inf")),
-        ],
-        dim=-1,
-    )  # (B, blocks, b, span + k)
+    mask = torch.cat([local.expand(B, -1, -1, -1), far], dim=-1)  # (B, blocks, b, span + k)
+    # as (B * blocks, nh, ., hd), the mask shared by the heads: SDPA's fused kernel takes four dimensions
+    # (the concatenation writes the keys in that layout, so the reshape copies nothing more)
+    batch = lambda *parts: torch.cat([x.transpose(1, 2) for x in parts], dim=3).view(B * n_blocks, nh, -1, hd)
     out = F.scaled_dot_product_attention(
-        qp.view(B, nh, n_blocks, block, hd),
-        torch.cat([kb, kg], dim=3),
-        torch.cat([vb, vg], dim=3),
-        attn_mask=mask[:, None],
+        batch(qp.view(B, nh, n_blocks, block, hd)),
+        batch(kb, kg),
+        batch(vb, vg),
+        attn_mask=mask.view(B * n_blocks, 1, block, -1),
         dropout_p=dropout_p,
-    ).reshape(B, nh, n_blocks * block, hd)[:, :, :N]
+        scale=scale,
+    )
+    out = out.view(B, n_blocks, nh, block, hd).transpose(1, 2).reshape(B, nh, n_blocks * block, hd)[:, :, :N]
     # global queries: every key up to themselves
     qg = q.gather(2, index)  # (B, nh, k, hd)
     causal = torch.arange(N, device=q.device)[None, None, :] <= positions[:, :, None]  # (B, k, N)
-    g_mask = torch.where(causal, key_bias[:, None, :], float("-inf"))[:, None]  # (B, 1, k, N)
-    g_out = F.scaled_dot_product_attention(qg, k, v, attn_mask=g_mask, dropout_p=dropout_p)
+    g_out = F.scaled_dot_product_attention(qg, k, v, attn_mask=causal[:, None], dropout_p=dropout_p, scale=scale)
     return out.scatter(2, index, g_out)

@@ -43,20 +43,22 @@ def test_select_picks_the_best_rated_tokens_with_a_zero_bias_that_carries_the_sc
 
 
 @pytest.mark.parametrize("N, w, k", [(1, 1, 1), (17, 3, 2), (40, 8, 4), (63, 16, 7), (130, 5, 13), (200, 1, 20)])
-def test_blockwise_kernel_equals_the_dense_masked_reference_in_values_and_gradients(N, w, k):
+def test_both_kernels_equal_the_dense_masked_reference_in_values_and_gradients(N, w, k):
     q, kk, v = _qkv(N, seed=N + w)
     scores = torch.randn(2, N, dtype=torch.float64, requires_grad=True)
     positions, bias = switch.select(scores, k)
-    out = switch._blockwise(q, kk, v, positions, bias, window=w, dropout_p=0.0, block=block_size(N, w))
     mask = switch.switch_mask(positions, N, w)[:, None]  # (B, 1, N, N)
     ref, _ = dense_attention(q, kk, v, mask)
-    torch.testing.assert_close(out, ref, atol=1e-10, rtol=1e-10)
-    g = torch.randn_like(out)
-    grads = torch.autograd.grad((out * g).sum(), (q, kk, v, scores), retain_graph=True)
     ref_out, _ = switch.switch_weights(q, kk, v, positions, bias, window=w)
-    ref_grads = torch.autograd.grad((ref_out * g).sum(), (q, kk, v, scores))
-    for a, b in zip(grads, ref_grads):
-        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
+    g = torch.randn_like(ref)
+    ref_grads = torch.autograd.grad((ref_out * g).sum(), (q, kk, v, scores), retain_graph=True)
+    for blockwise in (True, False):  # both kernels, whichever the length would pick
+        run = dict(window=w, block=block_size(N, w), blockwise=blockwise)
+        out = switch.switch_attention(q, kk, v, positions, bias, **run)
+        torch.testing.assert_close(out, ref, atol=1e-10, rtol=1e-10)
+        grads = torch.autograd.grad((out * g).sum(), (q, kk, v, scores), retain_graph=True)
+        for a, b in zip(grads, ref_grads):
+            torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-10)
 
 
 def test_given_the_selection_future_inputs_never_change_past_outputs():
