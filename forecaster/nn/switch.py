@@ -29,11 +29,14 @@ values, v * m, instead of the logits was tried: that scorer never found the mark
 the gradient of a value's scale says where to push the output, not whether the token is worth
 reading.)
 
-Kernel. The bias rides in the keys, not in the mask: q and k get one more feature, 1 and
-sqrt(hd) * bias, so that q'.k' / sqrt(hd) = q.k / sqrt(hd) + bias (v gets a zero feature, dropped
-from the output). The masks are then boolean and need no gradient, and every call is
-four-dimensional, so SDPA takes its fused kernel, which never keeps the attention weights; an
-additive float mask that needs a gradient sends it to the math path, which keeps them all.
+Kernel. On long sequences (the blockwise kernel) the bias rides in the keys, not in the mask: q
+and k get one more feature, 1 and sqrt(hd) * bias, so that q'.k' / sqrt(hd) = q.k / sqrt(hd) + bias
+(v gets a zero feature, dropped from the output). The masks are then boolean and need no gradient,
+and every call is four-dimensional, so SDPA takes its fused kernel, which never keeps the attention
+weights; an additive float mask that needs a gradient sends it to the math path, which keeps them
+all. Short sequences (one dense call, e.g. 42 patch tokens) keep the additive (B, 1, N, N) mask:
+there the math path is cheaper than the extra feature's copies (`benchmarks/train_step.py`: 42
+tokens, 575-616 ms a step with the extra feature, 422-521 ms with the mask).
 
 Causality. Every query sees no key after itself. The selection ranks the scores of the whole
 sequence, so *whether* token t is global can depend on later tokens' scores (as Mixture-of-Depths'
@@ -115,12 +118,11 @@ def switch_attention(
     N, hd, b = q.shape[2], q.shape[-1], block
     if blockwise is None:
         blockwise = math.ceil(N / b) * b * (b + window + positions.shape[1] - 1) < N * N
+    if not blockwise:  # short: the additive mask's math path is cheaper than the extra feature's copies
+        mask = dense_bias(positions, bias, N, window)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     q, k, v = _bias_in_keys(q, k, v, positions, bias)
-    if blockwise:
-        out = _blockwise(q, k, v, positions, window=window, dropout_p=dropout_p, block=b, scale=hd**-0.5)
-    else:
-        mask = switch_mask(positions, N, window).unsqueeze(1)  # (B, 1, N, N)
-        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p, scale=hd**-0.5)
+    out = _blockwise(q, k, v, positions, window=window, dropout_p=dropout_p, block=b, scale=hd**-0.5)
     return out[..., :hd]
 
 
