@@ -64,6 +64,23 @@ def test_etth1_table_p_is_one_sided_dm_on_errors_averaged_over_every_seed(tmp_pa
     assert set(np.load(etth1.errors_path(results))) == {"4/a/1", "4/b/1"}
 
 
+def test_etth1_auto_p_tests_the_seed_averaged_row_against_the_tuned_linear_rows_of_its_seeds(tmp_path):
+    auto = _module("etth1_auto")
+    auto.TUNED = tmp_path / "etth1.json"
+    rng = np.random.default_rng(1)
+    base = rng.gamma(2.0, 0.2, size=400)
+    linear = {"96/linear/1": base, "96/linear/2": base * 1.02, "96/linear/3": base * 0.5}
+    np.savez(tmp_path / "etth1_errors.npz", **linear)
+    errors = {"hybrid/1": base * 0.97, "hybrid/2": base * 0.96 + rng.normal(0, 0.02, 400)}
+    group = [{"variant": "hybrid", "seed": 1}, {"variant": "hybrid", "seed": 2}]
+    expected = diebold_mariano(
+        np.mean([errors["hybrid/1"], errors["hybrid/2"]], axis=0), np.mean([base, base * 1.02], axis=0), lag=95
+    )[1]
+    assert auto.p_vs_linear(group, errors) == ("<0.001" if expected < 0.001 else f"{expected:.3f}")
+    assert expected < 0.05  # the row is better: small p (seed 3's linear errors, half as large, are not used)
+    assert auto.p_vs_linear([*group, {"variant": "hybrid", "seed": 4}], errors) == "-"  # no linear seed 4
+
+
 def test_etth1_rows_of_ensembles_over_other_members_do_not_replace_each_other(tmp_path):
     etth1 = _module("etth1")
     fits = [
