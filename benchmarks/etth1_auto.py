@@ -41,6 +41,7 @@ ATTENTION = ("global", "causal", "local", "hybrid", "dynamic", "cross")
 
 
 def errors_path(results: Path) -> Path:
+    """Where the per-window errors of `results`' rows are kept (beside it, as `benchmarks/etth1.py` keeps its own)."""
     return results.with_name(results.stem + "_errors.npz")
 
 
@@ -84,7 +85,7 @@ def _pick(row: dict, keys: tuple[str, ...]) -> dict:
 
 def linear_errors(seeds: list[int]) -> np.ndarray | None:
     """The tuned linear baseline's per-window errors at 96, averaged over `seeds` (None if not all kept)."""
-    path = TUNED.with_name(TUNED.stem + "_errors.npz")
+    path = errors_path(TUNED)
     kept = dict(np.load(path)) if path.exists() else {}
     arrays = [kept.get(f"{HORIZON}/linear/{s}") for s in seeds]
     return None if not arrays or any(a is None for a in arrays) else np.mean(arrays, axis=0)
