@@ -34,7 +34,7 @@ import numpy as np
 from forecaster.compare import compare, parse_variants
 from forecaster.config import load
 from forecaster.interrupts import run_script
-from forecaster.metrics import diebold_mariano
+from forecaster.metrics import diebold_mariano, format_p
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
 KEEP = ("mse", "mae", "val_mse", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "n_test_windows")
@@ -139,7 +139,7 @@ def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
         lines.append(
             f"| {horizon} | {variant} | {mean('mse'):.4f} ± {sd('mse'):.4f} | {mean('mae'):.4f} ± {sd('mae'):.4f} | "
             f"{val} | {len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
-            f"{mean('train_seconds'):.0f} | {'-' if p is None else ('<0.001' if p < 0.001 else f'{p:.3f}')} |"
+            f"{mean('train_seconds'):.0f} | {format_p(p)} |"
         )
     return "\n".join(lines)
 

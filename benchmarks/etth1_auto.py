@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from forecaster.interrupts import run_script
-from forecaster.metrics import diebold_mariano
+from forecaster.metrics import diebold_mariano, format_p
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1_auto.json"
 TUNED = ROOT / "benchmarks" / "results" / "etth1.json"
@@ -96,9 +96,8 @@ def p_vs_linear(group: list[dict], errors: dict[str, np.ndarray]) -> str:
     arrays = [errors.get(f"{r['variant']}/{r['seed']}") for r in group]
     linear = linear_errors([r["seed"] for r in group])
     if linear is None or any(a is None for a in arrays) or any(len(a) != len(linear) for a in arrays):
-        return "-"
-    p = diebold_mariano(np.mean(arrays, axis=0), linear, lag=HORIZON - 1)[1]
-    return "<0.001" if p < 0.001 else f"{p:.3f}"
+        return format_p(None)
+    return format_p(diebold_mariano(np.mean(arrays, axis=0), linear, lag=HORIZON - 1)[1])
 
 
 def table(result: dict, errors: dict[str, np.ndarray]) -> str:

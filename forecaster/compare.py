@@ -25,7 +25,7 @@ from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.experiment import WINDOW_ERRORS, experiment_name, input_example, train
-from forecaster.metrics import diebold_mariano
+from forecaster.metrics import diebold_mariano, format_p
 from forecaster.summary import log_parent
 
 
@@ -309,17 +309,13 @@ def _cells(item: dict) -> list[str]:
         one("seconds_per_epoch", ".2f"),
         one("train_seconds", ".1f"),
         one("predict_ms_per_window", ".3f"),
-        _p(item.get("p_vs_best")),
+        format_p(item.get("p_vs_best")),
     ]
 
 
 def _interval_columns(summary: list[dict]) -> list[str]:
     """The interval metrics shown in the table (coverage and MSIS), when any variant has them."""
     return [k for k in ("coverage_80", "coverage_90", "msis") if any(item.get(k) is not None for item in summary)]
-
-
-def _p(p: float | None) -> str:
-    return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
 HEADERS = [

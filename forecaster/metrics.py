@@ -112,6 +112,11 @@ def diebold_mariano(errors_a: np.ndarray, errors_b: np.ndarray, *, lag: int) -> 
     return float(stat), float(0.5 * math.erfc(-stat / math.sqrt(2)))
 
 
+def format_p(p: float | None) -> str:
+    """A p-value for a table: three decimals, "<0.001" below that, "-" where there is none."""
+    return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
+
+
 SCALE_FLOOR = 1e-4  # in standardised units: a flat window's errors are not divided by ~0
 
 
