@@ -42,8 +42,8 @@ def derive_settings(args, given, cfg, extra=(), *, probe: bool = True):
     with its reason on stderr; without it: (cfg, []). `probe`: choose context and loss on validation."""
     if not args.auto:
         return cfg, []
-    from forecaster.auto import describe, explicit_keys
-    from forecaster.auto_settings import apply
+    from forecaster.auto.apply import apply
+    from forecaster.auto.rules import describe, explicit_keys
 
     typed = [k for k, _ in [*typed_settings(given), *extra]]
     cfg, derived = apply(cfg, explicit_keys(args.config, typed), probe=probe)
@@ -75,7 +75,7 @@ def write_json(data, path: str) -> None:
 
 
 def cmd_inspect(args, given) -> int:
-    from forecaster.inspect import inspect_file
+    from forecaster.data.inspection import inspect_file
 
     aliases = [(f"data.{k}", v) for k, v in (("context_len", args.context_len), ("horizon", args.horizon))]
     aliases = [(k, v) for k, v in aliases if v is not None]
@@ -94,7 +94,7 @@ def cmd_train(args, given) -> int:
 
     from forecaster import progress
     from forecaster.config import with_variant
-    from forecaster.experiment import train
+    from forecaster.fit.experiment import train
     from forecaster.validation import check_trainable
 
     cfg, derived = derive_settings(args, given, load_config(args, given))
@@ -116,10 +116,10 @@ def cmd_train(args, given) -> int:
 def cmd_compare(args, given) -> int:
     from rich.console import Console
 
-    from forecaster.compare import compare, deploy_line, parse_variants, rich_table
-    from forecaster.experiment import experiment_name
-    from forecaster.fanout import Plan
-    from forecaster.tracking import tracking_uri
+    from forecaster.compare.comparison import compare, deploy_line, parse_variants, rich_table
+    from forecaster.compare.fanout import Plan
+    from forecaster.fit.experiment import experiment_name
+    from forecaster.track.tracking import tracking_uri
 
     cfg, derived = derive_settings(args, given, load_config(args, given))
     variants = parse_variants(args.variants)
@@ -167,11 +167,11 @@ def cmd_tune(args, given) -> int:
     from rich.console import Console
 
     from forecaster.atomic import write_text
-    from forecaster.compare import parse_variants
+    from forecaster.compare.comparison import parse_variants
+    from forecaster.compare.fanout import Plan
     from forecaster.config import dump_yaml
-    from forecaster.fanout import Plan
-    from forecaster.tune import check_tune, tune
-    from forecaster.tune_report import rich_table, summary
+    from forecaster.tune.report import rich_table, summary
+    from forecaster.tune.tuner import check_tune, tune
 
     cfg, _ = derive_settings(args, given, load_config(args, given))  # --auto: the best YAML holds what it derived
     variants = parse_variants(args.variants or cfg.variant())
@@ -202,9 +202,9 @@ def cmd_tune(args, given) -> int:
 
 def cmd_predict(args, given) -> int:
     from forecaster.data.notes import report
-    from forecaster.intervals import parse_levels
-    from forecaster.loading import load_any
-    from forecaster.package import write_csv
+    from forecaster.scores.intervals import parse_levels
+    from forecaster.serve.loading import load_any
+    from forecaster.serve.package import write_csv
 
     levels = parse_levels(args.level) if args.level is not None else None  # checked before anything is read
     package = load_any(args.model)
@@ -220,8 +220,8 @@ def cmd_predict(args, given) -> int:
 
 
 def cmd_evaluate(args, given) -> int:
-    from forecaster.evaluation import evaluate_package
-    from forecaster.loading import load_any
+    from forecaster.serve.evaluation import evaluate_package
+    from forecaster.serve.loading import load_any
     from forecaster.validation import check_at_least
 
     check_at_least("--backtest-windows", args.backtest_windows, 0)
@@ -235,7 +235,7 @@ def cmd_evaluate(args, given) -> int:
 
 
 def cmd_report(args, given) -> int:
-    from forecaster.report import write
+    from forecaster.compare.report import write
 
     path = write(args.run_id, args.output, uri=args.tracking_uri)
     print(f"Wrote the report of comparison {args.run_id} to {path}")
@@ -243,8 +243,8 @@ def cmd_report(args, given) -> int:
 
 
 def cmd_ui(args, given) -> int:
-    from forecaster.store import artifact_root
-    from forecaster.tracking import tracking_uri
+    from forecaster.track.store import artifact_root
+    from forecaster.track.tracking import tracking_uri
 
     uri = tracking_uri(args.tracking_uri)
     root = artifact_root(uri)  # a SQLite store's artifacts are beside it (runs record where exactly)

@@ -31,10 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np
 
-from forecaster.compare import compare, parse_variants
+from forecaster.compare.comparison import compare, parse_variants
 from forecaster.config import load
 from forecaster.interrupts import run_script
-from forecaster.metrics import diebold_mariano, format_p
+from forecaster.scores.metrics import diebold_mariano, format_p
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1.json"
 KEEP = ("mse", "mae", "val_mse", "n_params", "seconds_per_epoch", "epochs", "train_seconds", "n_test_windows")

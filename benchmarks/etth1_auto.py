@@ -32,7 +32,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from forecaster.interrupts import run_script
-from forecaster.metrics import diebold_mariano, format_p
+from forecaster.scores.metrics import diebold_mariano, format_p
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1_auto.json"
 TUNED = ROOT / "benchmarks" / "results" / "etth1.json"
@@ -46,9 +46,9 @@ def errors_path(results: Path) -> Path:
 
 
 def run(args) -> tuple[dict, dict[str, np.ndarray]]:
-    from forecaster import auto
-    from forecaster.auto_settings import apply
-    from forecaster.compare import compare, parse_variants
+    from forecaster.auto import rules as auto
+    from forecaster.auto.apply import apply
+    from forecaster.compare.comparison import compare, parse_variants
     from forecaster.config import load
 
     work = Path(args.work)

@@ -29,7 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from etth1 import RESULTS, ROOT, merge
 
-from forecaster.compare import compare
+from forecaster.compare.comparison import compare
 from forecaster.config import load
 from forecaster.interrupts import run_script
 

@@ -8,7 +8,7 @@ Runs, each in a fresh work folder with its own MLflow store:
     forecaster compare --config configs/quick.yaml                # fits one after another
     forecaster compare --config configs/quick.yaml --workers N    # N fits at once, cores/N threads each
 
-and records the wall times, the threads per fit (`forecaster.jobs.threads_per_fit`), the cores this
+and records the wall times, the threads per fit (`forecaster.fit.threads.threads_per_fit`), the cores this
 process may use, and how far the two runs' test MSEs are apart (`configs/quick.yaml` asks for 2
 threads: with one thread per fit the sums inside a matrix product may round differently). Run it on
 an otherwise idle machine: other processes competing for the cores make both figures meaningless.
@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "benchmarks" / "results" / "fanout.json"
 QUICK_DATA = "datasets/ETTh1.csv"  # configs/quick.yaml's data.path
 
-from forecaster.jobs import available_cores, threads_per_fit
+from forecaster.fit.threads import available_cores, threads_per_fit
 
 
 def timed_compare(work: Path, extra: list[str]) -> tuple[float, list[dict]]:

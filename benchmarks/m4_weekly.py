@@ -8,7 +8,7 @@ from it (horizon 13, the `last` split: per series the last 13 weeks of the train
 internal test set, the 13 before them validation, the rest training), saved as a package, and the
 package forecasts the 13 weeks after each series' last training week. Those forecasts are scored
 against `m4_weekly_test.csv` with M4's sMAPE, MASE (m = 1 for weekly data, scale from each series'
-whole training file) and OWA against Naive2 (forecaster.seasonality.naive2, which reproduces M4's
+whole training file) and OWA against Naive2 (forecaster.scores.seasonality.naive2, which reproduces M4's
 published Naive2 row). Choices use validation only: the validation winner is the variant with the
 lowest mean validation loss over seeds (MSE of each window's errors over its MASE scale:
 `trainer.loss_scale naive`, which `--auto` sets for many series), and the ensemble is, per seed, the median
@@ -62,13 +62,13 @@ def run(args) -> dict:
     import numpy as np
     import torch
 
-    from forecaster import auto
-    from forecaster.auto_settings import apply
+    from forecaster.auto import rules as auto
+    from forecaster.auto.apply import apply
     from forecaster.config import load, with_variant
     from forecaster.data.io import read_frame
     from forecaster.data.windows import prepare
-    from forecaster.experiment import train
-    from forecaster.metrics import error_scale
+    from forecaster.fit.experiment import train
+    from forecaster.scores.metrics import error_scale
 
     torch.set_num_threads(args.threads)
     work = Path(args.work)
@@ -142,7 +142,7 @@ def read_test(train_csv: str, test_csv: str):
 
 def package_forecast(directory: Path, frame, ids: list[str]):
     """The package's forecasts (series, 13) of the weeks after the training file (`frame`), in `ids` order."""
-    from forecaster.package import ForecastPackage
+    from forecaster.serve.package import ForecastPackage
 
     package = ForecastPackage.load(directory)
     pred = package.predict_array(frame)[..., 0]
@@ -152,7 +152,7 @@ def package_forecast(directory: Path, frame, ids: list[str]):
 
 def validation(network, data, loss_scale: str):
     """Forecasts of the validation windows (scaled) and the validation loss every choice is made on."""
-    from forecaster.metrics import evaluate, validation_loss
+    from forecaster.scores.metrics import evaluate, validation_loss
 
     predictions = evaluate(network, data.dataset("val"), data.scaler, keep_errors=True)["predictions"]
     return predictions, validation_loss(network, data.dataset("val"), loss_scale)
@@ -161,7 +161,7 @@ def validation(network, data, loss_scale: str):
 def naive2_forecasts(insample):
     import numpy as np
 
-    from forecaster.seasonality import naive2
+    from forecaster.scores.seasonality import naive2
 
     return np.stack([naive2(x, 13, 1) for x in insample])
 
@@ -169,7 +169,7 @@ def naive2_forecasts(insample):
 def score(actual, forecast, insample) -> dict:
     import numpy as np
 
-    from forecaster.m4 import mase_scale, scores
+    from forecaster.scores.m4 import mase_scale, scores
 
     scale = np.array([mase_scale(x, 1) for x in insample])
     return scores(actual, forecast, scale, naive2=naive2_forecasts(insample))

@@ -29,10 +29,10 @@ def main() -> None:
     from mlflow import MlflowClient
 
     from forecaster import plots
-    from forecaster.compare import compare
+    from forecaster.compare.comparison import compare
     from forecaster.config import VARIANTS, load, with_variant
     from forecaster.data.windows import prepare
-    from forecaster.experiment import train
+    from forecaster.fit.experiment import train
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:

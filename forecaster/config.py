@@ -32,7 +32,7 @@ ATTENTION_PATTERNS = ("global", "causal", "local", "hybrid", "dynamic", "cross")
 BASELINES = ("lstm", "naive", "seasonal_naive", "naive2", "linear")
 VARIANTS = ATTENTION_PATTERNS + BASELINES
 MODEL_NAMES = ("transformer",) + BASELINES
-LOSS_SCALES = ("none", "naive")  # forecaster.metrics.error_scale
+LOSS_SCALES = ("none", "naive")  # forecaster.scores.metrics.error_scale
 
 
 def check_variant(name: str, *, valid: tuple[str, ...] = VARIANTS, key: str = "variant") -> str:
@@ -171,7 +171,7 @@ class Config:
     seed: int = 42
     name: str = "forecaster"
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
-    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # `tune`'s spaces: forecaster.search
+    search: dict[str, dict[str, Any]] = field(default_factory=dict)  # `tune`'s spaces: forecaster.tune.space
 
     def variant(self) -> str:
         """The variant name this config trains (`local`, `lstm`, ...)."""

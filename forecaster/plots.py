@@ -109,10 +109,10 @@ def test_forecasts(
     network, data, *, variant: str, n_windows: int = 3, column: int = 0, calibration=None, levels=(80, 90)
 ) -> Figure:
     """`forecast_figure` for `n_windows` evenly spaced test windows of prepared `data`, in the
-    column's own units; with a `calibration` (`forecaster.intervals`), the bands of `levels`."""
+    column's own units; with a `calibration` (`forecaster.scores.intervals`), the bands of `levels`."""
     import torch
 
-    from forecaster import intervals
+    from forecaster.scores import intervals
 
     test = data.dataset("test")
     picks = np.linspace(0, len(test) - 1, n_windows).astype(int).tolist()

@@ -20,7 +20,7 @@ from typing import Any
 from forecaster.config import LOSS_SCALES, Config, flatten
 from forecaster.data.split import check_split
 from forecaster.errors import ConfigError, out_of_range
-from forecaster.search import check_search
+from forecaster.tune.space import check_search
 
 INT_LIMIT = 2**31 - 1  # the largest integer setting: lengths, sizes, counts
 SEED_LIMIT = 2**32  # numpy's (and so Lightning's) seeds are 32-bit unsigned
@@ -100,15 +100,15 @@ def check_config(cfg: Config) -> Config:
         if not test(values[key]):
             raise out_of_range(key, values[key], valid)
     check_split(cfg.data)  # forecaster.data.split
-    check_search(cfg.search)  # forecaster.search: `tune`'s spaces
+    check_search(cfg.search)  # forecaster.tune.space: `tune`'s spaces
     return cfg
 
 
 def check_trainable(cfg: Config) -> Config:
     """`check_config`, and what a fit needs besides: the loss and schedule, the network's shape rules
     (those of `forecaster.models`, with the window sizes of the config) and the Trainer's settings."""
+    from forecaster.fit.training import LOSSES
     from forecaster.models import PROBLEMS
-    from forecaster.training import LOSSES
 
     check_config(cfg)
     if cfg.trainer.loss not in LOSSES:
@@ -131,7 +131,7 @@ def _check_lightning(cfg: Config) -> None:
     import lightning.pytorch as pl
     from lightning.fabric.utilities.exceptions import MisconfigurationException
 
-    from forecaster.training import quiet_lightning
+    from forecaster.fit.training import quiet_lightning
 
     try:
         with quiet_lightning():

@@ -11,7 +11,7 @@ from conftest import ROOT
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecaster.auto import calendar, derive, n_tokens
+from forecaster.auto.rules import calendar, derive, n_tokens
 from forecaster.config import DataConfig
 from forecaster.data.split import window_counts
 
@@ -41,7 +41,7 @@ def test_one_long_hourly_series_like_etth1():
 
 
 def test_a_variants_derived_setting_goes_under_its_entry_where_the_config_does_not_set_it():
-    from forecaster.auto import Derived, with_derived
+    from forecaster.auto.rules import Derived, with_derived
     from forecaster.config import load, with_variant
 
     derived = [Derived("trainer.loss", "mae", "deep"), Derived("variants.linear.trainer.loss", "mse", "probe")]
@@ -140,6 +140,6 @@ def test_derived_settings_always_make_windows_in_every_split(freq, lengths):
 
 
 def test_importing_auto_imports_neither_torch_nor_lightning():
-    code = "import sys, forecaster.auto; print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))"
+    code = "import sys, forecaster.auto.rules; print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"

@@ -11,12 +11,12 @@ import pytest
 import torch
 from conftest import ROOT, long_frame, run_cli
 
-from forecaster import auto
-from forecaster.auto_settings import apply
+from forecaster.auto import rules as auto
+from forecaster.auto.apply import apply
 from forecaster.config import load
 from forecaster.data.windows import prepare
-from forecaster.metrics import error_scale, m4_metrics, validation_loss
 from forecaster.models import build_network
+from forecaster.scores.metrics import error_scale, m4_metrics, validation_loss
 
 SHORT = (60, 45, 80, 70)  # daily series too short for a 70/10/20 split with two horizons of context
 
@@ -109,7 +109,7 @@ def test_validation_loss_is_what_the_trainer_logs(tmp_path):
 
 
 def test_the_probe_tries_longer_contexts_only_where_every_kept_series_has_windows():
-    from forecaster.auto_settings import _contexts
+    from forecaster.auto.apply import _contexts
 
     cfg = load(None, [("data.split", "last"), ("data.horizon", 7), ("data.context_len", 20)])
     assert _contexts(cfg, [200, 300]) == [20, 40, 80]  # last split: 20 + 2·7 + 7 rows ... all fit

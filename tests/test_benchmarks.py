@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from forecaster.metrics import diebold_mariano
+from forecaster.scores.metrics import diebold_mariano
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -10,13 +10,13 @@ import pytest
 import torch
 from conftest import wide_frame
 
-from forecaster.checkpoints import LAST, rng_state, set_rng_state
 from forecaster.config import Config
 from forecaster.data.module import ForecastDataModule
 from forecaster.data.windows import prepare
+from forecaster.fit.checkpoints import LAST, rng_state, set_rng_state
+from forecaster.fit.training import fit, seed_all
 from forecaster.interrupts import Interrupted
 from forecaster.models import build_network
-from forecaster.training import fit, seed_all
 
 
 def _draws() -> tuple:

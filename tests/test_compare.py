@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from conftest import TINY, run_cli, wide_frame
 
-from forecaster.compare import SUMMARY_KEYS, compare, summarise, to_csv, to_markdown
+from forecaster.compare.comparison import SUMMARY_KEYS, compare, summarise, to_csv, to_markdown
+from forecaster.compare.selection import Fit, by_validation, members, winner
 from forecaster.config import load
-from forecaster.loading import load_any
-from forecaster.metrics import diebold_mariano
-from forecaster.selection import Fit, by_validation, members, winner
+from forecaster.scores.metrics import diebold_mariano
+from forecaster.serve.loading import load_any
 
 KEYS = tuple(k for k in SUMMARY_KEYS if k != "mse")
 

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from forecaster.compare import parse_variants
+from forecaster.compare.comparison import parse_variants
 from forecaster.config import VARIANTS, TrainerConfig, dump_yaml, flatten, from_dict, load, with_variant
 from forecaster.data.windows import prepare
 from forecaster.errors import ConfigError

@@ -10,10 +10,10 @@ import torch
 from conftest import run_cli
 
 from forecaster.config import load, with_variant
-from forecaster.experiment import train
+from forecaster.fit.experiment import train
 from forecaster.models import build_network
-from forecaster.package import ForecastPackage
-from forecaster.pyfunc import forecast_table
+from forecaster.serve.package import ForecastPackage
+from forecaster.serve.pyfunc import forecast_table
 from tests.data.test_covariate_data import long_with_static, promo_frame
 
 FAMILIES = ("global", "causal", "local", "hybrid", "dynamic", "cross", "lstm", "linear")

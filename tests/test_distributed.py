@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 from conftest import ROOT, TINY
 
-from forecaster import distributed
 from forecaster.config import Config
 from forecaster.errors import ConfigError
-from forecaster.loading import load_any
+from forecaster.fit import distributed
+from forecaster.serve.loading import load_any
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 import torch
 from test_checkpoints import _setup
 
+from forecaster.compare.selection import validation_mse
 from forecaster.data.module import ForecastDataModule
-from forecaster.selection import validation_mse
-from forecaster.training import fit
+from forecaster.fit.training import fit
 
 
 def test_the_kept_weights_are_the_validated_average_not_the_last_step(tmp_path):

@@ -12,11 +12,11 @@ from conftest import run_cli
 
 from forecaster.config import load, with_variant
 from forecaster.data.windows import prepare
-from forecaster.ensemble import ENSEMBLE, MAX_MEMBERS, EnsemblePackage, median
 from forecaster.errors import PackageError
-from forecaster.loading import load_any
 from forecaster.models import build_network
-from forecaster.package import ForecastPackage
+from forecaster.serve.ensemble import ENSEMBLE, MAX_MEMBERS, EnsemblePackage, median
+from forecaster.serve.loading import load_any
+from forecaster.serve.package import ForecastPackage
 
 MEMBERS = ("linear", "naive", "seasonal_naive")
 
@@ -121,9 +121,9 @@ def test_saving_over_a_single_package_and_back(saved, tmp_path):
 def test_a_registered_ensemble_loads_back_through_mlflow(saved, mlflow_uri, wide_csv):
     import mlflow
 
-    from forecaster import tracking
-    from forecaster.experiment import input_example
-    from forecaster.pyfunc import log_model
+    from forecaster.fit.experiment import input_example
+    from forecaster.serve.pyfunc import log_model
+    from forecaster.track import tracking
 
     target, members = saved
     package = load_any(str(target))

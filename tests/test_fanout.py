@@ -16,17 +16,19 @@ import mlflow
 import pytest
 from conftest import ROOT, TINY, free_port, run_cli
 
-from forecaster import fanout, jobs, tracking
+from forecaster.compare import fanout, jobs
 from forecaster.errors import ConfigError
+from forecaster.fit import threads
+from forecaster.track import tracking
 
 SMALL = [*TINY, "--tracking.plots", "false", "--tracking.log_model", "false", "--variants", "causal,linear"]
 
 
 def test_threads_per_fit_share_the_cores_and_never_drop_below_one():
-    assert jobs.threads_per_fit(2, cores=2) == 1
-    assert jobs.threads_per_fit(2, cores=16) == 8
-    assert jobs.threads_per_fit(3, cores=2) == 1
-    assert jobs.threads_per_fit(1) == jobs.available_cores() == len(os.sched_getaffinity(0))
+    assert threads.threads_per_fit(2, cores=2) == 1
+    assert threads.threads_per_fit(2, cores=16) == 8
+    assert threads.threads_per_fit(3, cores=2) == 1
+    assert threads.threads_per_fit(1) == threads.available_cores() == len(os.sched_getaffinity(0))
     env = jobs.task_env(3)
     assert env["OMP_NUM_THREADS"] == env["MKL_NUM_THREADS"] == "3"
 

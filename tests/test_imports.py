@@ -55,7 +55,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
 @pytest.mark.parametrize("top_level_only", [True, False], ids=["module-level", "all imports"])
 def test_forecaster_modules_import_each_other_without_cycles(top_level_only):
     graph = {module_name(p): forecaster_imports(p, top_level_only=top_level_only) for p in PACKAGE.rglob("*.py")}
-    assert len(graph) > 20 and graph["forecaster.evaluation"] >= {"forecaster.package"}
+    assert len(graph) > 20 and graph["forecaster.serve.evaluation"] >= {"forecaster.serve.package"}
     assert find_cycle(graph) is None, " -> ".join(find_cycle(graph))
 
 
@@ -71,7 +71,8 @@ def test_importing_training_and_tracking_changes_no_logger_env_or_warning_filter
         "names = ('pytorch_lightning', 'lightning.pytorch', 'lightning.fabric', 'mlflow')\n"
         "import lightning.pytorch, mlflow\n"
         "before = ([logging.getLogger(n).level for n in names], dict(os.environ), list(warnings.filters))\n"
-        "import forecaster.training, forecaster.tracking, forecaster.pyfunc, forecaster.experiment\n"
+        "import forecaster.fit.training, forecaster.track.tracking, forecaster.serve.pyfunc\n"
+        "import forecaster.fit.experiment\n"
         "after = ([logging.getLogger(n).level for n in names], dict(os.environ), list(warnings.filters))\n"
         "print(before == after)\n"
     )

@@ -51,7 +51,7 @@ def test_the_message_names_the_run_and_the_command_that_resumes_it():
 def test_a_stopped_benchmark_script_ends_its_runs_killed_and_exits_143(mlflow_uri, capsys):
     import mlflow
 
-    from forecaster import tracking
+    from forecaster.track import tracking
 
     def main():
         with tracking.start_run(uri=mlflow_uri, experiment="bench", run_name="compare"):

@@ -13,9 +13,9 @@ from conftest import run_cli
 from forecaster.config import DataConfig, ModelConfig
 from forecaster.data.windows import prepare
 from forecaster.errors import ConfigError, PackageError
-from forecaster.interval_metrics import interval_metrics
-from forecaster.intervals import Calibration, calibrate, parse_levels
 from forecaster.models import build_network
+from forecaster.scores.interval_metrics import interval_metrics
+from forecaster.scores.intervals import Calibration, calibrate, parse_levels
 
 FAST = ["--data.context_len", "24", "--data.horizon", "6", "--trainer.max_epochs", "1", "--tracking.enabled", "false"]
 

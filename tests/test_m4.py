@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 from conftest import ROOT
 
-from forecaster.m4 import FREQUENCIES, m4_frequency, mase, mase_scale, owa, scores, smape
-from forecaster.seasonality import naive2
+from forecaster.scores.m4 import FREQUENCIES, m4_frequency, mase, mase_scale, owa, scores, smape
+from forecaster.scores.seasonality import naive2
 
 
 def test_smape_of_a_hand_worked_series():

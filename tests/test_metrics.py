@@ -11,7 +11,7 @@ from torch import nn
 
 from forecaster.data.scaling import Scaler
 from forecaster.data.windows import WindowDataset
-from forecaster.metrics import diebold_mariano, evaluate
+from forecaster.scores.metrics import diebold_mariano, evaluate
 
 
 class Scaled(nn.Module):

@@ -190,7 +190,7 @@ def test_each_network_receives_only_the_arguments_it_declares():
 def test_diebold_mariano_sees_a_real_difference_and_not_noise():
     import numpy as np
 
-    from forecaster.metrics import diebold_mariano
+    from forecaster.scores.metrics import diebold_mariano
 
     rng = np.random.default_rng(0)
     base = rng.gamma(2.0, 0.2, size=2000)

@@ -13,7 +13,7 @@ import pytest
 import torch
 from conftest import ETTH1, ROOT, TINY, long_frame, run_cli, wide_frame
 
-from forecaster.package import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
+from forecaster.serve.package import FORMAT_VERSION, META, WEIGHTS, ForecastPackage
 
 pytestmark = pytest.mark.slow  # packages from real training runs (a module fixture trains)
 
@@ -214,7 +214,7 @@ def test_bad_weights_are_refused_not_executed(packages, tmp_path, capsys, conten
 
 
 def test_a_package_in_memory_forecasts_like_the_saved_one(packages, tmp_path):
-    from forecaster.pyfunc import forecast_table
+    from forecaster.serve.pyfunc import forecast_table
 
     loaded = ForecastPackage.load(packages["long"][0])
     network = loaded.network.train()  # a network fresh from training is in train mode

@@ -14,13 +14,14 @@ import torch
 import yaml
 from conftest import run_cli, wide_frame
 
-from forecaster import atomic, package_checks
+from forecaster import atomic
 from forecaster.config import load
 from forecaster.data.windows import prepare
 from forecaster.errors import PackageError
 from forecaster.models import build_network
-from forecaster.package import CONFIG, META, SCALER, SCHEMA, ForecastPackage
-from forecaster.pyfunc import package_artifact
+from forecaster.serve import checks as package_checks
+from forecaster.serve.package import CONFIG, META, SCALER, SCHEMA, ForecastPackage
+from forecaster.serve.pyfunc import package_artifact
 
 SMALL = {
     "data.context_len": "24",

@@ -11,7 +11,7 @@ from rich.console import Console
 
 from forecaster import progress
 from forecaster.config import load
-from forecaster.experiment import train
+from forecaster.fit.experiment import train
 
 
 def _console(terminal: bool) -> tuple[Console, io.StringIO]:

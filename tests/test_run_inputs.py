@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from conftest import long_frame, wide_frame
 
-from forecaster import run_inputs
 from forecaster.config import load
 from forecaster.data.windows import prepare
-from forecaster.tracking import file_hash
+from forecaster.track import run_inputs
+from forecaster.track.tracking import file_hash
 
 
 def _prepared(path, **settings):

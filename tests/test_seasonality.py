@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from forecaster.seasonality import acf, centred_trend, is_seasonal, naive2, seasonal_indices
+from forecaster.scores.seasonality import acf, centred_trend, is_seasonal, naive2, seasonal_indices
 
 
 def test_acf_is_rs_estimator():

@@ -103,7 +103,7 @@ def test_a_signal_ends_the_run_killed_with_one_line_and_128_plus_the_signal(tmp_
 
 
 def test_kill_9_then_resume_reaches_the_metrics_of_an_uninterrupted_fit(tmp_path, long_csv):
-    from forecaster import tracking
+    from forecaster.track import tracking
 
     args = ["train", "--data", long_csv, *SLOW_EPOCHS, "--tracking.experiment", "resume"]
     reference = forecaster(tmp_path, *args, "--metrics-out", "reference.json", store="reference/mlflow.db")

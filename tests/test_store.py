@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from forecaster import store
+from forecaster.track import store
 
 
 def test_the_database_of_a_sqlite_uri():

@@ -11,7 +11,7 @@ import pytest
 from conftest import TINY, run_cli, wide_frame
 from mlflow import MlflowClient
 
-from forecaster import store
+from forecaster.track import store
 
 pytestmark = pytest.mark.slow  # real fits logged to a real store
 

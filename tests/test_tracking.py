@@ -11,9 +11,9 @@ import pytest
 from conftest import TINY, run_cli
 from mlflow import MlflowClient
 
-from forecaster import tracking
 from forecaster.errors import ConfigError
 from forecaster.interrupts import Interrupted
+from forecaster.track import tracking
 
 pytestmark = pytest.mark.slow  # every test trains and logs to a real MLflow store
 

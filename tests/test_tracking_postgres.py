@@ -19,7 +19,7 @@ import mlflow
 import pytest
 from conftest import ROOT, TINY, free_port, wait_http
 
-from forecaster import tracking
+from forecaster.track import tracking
 
 
 def postgres_bin() -> Path | None:

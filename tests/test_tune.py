@@ -19,8 +19,8 @@ from mlflow import MlflowClient
 
 from forecaster.config import from_dict, load, override, with_variant
 from forecaster.errors import ConfigError
-from forecaster.search import DEFAULTS, TUNABLE, check_search, check_tunable, sample, space_for
-from forecaster.studies import default_study_db
+from forecaster.tune.space import DEFAULTS, TUNABLE, check_search, check_tunable, sample, space_for
+from forecaster.tune.studies import default_study_db
 from forecaster.validation import check_trainable
 
 FAST = [*TINY, "--tracking.plots", "false", "--tracking.log_model", "false", "--trainer.threads", "1"]
@@ -112,8 +112,8 @@ def test_the_study_lives_beside_the_mlflow_store(monkeypatch):
 
 
 def test_only_trials_of_dead_processes_or_of_this_one_when_asked_are_failed(tmp_path):
-    from forecaster import store
-    from forecaster.studies import fail_dead_trials
+    from forecaster.track import store
+    from forecaster.tune.studies import fail_dead_trials
 
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -181,7 +181,7 @@ def test_a_study_of_3_trials_writes_a_best_config_that_train_reproduces(mlflow_u
 
 @pytest.mark.slow
 def test_a_pruned_trial_stops_training_and_its_run_finishes_tagged(mlflow_uri, wide_csv):
-    from forecaster.tune import tune
+    from forecaster.tune.tuner import tune
 
     cfg = load(None, [("data.path", str(wide_csv)), ("name", "prune"), ("trainer.max_epochs", 3)])
     cfg = override(cfg, [(k.lstrip("-"), v) for k, v in zip(FAST[::2], FAST[1::2]) if k != "--trainer.max_epochs"])
@@ -239,7 +239,7 @@ def test_kill_9_then_the_same_command_resumes_the_study(tmp_path):
 
 @pytest.mark.slow
 def test_changing_the_test_rows_changes_no_choice(tmp_path):
-    from forecaster.tune import tune
+    from forecaster.tune.tuner import tune
 
     frame = wide_frame(n=300)
     changed = frame.copy()
@@ -257,8 +257,8 @@ def test_changing_the_test_rows_changes_no_choice(tmp_path):
 
 
 def test_workers_share_the_missing_trials_exactly_and_a_cluster_needs_a_shared_study_db(mlflow_uri):
-    from forecaster import fanout
-    from forecaster.tune_fanout import shares
+    from forecaster.compare import fanout
+    from forecaster.tune.fanout import shares
 
     assert shares(20, 2) == [10, 10] and shares(5, 2) == [3, 2] and shares(1, 4) == [1] and shares(0, 2) == []
     remote = fanout.Plan(address="10.0.0.5:6379")

@@ -56,7 +56,7 @@ class Naive2Forecaster(nn.Module):
     autocorrelation test (only when m > 1 and L >= 3m); a seasonal window is divided by its
     classical decomposition's seasonal indices, its last adjusted value repeated and the
     forecast reseasonalised; any other window is forecast by its last value, exactly.
-    `forecaster.seasonality` is the numpy reference this is tested against.
+    `forecaster.scores.seasonality` is the numpy reference this is tested against.
 
     The network sees standardised values, which are negative about half the time, while
     multiplicative indices need positive values. `set_units(mean, scale)` (the scaler's

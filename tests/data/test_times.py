@@ -224,8 +224,8 @@ def test_forecasts_are_written_in_the_input_convention(berlin, tmp_path, capsys)
 
 @pytest.mark.slow
 def test_predict_and_the_pyfunc_answer_alike(berlin, tmp_path, capsys):
-    from forecaster.package import ForecastPackage
-    from forecaster.pyfunc import forecast_table
+    from forecaster.serve.package import ForecastPackage
+    from forecaster.serve.pyfunc import forecast_table
 
     history = zoned("2021-03-26", "2021-03-29", "Europe/Berlin")
     code, out, err = _predict(capsys, berlin, write(tmp_path, history))

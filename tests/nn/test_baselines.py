@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from forecaster.nn.baselines import Naive2Forecaster, NaiveForecaster
-from forecaster.seasonality import centred_trend, is_seasonal, naive2
+from forecaster.scores.seasonality import centred_trend, is_seasonal, naive2
 
 
 def seasonal_windows(b: int, length: int, k: int, period: int, *, seed: int = 0) -> torch.Tensor:

@@ -1,0 +1,123 @@
+"""`--auto` applied to a config: read the file, derive the settings (`forecaster.auto.rules`), then rule 15.
+
+Rule 15: the context length, and the linear model's loss, chosen on validation by a linear model.
+
+The rules of `forecaster.auto.rules` give a context from the calendar (a natural span, at least two
+horizons). Whether a longer look-back helps depends on the data, so `train` and `compare --auto`
+try it: the candidates are that context, twice and four times it (while every series kept by the
+rules still has a window in every split, at most 1,024 steps), each with the MSE and the MAE loss
+(unless given). For each, the linear baseline (RevIN + one linear map: seconds to fit) is trained
+with the settings derived for that context, and the candidate with the lowest validation loss
+(`forecaster.scores.metrics.validation_loss`, the yardstick every choice uses) is kept. Every candidate
+has the same validation targets (a split owns target rows, whatever the context), and the test
+split is never read.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from forecaster.auto.rules import MAX_CONTEXT, Derived, derive_for, with_derived
+from forecaster.config import Config, with_variant
+from forecaster.data.io import read_frame
+from forecaster.data.split import window_counts
+from forecaster.validation import check_config
+
+FACTORS = (1, 2, 4)
+LOSSES = ("mse", "mae")
+
+
+def apply(cfg: Config, explicit: set[str], *, probe: bool = True) -> tuple[Config, list[Derived]]:
+    """`cfg` with the settings `derive` chooses for its data file (never those in `explicit`).
+
+    With `probe`, the context length and the loss are then chosen on the validation split by a
+    linear model (rule 15, below). The derived values go under the config's
+    `variants:` entries: a variant's own setting wins.
+
+    Raises:
+        DataError: the file cannot be read, or its series are too short for any window.
+    """
+
+    frame = read_frame(cfg.data)
+    shape = {
+        "freq": frame.schema.freq,
+        "lengths": [len(t) for t in frame.times],
+        "n_series": len(frame.times),
+        "n_columns": len(frame.schema.targets),
+    }
+    derived = derive_for(cfg, explicit, shape)
+    out = with_derived(cfg, derived)
+    if probe:
+        out, derived = _probe(cfg, out, derived, explicit, shape)
+    return check_config(out), derived
+
+
+def _probe(
+    cfg: Config, derived_cfg: Config, derived: list[Derived], explicit: set[str], shape: dict
+) -> tuple[Config, list[Derived]]:
+    """`derived_cfg` and `derived` with the context and loss of the best candidate on validation."""
+    base = derived_cfg.data.context_len
+    contexts = [base] if "data.context_len" in explicit else _contexts(derived_cfg, shape["lengths"])
+    losses = [derived_cfg.trainer.loss] if "trainer.loss" in explicit else list(LOSSES)
+    if len(contexts) * len(losses) < 2:
+        return derived_cfg, derived
+    results = []
+    for context in contexts:
+        fixed = explicit | {"data.context_len"}
+        pinned = replace(cfg, data=replace(cfg.data, context_len=context))
+        rules = derive_for(pinned, fixed, shape)
+        for loss in losses:
+            trial = with_derived(pinned, rules)
+            trial.trainer = replace(trial.trainer, loss=loss)
+            results.append((_validation_loss(trial), context, loss, rules))
+    best = min(results, key=lambda r: r[0])
+    tried = ", ".join(f"{c} {lo} {v:.4f}" for v, c, lo, _ in results)
+    reason = f"lowest validation loss of the linear model (context loss: value): {tried}"
+    if len(contexts) > 1:
+        chosen = [Derived("data.context_len", best[1], reason)]
+    else:  # only the loss was tried: the context keeps its rule (when it was derived at all)
+        chosen = [d for d in derived if d.key == "data.context_len"]
+    if len(losses) > 1:  # the linear model's; the deep stacks keep rule 14's (its reason says why)
+        chosen.append(Derived("variants.linear.trainer.loss", best[2], reason))
+    out = [d for d in best[3] if d.key != "data.context_len"] + chosen
+    return with_derived(replace(cfg, data=replace(cfg.data, context_len=best[1])), out), out
+
+
+def _contexts(cfg: Config, lengths: list[int]) -> list[int]:
+    """The derived context and its multiples that keep a window in every split of every series it kept."""
+    kept = [n for n in set(lengths) if min(window_counts(n, cfg.data)) >= 1]
+    out = []
+    for factor in FACTORS:
+        context = cfg.data.context_len * factor
+        trial = replace(cfg.data, context_len=context)
+        if context <= MAX_CONTEXT and all(min(window_counts(n, trial)) >= 1 for n in kept):
+            out.append(context)
+    return out
+
+
+def _validation_loss(cfg: Config) -> float:
+    """Fit the linear baseline with `cfg`'s data and trainer settings (untracked) and score it on validation."""
+    import torch
+
+    from forecaster.data.module import ForecastDataModule
+    from forecaster.data.notes import LOGGER
+    from forecaster.data.windows import prepare
+    from forecaster.fit.training import fit, seed_all
+    from forecaster.models import build_network
+    from forecaster.scores.metrics import validation_loss
+
+    linear = with_variant(cfg, "linear")
+    if linear.trainer.threads:
+        torch.set_num_threads(linear.trainer.threads)
+    level = LOGGER.level
+    LOGGER.setLevel(logging.ERROR)  # the data's notes were printed once already
+    try:
+        data = prepare(linear.data)
+    finally:
+        LOGGER.setLevel(level)
+    seed_all(linear.seed)
+    network = build_network(linear.model, data.schema)
+    trainer = replace(linear.trainer, progress_bar=False)
+    fit(network, ForecastDataModule(linear.data, prepared=data), trainer, seed=linear.seed)
+    return validation_loss(network, data.dataset("val"), trainer.loss_scale)

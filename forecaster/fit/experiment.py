@@ -1,0 +1,202 @@
+"""One fit, end to end: data -> network -> training -> test metrics -> MLflow run -> model package.
+
+`train()` is what `forecaster train` runs and what `forecaster compare` runs once per variant and
+seed (sharing one prepared dataset). It seeds everything before building the network (and
+`training.fit` seeds again before training), so a rerun with the same seed reproduces the weights
+and the metrics. The network is sized by the data's schema. A tracked fit checkpoints every epoch
+in its run's checkpoint folder; `train(cfg, resume=RUN_ID)` reopens that run and continues from
+its last checkpoint to the metrics an uninterrupted fit would have had.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from forecaster import progress
+from forecaster.auto.rules import as_records
+from forecaster.config import Config, dump_yaml, flatten
+from forecaster.data import notes
+from forecaster.data.times import localize
+from forecaster.data.windows import PreparedData, prepare
+from forecaster.fit import distributed
+from forecaster.models import build_network
+from forecaster.nn.common import count_parameters
+from forecaster.scores.interval_metrics import interval_metrics
+from forecaster.scores.intervals import calibrate
+from forecaster.scores.metrics import evaluate, m4_metrics
+from forecaster.serve.package import ForecastPackage
+from forecaster.track import run_inputs, tracking
+
+WINDOW_ERRORS = "window_se.json"
+
+
+@dataclass
+class Outcome:
+    """What a fit leaves behind."""
+
+    metrics: dict
+    network: nn.Module
+    model_uri: str | None
+    run_id: str | None
+    window_se: np.ndarray  # per-test-window MSE on scaled values, for paired tests
+
+
+def experiment_name(cfg: Config) -> str:
+    return cfg.tracking.experiment or cfg.name
+
+
+def train(
+    cfg: Config,
+    *,
+    prepared: PreparedData | None = None,
+    save: str | Path | None = None,
+    register: str | None = None,
+    nested: bool = False,
+    quiet: bool = False,
+    resume: str | None = None,
+    derived: list | None = None,
+    callbacks: list | None = None,
+) -> Outcome:
+    """Fit `cfg`'s model and score it on every test window; track it and save its package.
+
+    `resume` is the id of a run of this config that did not finish (KILLED, FAILED): it is
+    reopened and its fit continued from its last checkpoint. `derived` are the settings `--auto`
+    chose (`forecaster.auto.rules.Derived`), logged with their reasons as `auto.json`. With the `last`
+    split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.scores.metrics.m4_metrics`).
+    Conformal intervals are calibrated on the validation windows (`forecaster.scores.intervals`), scored
+    on the test windows (`forecaster.scores.interval_metrics`) and saved with the package.
+    `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune.tuner`'s pruning); none by default.
+    """
+    from forecaster.data.module import ForecastDataModule
+    from forecaster.fit.training import ProgressReport, fit, seed_all
+
+    cfg, save, register = distributed.for_this_rank(cfg, save, register, resume)  # DDP: rank 0 logs, saves
+    if cfg.trainer.threads:
+        torch.set_num_threads(cfg.trainer.threads)
+    data = prepared if prepared is not None else prepare(cfg.data)
+    seed_all(cfg.seed)
+    network = build_network(cfg.model, data.schema)
+    if hasattr(network, "set_units"):  # naive2 decomposes in the data's units (multiplicative needs them)
+        k = data.schema.n_targets
+        network.set_units(torch.as_tensor(data.scaler.mean[:k]), torch.as_tensor(data.scaler.scale[:k]))
+    variant = cfg.variant()
+    tags = {
+        "variant": variant,
+        "seed": cfg.seed,
+        "dataset": Path(data.frame.path).name,
+        "dataset_hash": tracking.file_hash(data.frame.path),
+        **tracking.package_versions(),
+        **notes.as_tags(data.frame.diagnostics),
+        **({"auto": "true"} if derived else {}),
+    }
+    with tracking.start_run(
+        uri=cfg.tracking.uri,
+        experiment=experiment_name(cfg),
+        run_name=f"{variant}-seed{cfg.seed}",
+        enabled=cfg.tracking.enabled,
+        nested=nested,
+        tags=tags,
+        params=flatten(cfg),
+        resume=resume,
+    ) as run:
+        if not resume:
+            run.log_text(dump_yaml(cfg), "config.yaml")
+            run_inputs.log_data(run.run_id, data, tags["dataset_hash"])  # the runs table's Dataset column
+            if derived:
+                tracking.log_json(run, as_records(derived), "auto.json")
+        shown = progress.current()  # the live display (or a line per fit) replaces Lightning's bar
+        trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet or shown else cfg.trainer
+        if shown is not None:
+            shown.start_fit(f"{variant} seed {cfg.seed}", cfg.trainer.max_epochs)
+            callbacks = [*(callbacks or []), ProgressReport(shown)]
+        datamodule = ForecastDataModule(cfg.data, prepared=data)
+        result = fit(
+            network,
+            datamodule,
+            trainer_cfg,
+            seed=cfg.seed,
+            sink=run.log_metrics,
+            checkpoint_dir=run.checkpoint_dir if distributed.processes(cfg.trainer)[1] == 1 else None,
+            callbacks=callbacks,
+        )
+        distributed.leave_unless_rank_zero()
+        metrics = evaluate(
+            network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
+        )
+        window_se, predictions = metrics.pop("window_se"), metrics.pop("predictions")
+        if cfg.data.split == "last":
+            metrics.update(m4_metrics(data, predictions))
+        calibration = calibrate(network, data, levels=cfg.model.levels, batch_size=cfg.data.eval_batch_size)
+        if calibration is not None:  # conformal intervals from the validation windows, scored on the test ones
+            metrics.update(interval_metrics(network, data, calibration, batch_size=cfg.data.eval_batch_size))
+        metrics.update(
+            train_seconds=result.train_seconds,
+            epochs=result.epochs,
+            n_params=count_parameters(network),
+            seconds_per_epoch=result.train_seconds / result.epochs if result.epochs else 0.0,
+        )
+        if result.best_val_loss is not None:
+            metrics["best_val_loss"] = result.best_val_loss
+        run.log_metrics(metrics)
+        tracking.log_json(run, {"variant": variant, "seed": cfg.seed, **metrics}, "metrics.json")
+        if nested:  # a comparison resumed later ranks this finished fit without refitting it
+            tracking.log_json(run, window_se.tolist(), WINDOW_ERRORS)
+        if cfg.tracking.plots:
+            log_plots(run, network, data, variant, calibration)
+        model_uri = _save_and_log(run, cfg, network, data, save, register, calibration)
+        if shown is not None:
+            shown.end_fit(result.epochs)
+    return Outcome(metrics, network, model_uri, run.run_id, window_se)
+
+
+def _save_and_log(
+    run, cfg: Config, network: nn.Module, data: PreparedData, save, register, calibration=None
+) -> str | None:
+    log = cfg.tracking.enabled and (cfg.tracking.log_model or register)
+    if save is None and not log:
+        return None
+    package = ForecastPackage(cfg, data.schema, data.scaler, network, path=None, calibration=calibration)
+    with tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
+        target = package.save(Path(save) if save is not None else Path(tmp) / "package")
+        if not log:
+            return None
+        from forecaster.serve.pyfunc import log_model
+
+        return log_model(run, package, target, input_example(data), register=register)
+
+
+def input_example(data: PreparedData, max_series: int = 2) -> pd.DataFrame:
+    """The last `context_len` rows of (at most `max_series`) series, in the CSV's layout; with future
+    covariates the last of them are the horizon's future rows (targets empty), as `predict` takes them."""
+    s, parts = data.schema, []
+    rows = s.context_len + (s.horizon if s.future_covariates else 0)
+    for i, (sid, times, values) in enumerate(list(data.frame.series())[:max_series]):
+        part = pd.DataFrame(values[-rows:], columns=s.columns)
+        part.iloc[s.context_len :, : s.n_targets] = np.nan  # the future rows: only the covariates are known
+        part.insert(0, s.time_col, localize(times[-rows:], s.tz).astype(str))  # as the CSV wrote them
+        if s.id_col:
+            part.insert(0, s.id_col, sid)
+        for k, name in enumerate(s.static):
+            part[name] = data.frame.static[i][k]
+        parts.append(part)
+        if s.layout == "wide":
+            break
+    return pd.concat(parts, ignore_index=True)
+
+
+def log_plots(run, network: nn.Module, data: PreparedData, variant: str, calibration=None) -> None:
+    """Forecasts vs actuals (with the 80 % and 90 % bands when calibrated) for a few test windows,
+    and attention maps for attention variants."""
+    from forecaster import plots
+
+    figure = plots.test_forecasts(network, data, variant=variant, calibration=calibration)
+    run.log_figure(figure, "plots/forecast.png")
+    if hasattr(network, "attention_weights"):
+        run.log_figure(plots.test_attention(network, data, variant=variant), "plots/attention.png")

@@ -1,0 +1,179 @@
+"""Search spaces for `forecaster tune`: what may vary, per model family and variant, as data.
+
+A space maps dotted config keys to a distribution spec:
+
+    model.d_model: {type: categorical, choices: [32, 64, 128]}
+    model.n_layers: {type: int, low: 1, high: 3}
+    trainer.lr: {type: float, low: 1.0e-4, high: 3.0e-3, log: true}
+
+`DEFAULTS` holds one space per trainable family (`transformer`, `lstm`, `linear`) and extra keys for
+the variants that have a setting of their own (the local window of `local` / `hybrid` / `dynamic`,
+and the share of global tokens of `dynamic`).
+The space a variant is tuned in is, key by key, later wins: the family's defaults < the variant's
+defaults < the config's `search: {family: ...}` < the config's `search: {variant: ...}`; a key set
+to `null` drops it (that setting stays as the config has it). The defaults are chosen so that no
+sample is invalid (every `d_model` is divisible by every `n_heads`; `hybrid` gets 2+ heads); what
+depends on the data (a `patch_len` longer than the context) is caught by the normal validation of
+each trial's config, and such a trial is pruned with its reason (`forecaster.tune.tuner`).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from forecaster.config import ATTENTION_PATTERNS, Config, check_variant, override
+from forecaster.errors import ConfigError
+
+FIXED = ("data.path", "model.name", "model.attention", "tracking.", "seed", "name")  # not searched
+UNTRAINABLE = ("naive", "seasonal_naive", "naive2")  # nothing is fitted: nothing to tune
+FAMILIES = ("transformer", "lstm", "linear")
+TUNABLE = (*ATTENTION_PATTERNS, "lstm", "linear")
+SPEC_KEYS = {  # spec type -> (required keys, optional keys)
+    "categorical": (("choices",), ()),
+    "int": (("low", "high"), ("step", "log")),
+    "float": (("low", "high"), ("step", "log")),
+}
+
+_LR = {"type": "float", "low": 1.0e-4, "high": 3.0e-3, "log": True}
+_WEIGHT_DECAY = {"type": "float", "low": 1.0e-6, "high": 1.0e-2, "log": True}
+DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
+    "transformer": {
+        "model.d_model": {"type": "categorical", "choices": [32, 64, 128]},
+        "model.n_heads": {"type": "categorical", "choices": [2, 4]},  # divide every d_model
+        "model.n_layers": {"type": "int", "low": 1, "high": 3},
+        "model.d_ff": {"type": "categorical", "choices": [64, 128, 256]},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
+        "model.patch_len": {"type": "categorical", "choices": [8, 16]},
+        "trainer.lr": _LR,
+        "trainer.weight_decay": _WEIGHT_DECAY,
+    },
+    "local": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
+    "hybrid": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
+    "dynamic": {
+        "model.window": {"type": "categorical", "choices": [2, 4, 8, 16]},
+        "model.global_share": {"type": "categorical", "choices": [0.05, 0.1, 0.2]},
+    },
+    "lstm": {
+        "model.hidden_size": {"type": "categorical", "choices": [32, 64, 128]},
+        "model.n_layers": {"type": "int", "low": 1, "high": 3},
+        "model.dropout": {"type": "float", "low": 0.0, "high": 0.3},
+        "trainer.lr": _LR,
+        "trainer.weight_decay": _WEIGHT_DECAY,
+    },
+    "linear": {
+        "model.decompose": {"type": "categorical", "choices": [True, False]},
+        "model.moving_avg": {"type": "categorical", "choices": [13, 25, 49]},
+        "trainer.lr": _LR,
+        "trainer.weight_decay": _WEIGHT_DECAY,
+    },
+}
+
+
+def family(variant: str) -> str:
+    """The family whose default space a variant starts from: `transformer` for attention patterns."""
+    return "transformer" if variant in ATTENTION_PATTERNS else variant
+
+
+def check_tunable(variant: str) -> str:
+    """`variant` if it has weights to tune, else a ConfigError naming it."""
+    check_variant(variant)
+    if variant in UNTRAINABLE:
+        raise ConfigError(
+            f"variant '{variant}' has nothing to train, so nothing to tune; tunable variants: {', '.join(TUNABLE)}"
+        )
+    return variant
+
+
+def check_search(raw: Any, source: str | None = None) -> dict[str, dict[str, Any]]:
+    """The `search:` section, every entry's name, keys and specs checked (a ConfigError names the first bad one)."""
+    prefix = f"{source}: " if source else ""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix}'search' must map family or variant names to search spaces")
+    out = {}
+    for name, space in raw.items():
+        if name not in (*FAMILIES, *TUNABLE):
+            valid = ", ".join(dict.fromkeys((*FAMILIES, *TUNABLE)))
+            raise ConfigError(f"{prefix}unknown search entry '{name}'; valid: {valid}")
+        if not isinstance(space, dict):
+            raise ConfigError(f"{prefix}search.{name} must map dotted config keys to specs")
+        for key in space:
+            if key.startswith(FIXED):
+                raise ConfigError(f"{prefix}search.{name}.{key}: not tunable (data file, variant, tracking are fixed)")
+        out[name] = {key: check_spec(spec, f"{prefix}search.{name}.{key}", key) for key, spec in space.items()}
+    return out
+
+
+def check_spec(spec: Any, where: str, key: str) -> dict[str, Any] | None:
+    """One distribution spec (None drops the key), its values typed as the config field `key` is."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("type") not in SPEC_KEYS:
+        raise ConfigError(f"{where}: expected a spec with type one of {', '.join(SPEC_KEYS)}, got {spec!r}")
+    required, optional = SPEC_KEYS[spec["type"]]
+    for k in spec:
+        if k not in ("type", *required, *optional):
+            valid = ", ".join(("type", *required, *optional))
+            raise ConfigError(f"{where}: unknown key '{k}'; valid keys for {spec['type']}: {valid}")
+    missing = [k for k in required if k not in spec]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    if spec["type"] == "categorical":
+        if not isinstance(spec["choices"], list) or not spec["choices"]:
+            raise ConfigError(f"{where}: choices must be a non-empty list")
+        for choice in spec["choices"]:
+            _typed(key, choice, where)
+        return dict(spec)
+    return _check_range(spec, where, key)
+
+
+def _check_range(spec: dict[str, Any], where: str, key: str) -> dict[str, Any]:
+    kind = int if spec["type"] == "int" else float
+    low, high, step = spec["low"], spec["high"], spec.get("step")
+    for name, value in (("low", low), ("high", high), ("step", step)):
+        ok = value is None if name == "step" else False
+        ok = ok or isinstance(value, int) or (kind is float and isinstance(value, float))
+        if not ok or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ConfigError(f"{where}: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if low > high:
+        raise ConfigError(f"{where}: low ({low}) must be at most high ({high})")
+    if spec.get("log", False) not in (True, False):
+        raise ConfigError(f"{where}: log must be true or false")
+    if spec.get("log") and (low <= 0 or step is not None):
+        raise ConfigError(f"{where}: a log scale needs low > 0 and no step")
+    if step is not None and step <= 0:
+        raise ConfigError(f"{where}: step must be > 0, got {step}")
+    _typed(key, kind(low), where)
+    return dict(spec)
+
+
+def _typed(key: str, value: Any, where: str) -> Any:
+    """`value` as the config field `key` takes it, through the config's own parsing (unknown keys, types)."""
+    override(Config(), [(key, value)], source=where)
+    return value
+
+
+def space_for(cfg: Config, variant: str) -> dict[str, dict[str, Any]]:
+    """The search space `variant` is tuned in: defaults < variant defaults < `search:` family < variant."""
+    layers = (DEFAULTS.get(family(variant)), DEFAULTS.get(variant), cfg.search.get(family(variant)))
+    merged: dict[str, Any] = {}
+    for layer in (*layers, cfg.search.get(variant) if variant != family(variant) else None):
+        merged.update(layer or {})
+    return {key: spec for key, spec in merged.items() if spec is not None}
+
+
+def sample(trial, space: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """One value per key of `space`, suggested by the Optuna `trial` (parameter names are the dotted keys)."""
+    values = {}
+    for key, spec in space.items():
+        if spec["type"] == "categorical":
+            values[key] = trial.suggest_categorical(key, spec["choices"])
+        elif spec["type"] == "int":
+            values[key] = trial.suggest_int(
+                key, spec["low"], spec["high"], step=spec.get("step") or 1, log=spec.get("log", False)
+            )
+        else:
+            values[key] = trial.suggest_float(
+                key, spec["low"], spec["high"], step=spec.get("step"), log=spec.get("log", False)
+            )
+    return values

@@ -1,0 +1,114 @@
+"""One trial of `forecaster tune`: sample, fit as a child MLflow run, report to the pruner.
+
+The objective is the trial's best validation loss: the test split is never read to choose.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import optuna
+from lightning.pytorch.callbacks import Callback
+from optuna_integration import PyTorchLightningPruningCallback
+
+from forecaster.config import Config, override, with_variant
+from forecaster.errors import ForecasterError
+from forecaster.track import store, tracking
+from forecaster.tune.space import sample, space_for
+from forecaster.tune.studies import STUDY_TAG
+
+
+class Pruning(PyTorchLightningPruningCallback):
+    """optuna-integration's callback, but a pruned trial stops its fit instead of raising in it, so
+    the run ends normally (FINISHED, tagged pruned) and the objective raises `TrialPruned` itself."""
+
+    def __init__(self, trial, monitor: str = "val_loss"):
+        super().__init__(trial, monitor)
+        self.pruned_at: int | None = None
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        try:
+            super().on_validation_end(trainer, pl_module)
+        except optuna.TrialPruned:
+            self.pruned_at = pl_module.current_epoch
+            trainer.should_stop = True
+
+
+class TrialTags(Callback):
+    """Tags the trial's MLflow run (the active one while it fits) with the study, trial and values."""
+
+    def __init__(self, trial, study: str, values: dict[str, Any]):
+        self.trial, self.study, self.values = trial, study, values
+
+    def on_fit_start(self, trainer, pl_module) -> None:
+        import mlflow
+
+        run = mlflow.active_run()
+        if run is None:
+            return
+        tags = {STUDY_TAG: self.study, "optuna.trial": self.trial.number, "mlflow.runName": self.name()}
+        tags.update({f"optuna.param.{k}": v for k, v in self.values.items()})
+        tracking.Run(run.info.run_id).set_tags(tags)
+        self.trial.set_user_attr("mlflow.run_id", run.info.run_id)
+
+    def name(self) -> str:
+        return f"{self.study}-trial{self.trial.number}"
+
+
+class Objective:
+    """One trial: sample, validate, fit as a child run, return the best validation loss."""
+
+    def __init__(self, cfg: Config, variant: str, study: str, console=None):
+        self.cfg, self.variant, self.study, self.console = cfg, variant, study, console
+        self.space, self.cache = space_for(cfg, variant), {}
+
+    def __call__(self, trial) -> float:
+        from forecaster.fit.experiment import train
+        from forecaster.fit.training import TrainingDiverged
+
+        for key, value in store.process_tags().items():
+            trial.set_user_attr(key, value)
+        values = sample(trial, self.space)
+        tcfg, data = self._prepare(trial, values)
+        pruning = Pruning(trial)
+        try:
+            outcome = train(
+                tcfg, prepared=data, nested=True, quiet=True, callbacks=[pruning, TrialTags(trial, self.study, values)]
+            )
+        except TrainingDiverged as exc:
+            self._invalid(trial, str(exc).splitlines()[0])
+        if pruning.pruned_at is not None:
+            if outcome.run_id is not None:
+                tracking.Run(outcome.run_id).set_tags({"optuna.pruned": "true"})
+            self._say(trial, f"pruned after epoch {pruning.pruned_at}")
+            raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at}")
+        value = outcome.metrics.get("best_val_loss")
+        if value is None:
+            self._invalid(trial, "no validation loss")
+        self._say(trial, f"validation loss {value:.6g}")
+        return value
+
+    def _prepare(self, trial, values: dict[str, Any]):
+        """The trial's config (checked as `train` checks one) and its prepared data, or the trial pruned as invalid."""
+        from forecaster.data.windows import prepare
+        from forecaster.validation import check_trainable
+
+        quiet = [("tracking.log_model", False), ("tracking.plots", False)]  # the best is retrained from its YAML
+        try:
+            tcfg = check_trainable(with_variant(override(self.cfg, [*values.items(), *quiet]), self.variant))
+            key = json.dumps(tcfg.data.__dict__, sort_keys=True, default=str)
+            if key not in self.cache:
+                self.cache[key] = prepare(tcfg.data)
+        except ForecasterError as exc:
+            self._invalid(trial, str(exc).splitlines()[0])
+        return tcfg, self.cache[key]
+
+    def _invalid(self, trial, reason: str):
+        trial.set_user_attr("invalid", reason)
+        self._say(trial, f"invalid, pruned: {reason}")
+        raise optuna.TrialPruned(f"invalid: {reason}")
+
+    def _say(self, trial, text: str) -> None:
+        if self.console is not None:
+            self.console.print(f"[bold]{self.variant}[/] trial {trial.number}: {text}")
