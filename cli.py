@@ -94,8 +94,8 @@ def cmd_train(args, given) -> int:
 
     from forecaster import progress
     from forecaster.config import with_variant
+    from forecaster.fit.checks import check_trainable
     from forecaster.fit.experiment import train
-    from forecaster.validation import check_trainable
 
     cfg, derived = derive_settings(args, given, load_config(args, given))
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
@@ -154,7 +154,8 @@ def check_compare(cfg, variants: list[str], seeds: int) -> None:
     """Every variant's settings, and the seeds cfg.seed .. cfg.seed + seeds - 1, before the parent run opens."""
     from forecaster.config import with_variant
     from forecaster.errors import out_of_range
-    from forecaster.validation import SEED_LIMIT, check_at_least, check_trainable
+    from forecaster.fit.checks import check_trainable
+    from forecaster.validation import SEED_LIMIT, check_at_least
 
     check_at_least("--seeds", seeds, 1)
     if cfg.seed + seeds > SEED_LIMIT:

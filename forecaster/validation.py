@@ -5,27 +5,34 @@ The parser checks types (an int is an int); this module checks ranges, so that `
 of a traceback in the middle of a fit (and a FAILED run left behind). Each field's range is stated
 once, in `RULES` (the split's in `forecaster.data.split.check_split`). Every command that loads a
 config runs `check_config` on it — `train`, `compare`, `data inspect`, and a model package's
-`config.yaml` — so all use the same check; `check_trainable` adds what only a fit needs: the loss
-and schedule names, the network-shape rules of `forecaster.models` (reused, not restated) and
-Lightning's own check of the Trainer settings.
+`config.yaml` — so all use the same check, the `search:` section of `forecaster tune` included.
+`forecaster.fit.checks.check_trainable` adds what only a fit needs: the loss and schedule names, the
+network-shape rules of `forecaster.models` (reused, not restated) and Lightning's own check of the
+Trainer settings.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from types import SimpleNamespace
 from typing import Any
 
-from forecaster.config import LOSS_SCALES, Config, flatten
+from forecaster.config import ATTENTION_PATTERNS, LOSS_SCALES, Config, flatten, override
 from forecaster.data.split import check_split
 from forecaster.errors import ConfigError, out_of_range
-from forecaster.tune.space import check_search
 
 INT_LIMIT = 2**31 - 1  # the largest integer setting: lengths, sizes, counts
 SEED_LIMIT = 2**32  # numpy's (and so Lightning's) seeds are 32-bit unsigned
-SCHEDULERS = ("onecycle", "cosine", "none")  # training.ForecastModule.configure_optimizers
 Rule = tuple[Callable[[Any], bool], str]
+FIXED = ("data.path", "model.name", "model.attention", "tracking.", "seed", "name")  # not searched
+UNTRAINABLE = ("naive", "seasonal_naive", "naive2")  # nothing is fitted: nothing to tune
+FAMILIES = ("transformer", "lstm", "linear")
+TUNABLE = (*ATTENTION_PATTERNS, "lstm", "linear")
+SPEC_KEYS = {  # spec type -> (required keys, optional keys)
+    "categorical": (("choices",), ()),
+    "int": (("low", "high"), ("step", "log")),
+    "float": (("low", "high"), ("step", "log")),
+}
 
 
 def at_least(low: int) -> Rule:
@@ -100,53 +107,80 @@ def check_config(cfg: Config) -> Config:
         if not test(values[key]):
             raise out_of_range(key, values[key], valid)
     check_split(cfg.data)  # forecaster.data.split
-    check_search(cfg.search)  # forecaster.tune.space: `tune`'s spaces
+    check_search(cfg.search)  # `tune`'s spaces (forecaster.tune.space)
     return cfg
-
-
-def check_trainable(cfg: Config) -> Config:
-    """`check_config`, and what a fit needs besides: the loss and schedule, the network's shape rules
-    (those of `forecaster.models`, with the window sizes of the config) and the Trainer's settings."""
-    from forecaster.fit.training import LOSSES
-    from forecaster.models import PROBLEMS
-
-    check_config(cfg)
-    if cfg.trainer.loss not in LOSSES:
-        raise out_of_range("trainer.loss", cfg.trainer.loss, f"one of {', '.join(LOSSES)}")
-    if cfg.trainer.scheduler not in SCHEDULERS:
-        raise out_of_range("trainer.scheduler", cfg.trainer.scheduler, f"one of {', '.join(SCHEDULERS)}")
-    d = cfg.data
-    dims = SimpleNamespace(
-        n_features=1, n_targets=1, context_len=d.context_len, horizon=d.horizon, period=d.season_period or 1
-    )  # the columns and the period from the frequency are known only once the data is read
-    found = next(PROBLEMS[cfg.model.name](cfg.model, dims), None) if cfg.model.name in PROBLEMS else None
-    if found is not None:
-        raise ConfigError(found)
-    _check_lightning(cfg)
-    return cfg
-
-
-def _check_lightning(cfg: Config) -> None:
-    """Lightning's own check of accelerator, devices, strategy and precision: build (not run) a Trainer."""
-    import lightning.pytorch as pl
-    from lightning.fabric.utilities.exceptions import MisconfigurationException
-
-    from forecaster.fit.training import quiet_lightning
-
-    try:
-        with quiet_lightning():
-            pl.Trainer(**cfg.trainer.lightning_kwargs(), logger=False, enable_checkpointing=False)
-    except (MisconfigurationException, ValueError, TypeError, RuntimeError) as exc:
-        keys = ("accelerator", "devices", "strategy", "num_nodes", "precision")
-        text = " ".join(str(exc).split())
-        raise ConfigError(
-            f"the trainer settings are not usable here ({text}); check "
-            + ", ".join(f"--trainer.{k} ({getattr(cfg.trainer, k)!r})" for k in keys)
-        ) from None
 
 
 def check_at_least(flag: str, value: int, low: int) -> int:
     """A command's own integer option (`--seeds`, `--step`, ...) checked against its lower bound."""
     if value < low:
         raise ConfigError(f"{flag} must be an integer ≥ {low}, got {value}")
+    return value
+
+
+def check_search(raw: Any, source: str | None = None) -> dict[str, dict[str, Any]]:
+    """The `search:` section, every entry's name, keys and specs checked (a ConfigError names the first bad one)."""
+    prefix = f"{source}: " if source else ""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{prefix}'search' must map family or variant names to search spaces")
+    out = {}
+    for name, space in raw.items():
+        if name not in (*FAMILIES, *TUNABLE):
+            valid = ", ".join(dict.fromkeys((*FAMILIES, *TUNABLE)))
+            raise ConfigError(f"{prefix}unknown search entry '{name}'; valid: {valid}")
+        if not isinstance(space, dict):
+            raise ConfigError(f"{prefix}search.{name} must map dotted config keys to specs")
+        for key in space:
+            if key.startswith(FIXED):
+                raise ConfigError(f"{prefix}search.{name}.{key}: not tunable (data file, variant, tracking are fixed)")
+        out[name] = {key: check_spec(spec, f"{prefix}search.{name}.{key}", key) for key, spec in space.items()}
+    return out
+
+
+def check_spec(spec: Any, where: str, key: str) -> dict[str, Any] | None:
+    """One distribution spec (None drops the key), its values typed as the config field `key` is."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("type") not in SPEC_KEYS:
+        raise ConfigError(f"{where}: expected a spec with type one of {', '.join(SPEC_KEYS)}, got {spec!r}")
+    required, optional = SPEC_KEYS[spec["type"]]
+    for k in spec:
+        if k not in ("type", *required, *optional):
+            valid = ", ".join(("type", *required, *optional))
+            raise ConfigError(f"{where}: unknown key '{k}'; valid keys for {spec['type']}: {valid}")
+    missing = [k for k in required if k not in spec]
+    if missing:
+        raise ConfigError(f"{where}: missing {', '.join(missing)}")
+    if spec["type"] == "categorical":
+        if not isinstance(spec["choices"], list) or not spec["choices"]:
+            raise ConfigError(f"{where}: choices must be a non-empty list")
+        for choice in spec["choices"]:
+            _typed(key, choice, where)
+        return dict(spec)
+    return _check_range(spec, where, key)
+
+
+def _check_range(spec: dict[str, Any], where: str, key: str) -> dict[str, Any]:
+    kind = int if spec["type"] == "int" else float
+    low, high, step = spec["low"], spec["high"], spec.get("step")
+    for name, value in (("low", low), ("high", high), ("step", step)):
+        ok = value is None if name == "step" else False
+        ok = ok or isinstance(value, int) or (kind is float and isinstance(value, float))
+        if not ok or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
+            raise ConfigError(f"{where}: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
+    if low > high:
+        raise ConfigError(f"{where}: low ({low}) must be at most high ({high})")
+    if spec.get("log", False) not in (True, False):
+        raise ConfigError(f"{where}: log must be true or false")
+    if spec.get("log") and (low <= 0 or step is not None):
+        raise ConfigError(f"{where}: a log scale needs low > 0 and no step")
+    if step is not None and step <= 0:
+        raise ConfigError(f"{where}: step must be > 0, got {step}")
+    _typed(key, kind(low), where)
+    return dict(spec)
+
+
+def _typed(key: str, value: Any, where: str) -> Any:
+    """`value` as the config field `key` takes it, through the config's own parsing (unknown keys, types)."""
+    override(Config(), [(key, value)], source=where)
     return value

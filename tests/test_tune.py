@@ -19,9 +19,10 @@ from mlflow import MlflowClient
 
 from forecaster.config import from_dict, load, override, with_variant
 from forecaster.errors import ConfigError
-from forecaster.tune.space import DEFAULTS, TUNABLE, check_search, check_tunable, sample, space_for
+from forecaster.fit.checks import check_trainable
+from forecaster.tune.space import DEFAULTS, check_tunable, sample, space_for
 from forecaster.tune.studies import default_study_db
-from forecaster.validation import check_trainable
+from forecaster.validation import TUNABLE, check_search
 
 FAST = [*TINY, "--tracking.plots", "false", "--tracking.log_model", "false", "--trainer.threads", "1"]
 SMALL_SPACE = {  # few, cheap values: every trial trains in about a second

@@ -13,7 +13,8 @@ from conftest import ETTH1, ROOT, run_cli, wide_frame
 
 from forecaster.config import flatten, load
 from forecaster.errors import ConfigError, DataError
-from forecaster.validation import RULES, check_config, check_trainable
+from forecaster.fit.checks import check_trainable
+from forecaster.validation import RULES, check_config
 
 QUICK = ["--trainer.max_steps", "2", "--trainer.progress_bar", "false"]
 NAIVE = ["--model.name", "naive", "--data.context_len", "24", "--data.horizon", "6"]

@@ -19,21 +19,11 @@ each trial's config, and such a trial is pruned with its reason (`forecaster.tun
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-from forecaster.config import ATTENTION_PATTERNS, Config, check_variant, override
+from forecaster.config import ATTENTION_PATTERNS, Config, check_variant
 from forecaster.errors import ConfigError
-
-FIXED = ("data.path", "model.name", "model.attention", "tracking.", "seed", "name")  # not searched
-UNTRAINABLE = ("naive", "seasonal_naive", "naive2")  # nothing is fitted: nothing to tune
-FAMILIES = ("transformer", "lstm", "linear")
-TUNABLE = (*ATTENTION_PATTERNS, "lstm", "linear")
-SPEC_KEYS = {  # spec type -> (required keys, optional keys)
-    "categorical": (("choices",), ()),
-    "int": (("low", "high"), ("step", "log")),
-    "float": (("low", "high"), ("step", "log")),
-}
+from forecaster.validation import TUNABLE, UNTRAINABLE
 
 _LR = {"type": "float", "low": 1.0e-4, "high": 3.0e-3, "log": True}
 _WEIGHT_DECAY = {"type": "float", "low": 1.0e-6, "high": 1.0e-2, "log": True}
@@ -83,74 +73,6 @@ def check_tunable(variant: str) -> str:
             f"variant '{variant}' has nothing to train, so nothing to tune; tunable variants: {', '.join(TUNABLE)}"
         )
     return variant
-
-
-def check_search(raw: Any, source: str | None = None) -> dict[str, dict[str, Any]]:
-    """The `search:` section, every entry's name, keys and specs checked (a ConfigError names the first bad one)."""
-    prefix = f"{source}: " if source else ""
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{prefix}'search' must map family or variant names to search spaces")
-    out = {}
-    for name, space in raw.items():
-        if name not in (*FAMILIES, *TUNABLE):
-            valid = ", ".join(dict.fromkeys((*FAMILIES, *TUNABLE)))
-            raise ConfigError(f"{prefix}unknown search entry '{name}'; valid: {valid}")
-        if not isinstance(space, dict):
-            raise ConfigError(f"{prefix}search.{name} must map dotted config keys to specs")
-        for key in space:
-            if key.startswith(FIXED):
-                raise ConfigError(f"{prefix}search.{name}.{key}: not tunable (data file, variant, tracking are fixed)")
-        out[name] = {key: check_spec(spec, f"{prefix}search.{name}.{key}", key) for key, spec in space.items()}
-    return out
-
-
-def check_spec(spec: Any, where: str, key: str) -> dict[str, Any] | None:
-    """One distribution spec (None drops the key), its values typed as the config field `key` is."""
-    if spec is None:
-        return None
-    if not isinstance(spec, dict) or spec.get("type") not in SPEC_KEYS:
-        raise ConfigError(f"{where}: expected a spec with type one of {', '.join(SPEC_KEYS)}, got {spec!r}")
-    required, optional = SPEC_KEYS[spec["type"]]
-    for k in spec:
-        if k not in ("type", *required, *optional):
-            valid = ", ".join(("type", *required, *optional))
-            raise ConfigError(f"{where}: unknown key '{k}'; valid keys for {spec['type']}: {valid}")
-    missing = [k for k in required if k not in spec]
-    if missing:
-        raise ConfigError(f"{where}: missing {', '.join(missing)}")
-    if spec["type"] == "categorical":
-        if not isinstance(spec["choices"], list) or not spec["choices"]:
-            raise ConfigError(f"{where}: choices must be a non-empty list")
-        for choice in spec["choices"]:
-            _typed(key, choice, where)
-        return dict(spec)
-    return _check_range(spec, where, key)
-
-
-def _check_range(spec: dict[str, Any], where: str, key: str) -> dict[str, Any]:
-    kind = int if spec["type"] == "int" else float
-    low, high, step = spec["low"], spec["high"], spec.get("step")
-    for name, value in (("low", low), ("high", high), ("step", step)):
-        ok = value is None if name == "step" else False
-        ok = ok or isinstance(value, int) or (kind is float and isinstance(value, float))
-        if not ok or isinstance(value, bool) or (isinstance(value, float) and not math.isfinite(value)):
-            raise ConfigError(f"{where}: {name} must be {'an integer' if kind is int else 'a number'}, got {value!r}")
-    if low > high:
-        raise ConfigError(f"{where}: low ({low}) must be at most high ({high})")
-    if spec.get("log", False) not in (True, False):
-        raise ConfigError(f"{where}: log must be true or false")
-    if spec.get("log") and (low <= 0 or step is not None):
-        raise ConfigError(f"{where}: a log scale needs low > 0 and no step")
-    if step is not None and step <= 0:
-        raise ConfigError(f"{where}: step must be > 0, got {step}")
-    _typed(key, kind(low), where)
-    return dict(spec)
-
-
-def _typed(key: str, value: Any, where: str) -> Any:
-    """`value` as the config field `key` takes it, through the config's own parsing (unknown keys, types)."""
-    override(Config(), [(key, value)], source=where)
-    return value
 
 
 def space_for(cfg: Config, variant: str) -> dict[str, dict[str, Any]]:

@@ -92,7 +92,7 @@ class Objective:
     def _prepare(self, trial, values: dict[str, Any]):
         """The trial's config (checked as `train` checks one) and its prepared data, or the trial pruned as invalid."""
         from forecaster.data.windows import prepare
-        from forecaster.validation import check_trainable
+        from forecaster.fit.checks import check_trainable
 
         quiet = [("tracking.log_model", False), ("tracking.plots", False)]  # the best is retrained from its YAML
         try:

@@ -64,7 +64,8 @@ class Tuning:
 
 def check_tune(cfg: Config, variants: list[str], trials: int, timeout: float | None) -> None:
     """Every option and every variant's base settings, before any file or run is written."""
-    from forecaster.validation import check_at_least, check_trainable
+    from forecaster.fit.checks import check_trainable
+    from forecaster.validation import check_at_least
 
     check_at_least("--trials", trials, 1)
     if timeout is not None and not timeout > 0:
