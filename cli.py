@@ -93,6 +93,7 @@ def cmd_train(args, given) -> int:
     from rich.console import Console
 
     from forecaster import progress
+    from forecaster.auto.rules import as_records
     from forecaster.config import with_variant
     from forecaster.fit.checks import check_trainable
     from forecaster.fit.experiment import train
@@ -100,7 +101,7 @@ def cmd_train(args, given) -> int:
     cfg, derived = derive_settings(args, given, load_config(args, given))
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
     with progress.display(Console(), total=1):
-        outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=derived)
+        outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=as_records(derived))
     metrics = {"variant": cfg.variant(), "seed": cfg.seed, **outcome.metrics}
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
@@ -116,8 +117,9 @@ def cmd_train(args, given) -> int:
 def cmd_compare(args, given) -> int:
     from rich.console import Console
 
-    from forecaster.compare.comparison import compare, deploy_line, parse_variants, rich_table
+    from forecaster.compare.comparison import compare, parse_variants
     from forecaster.compare.fanout import Plan
+    from forecaster.compare.table import deploy_line, rich_table
     from forecaster.fit.experiment import experiment_name
     from forecaster.track.tracking import tracking_uri
 
@@ -139,7 +141,7 @@ def cmd_compare(args, given) -> int:
     )
     console.print(deploy_line(summary))
     if args.metrics_out:
-        write_json(rows, args.metrics_out)
+        write_json([row.to_json() for row in rows], args.metrics_out)
     uri = tracking_uri(cfg.tracking.uri)
     if cfg.tracking.enabled and uri.startswith(("http://", "https://")):
         console.print(f"Runs are on the tracking server: open [bold]{uri}[/] (experiment '{experiment_name(cfg)}').")

@@ -67,7 +67,8 @@ def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
             for variant, key, value in args.long_set:
                 cfg.variants.setdefault(variant, {})[key] = value
         errors: dict[str, list] = {}
-        fits, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, errors_out=errors)
+        rows, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, errors_out=errors)
+        fits = [row.to_json() for row in rows]
         seen: dict[str, int] = defaultdict(int)
         for fit in fits:
             row = {

@@ -68,7 +68,10 @@ def run(args) -> tuple[dict, dict[str, np.ndarray]]:
     cfg, derived = apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
     errors: dict[str, list] = {}
-    rows, _ = compare(cfg, variants=parse_variants(args.variants), seeds=args.seeds, derived=derived, errors_out=errors)
+    ranked, _ = compare(
+        cfg, variants=parse_variants(args.variants), seeds=args.seeds, derived=derived, errors_out=errors
+    )
+    rows = [row.to_json() for row in ranked]
     keep = ("variant", "seed", "mse", "mae", "best_val_loss", "epochs", "train_seconds", "n_params")
     window_errors, seen = {}, defaultdict(int)
     for row in rows:  # compare's errors are per variant, in the order of its rows' seeds

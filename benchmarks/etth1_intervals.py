@@ -49,7 +49,8 @@ def run(args) -> list[dict]:
         extra = SETUPS[name]
         overrides = [("data.horizon", "96"), ("data.path", str(ROOT / "datasets/ETTh1.csv")), *extra, *args.set]
         cfg = load(args.config, overrides)
-        fits, _ = compare(cfg, variants=["causal"], seeds=args.seeds, ensemble_k=0)
+        ranked, _ = compare(cfg, variants=["causal"], seeds=args.seeds, ensemble_k=0)
+        fits = [row.to_json() for row in ranked]
         rows += [
             {"variant": name, "horizon": 96, "seed": f["seed"], "lookback": cfg.data.context_len}
             | {k: f.get(k) for k in KEEP}

@@ -93,7 +93,13 @@ def run(args) -> dict:
             vcfg = with_variant(cfg, variant)
             vcfg.seed = args.seed + k
             start = time.perf_counter()
-            outcome = train(vcfg, prepared=data, save=work / f"{variant}-seed{vcfg.seed}", quiet=True, derived=derived)
+            outcome = train(
+                vcfg,
+                prepared=data,
+                save=work / f"{variant}-seed{vcfg.seed}",
+                quiet=True,
+                derived=auto.as_records(derived),
+            )
             val_preds[variant, k], val_mse = validation(outcome.network, data, vcfg.trainer.loss_scale)
             test_preds[variant, k] = package_forecast(work / f"{variant}-seed{vcfg.seed}", history, ids)
             row = {

@@ -11,8 +11,9 @@ import numpy as np
 import pytest
 from conftest import TINY, run_cli, wide_frame
 
-from forecaster.compare.comparison import SUMMARY_KEYS, compare, summarise, to_csv, to_markdown
+from forecaster.compare.comparison import compare
 from forecaster.compare.selection import Fit, by_validation, members, winner
+from forecaster.compare.table import SUMMARY_KEYS, Row, summarise, to_csv, to_markdown
 from forecaster.config import load
 from forecaster.scores.metrics import diebold_mariano
 from forecaster.serve.loading import load_any
@@ -20,8 +21,8 @@ from forecaster.serve.loading import load_any
 KEYS = tuple(k for k in SUMMARY_KEYS if k != "mse")
 
 
-def _row(variant: str, seed: int, mse: float) -> dict:
-    return {"variant": variant, "seed": seed, "mse": mse, **{k: 1.0 for k in KEYS}}
+def _row(variant: str, seed: int, mse: float, **extra) -> Row:
+    return Row.from_json({"variant": variant, "seed": seed, "mse": mse, **{k: 1.0 for k in KEYS}, **extra})
 
 
 def test_summarise_ranks_by_mean_mse_with_the_spread_over_seeds():
@@ -50,9 +51,9 @@ def test_summarise_tests_the_best_against_each_other_on_seed_averaged_window_err
 
 def test_summarise_averages_validation_and_m4_keys_when_present_and_shows_missing_as_a_dash():
     rows = [
-        {**_row("a", 1, 0.5), "val_mse": 0.2, "smape": 10.0},
-        {**_row("a", 2, 0.7), "val_mse": 0.4, "smape": 12.0},
-        {**_row("ensemble", 1, 0.6), "epochs": None, "val_mse": None, "members": ["a", "b"]},
+        _row("a", 1, 0.5, val_mse=0.2, smape=10.0),
+        _row("a", 2, 0.7, val_mse=0.4, smape=12.0),
+        _row("ensemble", 1, 0.6, epochs=None, val_mse=None, members=["a", "b"]),
     ]
     summary = summarise(rows)
     a, ens = summary
@@ -64,7 +65,7 @@ def test_summarise_averages_validation_and_m4_keys_when_present_and_shows_missin
 
 
 def _fit(variant: str, seed: int, val_mse: float | None, key: str = "d", network=True) -> Fit:
-    return Fit(None, key, None, object() if network else None, {"variant": variant, "seed": seed, "val_mse": val_mse})
+    return Fit(None, key, None, object() if network else None, Row(variant, seed, None, val_mse=val_mse))
 
 
 def test_the_validation_winner_is_the_lowest_mean_validation_mse_never_the_test_rank():
@@ -129,9 +130,9 @@ def test_compare_names_saves_and_registers_the_validation_winner(mlflow_uri, wid
 def _choices(csv, split: list[str]) -> tuple[dict, str, list | None, dict]:
     cfg = load(None, dotted_pairs([*QUICK, *split, "--data.path", str(csv), "--tracking.enabled", "false"]))
     rows, summary = compare(cfg, variants=["naive", "linear", "causal"], ensemble_k=3)
-    val = {(r["variant"], r["seed"]): r["val_mse"] for r in rows}
-    test = {(r["variant"], r["seed"]): r["mse"] for r in rows}
-    members = next((r["members"] for r in rows if r["variant"] == "ensemble"), None)
+    val = {(r.variant, r.seed): r.val_mse for r in rows}
+    test = {(r.variant, r.seed): r.metrics["mse"] for r in rows}
+    members = next((r.members for r in rows if r.variant == "ensemble"), None)
     return val, next(s["variant"] for s in summary if s["val_winner"]), members, test
 
 

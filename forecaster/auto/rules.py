@@ -395,6 +395,6 @@ def describe(derived: list[Derived]) -> str:
     return "\n".join(f"auto: {f'{d.key} = {d.value}':<{width}}  ({d.reason})" for d in derived)
 
 
-def as_records(derived: list[Derived]) -> list[dict[str, Any]]:
-    """The derived settings as JSON-ready records (logged to MLflow as `auto.json`)."""
-    return [d._asdict() for d in derived]
+def as_records(derived: list[Derived] | None) -> list[dict[str, Any]]:
+    """The derived settings as JSON-ready records (logged to MLflow as `auto.json`; none without `--auto`)."""
+    return [d._asdict() for d in derived or []]

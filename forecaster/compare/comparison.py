@@ -11,9 +11,9 @@ per-window errors) without refitting, and the others are resumed or started.
 from __future__ import annotations
 
 import json
-import statistics
 import tempfile
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -23,11 +23,11 @@ from forecaster import progress
 from forecaster.auto.rules import as_records
 from forecaster.compare import fanout, selection
 from forecaster.compare.summary import log_parent
+from forecaster.compare.table import Row, mark, summarise, to_csv, to_markdown
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.fit.experiment import WINDOW_ERRORS, experiment_name, input_example, train
-from forecaster.scores.metrics import diebold_mariano, format_p
 from forecaster.track import tracking
 
 
@@ -37,6 +37,18 @@ def parse_variants(text: str | None) -> list[str]:
     if not names:
         raise ConfigError(f"--variants names no variant; valid: {', '.join(VARIANTS)}")
     return names
+
+
+@dataclass
+class Ranking:
+    """A comparison's outcome: a row per fit (and per seed of the ensemble), the ranked summary per
+    variant, the validation winner's summary item (None: no variant has a validation MSE) and the
+    ensemble's members (empty: no ensemble)."""
+
+    rows: list[Row]
+    summary: list[dict]
+    best: dict | None
+    members: list[str]
 
 
 def compare(
@@ -52,7 +64,7 @@ def compare(
     derived: list | None = None,
     errors_out: dict | None = None,
     plan: fanout.Plan | None = None,
-) -> tuple[list[dict], list[dict]]:
+) -> tuple[list[Row], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...), add the median ensemble
     of the `ensemble_k` best by validation MSE, and name the validation winner (`val_winner`).
 
@@ -68,17 +80,40 @@ def compare(
         plan: where the fits run (`forecaster.compare.fanout`: Ray workers or a cluster); None: here, in order.
 
     Returns:
-        one row per fit (and per seed of the ensemble), and the ranked summary per variant (see
-        `summarise`); the validation winner's rows and summary item have `val_winner` True.
+        one `Row` per fit (and per seed of the ensemble), and the ranked summary per variant (see
+        `forecaster.compare.table.summarise`); the validation winner's rows and item have `val_winner` True.
     """
+    check_request(cfg, seeds, ensemble_k, register, plan)
+    say = console.print if console is not None else lambda *args: None
+    records = as_records(derived) if derived else None
+    with open_parent(cfg, variants, seeds, ensemble_k, resume) as parent:
+        earlier = tracking.child_runs(parent.run_id) if resume else {}
+        if records and not resume:
+            tracking.log_json(parent, records, "auto.json")
+        with progress.display(console, total=len(variants) * seeds):
+            fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, records, (plan, parent.run_id))
+        ranking = rank(cfg, fits, errors, variants, ensemble_k, say)
+        if errors_out is not None:
+            errors_out.update(errors)
+        _log_summary(parent, cfg, ranking, (overlay, fits[0].data if fits else None))
+        if ranking.best is not None and (save_best or register):
+            _deploy(parent, fits, ranking.best["variant"], ranking.members, save_best, register, say)
+    return ranking.rows, ranking.summary
+
+
+def check_request(cfg: Config, seeds: int, ensemble_k: int, register: str | None, plan) -> None:
+    """The comparison's own options, before its parent run opens."""
     if seeds < 1:
         raise ConfigError(f"--seeds must be at least 1, got {seeds}")
     selection.check_ensemble_k(ensemble_k)
     if register and not cfg.tracking.enabled:
         raise ConfigError("--register needs tracking: drop --tracking.enabled false, or use --save-best DIR")
     fanout.check(plan or fanout.Plan(), cfg.tracking.enabled, tracking.tracking_uri(cfg.tracking.uri))
-    say = console.print if console is not None else lambda *args: None
-    with tracking.start_run(
+
+
+def open_parent(cfg: Config, variants: list[str], seeds: int, ensemble_k: int, resume: str | None):
+    """The comparison's parent run (reopened with `resume`), tagged so that `report` and `--resume` find it."""
+    return tracking.start_run(
         uri=cfg.tracking.uri,
         experiment=experiment_name(cfg),
         run_name=f"compare-{cfg.name}",
@@ -91,31 +126,23 @@ def compare(
         },
         params={"variants": ",".join(variants), "seeds": seeds, "config": cfg.name},
         resume=resume,
-    ) as parent:
-        earlier = tracking.child_runs(parent.run_id) if resume else {}
-        if derived and not resume:
-            tracking.log_json(parent, as_records(derived), "auto.json")
-        with progress.display(console, total=len(variants) * seeds):
-            fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, derived, (plan, parent.run_id))
-        names, notes = selection.members(fits, ensemble_k)
-        rows = [f.row for f in fits]
-        if names:
-            ensemble, errors[selection.ENSEMBLE] = selection.ensemble_rows(fits, names)
-            rows += ensemble
-        if errors_out is not None:
-            errors_out.update(errors)
-        summary = summarise(rows, errors, lag=cfg.data.horizon - 1)
-        best = selection.winner(summary, variants)
-        for item in [*rows, *summary]:
-            item["val_winner"] = best is not None and item["variant"] == best["variant"]
-        for row in rows:
-            row["p_vs_best"] = next(s["p_vs_best"] for s in summary if s["variant"] == row["variant"])
-        for note in notes:
-            say(f"[dim]{note}[/]")
-        _log_summary(parent, cfg, rows, summary, best, names, (overlay, fits[0].data if fits else None))
-        if best is not None and (save_best or register):
-            _deploy(parent, fits, best["variant"], names, save_best, register, say)
-    return rows, summary
+    )
+
+
+def rank(cfg: Config, fits: list[selection.Fit], errors: dict, variants: list[str], ensemble_k: int, say) -> Ranking:
+    """The ensemble's rows (when k allows one), the ranked summary with p-values, and the choice on
+    validation; `errors` gains the ensemble's per-window errors."""
+    members, notes = selection.members(fits, ensemble_k)
+    rows = [f.row for f in fits]
+    if members:
+        ensemble, errors[selection.ENSEMBLE] = selection.ensemble_rows(fits, members)
+        rows += ensemble
+    summary = summarise(rows, errors, lag=cfg.data.horizon - 1)
+    best = selection.winner(summary, variants)
+    mark(rows, summary, best)
+    for note in notes:
+        say(f"[dim]{note}[/]")
+    return Ranking(rows, summary, best, members)
 
 
 def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, console, derived=None, where=(None, None)):
@@ -134,18 +161,19 @@ def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, consol
             jobs.append(fanout.Job(vcfg, key, cache[key], earlier.get(f"{variant}-seed{vcfg.seed}"), derived))
     fits, overlay, errors = [], {}, defaultdict(list)
     for fit, window_se in fanout.run_fits(jobs, _fit_job, plan=where[0], parent=where[1], console=console):
-        variant = fit.row["variant"]
+        variant = fit.row.variant
         fits.append(fit)
         errors[variant].append(window_se)
-        if fit.row["seed"] == cfg.seed and fit.network is not None:  # each variant's first seed
+        if fit.row.seed == cfg.seed and fit.network is not None:  # each variant's first seed
             overlay[variant] = _one_window(fit.network, fit.data)
     return fits, errors, overlay
 
 
-def _log_summary(parent, cfg: Config, rows, summary, best, names, overlay: tuple) -> None:
+def _log_summary(parent, cfg: Config, ranking: Ranking, overlay: tuple) -> None:
+    summary, best = ranking.summary, ranking.best
     parent.log_text(to_csv(summary), "comparison.csv")
     parent.log_text(to_markdown(summary), "comparison.md")
-    tracking.log_json(parent, rows, "metrics.json")
+    tracking.log_json(parent, [row.to_json() for row in ranking.rows], "metrics.json")
     if summary:
         top = summary[0]
         parent.log_metrics({"best_mse": top["mse"], "best_mae": top["mae"]})
@@ -153,11 +181,11 @@ def _log_summary(parent, cfg: Config, rows, summary, best, names, overlay: tuple
     if best is not None:  # what to deploy: chosen on validation, never on test
         parent.log_metrics({"val_winner_val_mse": best["val_mse"]})
         parent.set_tags({"val_winner": best["variant"]})
-    if names:
-        parent.set_tags({"ensemble_members": ",".join(names)})
+    if ranking.members:
+        parent.set_tags({"ensemble_members": ",".join(ranking.members)})
     if cfg.tracking.plots and summary:
         _log_plots(parent, summary, *overlay)
-    log_parent(parent, cfg, rows, summary, best, overlay[1])  # the table, winner, charts, p-values, data
+    log_parent(parent, cfg, ranking.rows, summary, best, overlay[1])  # the table, winner, charts, p-values, data
 
 
 def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], save_best, register, say) -> None:
@@ -177,7 +205,7 @@ def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], s
             from forecaster.serve.pyfunc import log_model
 
             source = names[0] if variant == selection.ENSEMBLE else variant  # the ensemble's members share data
-            first = next(f for f in fits if f.row["variant"] == source)
+            first = next(f for f in fits if f.row.variant == source)
             log_model(parent, package, target, input_example(first.data), register=register)
             say(f"Registered the validation winner '{variant}' as {register}@champion")
 
@@ -199,20 +227,20 @@ def _child(
             console.print(f"{name}: finished earlier, not refitted")
         progress.skip()
         row, window_se = _finished(earlier.info.run_id)
-        row = {**row, "run_id": earlier.info.run_id, "val_mse": earlier.data.metrics.get("val_mse")}
+        row.run_id, row.val_mse = earlier.info.run_id, earlier.data.metrics.get("val_mse")
         return selection.Fit(vcfg, key, data, None, row), window_se
     resume = earlier.info.run_id if earlier is not None else None
     outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived, callbacks=callbacks)
-    row = {"variant": vcfg.variant(), "seed": vcfg.seed, "run_id": outcome.run_id, **outcome.metrics}
-    row["val_mse"] = selection.validation_mse(outcome.network, data, vcfg)
+    val_mse = selection.validation_mse(outcome.network, data, vcfg)
+    row = Row(vcfg.variant(), vcfg.seed, outcome.run_id, dict(outcome.metrics), val_mse=val_mse)
     if outcome.run_id is not None:  # a resumed comparison chooses from it without refitting
-        tracking.Run(outcome.run_id).log_metrics({"val_mse": row["val_mse"]})
+        tracking.Run(outcome.run_id).log_metrics({"val_mse": val_mse})
     return selection.Fit(vcfg, key, data, outcome.network, row), outcome.window_se
 
 
-def _finished(run_id: str) -> tuple[dict, np.ndarray]:
-    """A finished child's metrics row and per-window errors, as it logged them."""
-    row = tracking.load_json(run_id, "metrics.json")
+def _finished(run_id: str) -> tuple[Row, np.ndarray]:
+    """A finished child's row and per-window errors, as it logged them."""
+    row = Row.from_json(tracking.load_json(run_id, "metrics.json"))
     return row, np.asarray(tracking.load_json(run_id, WINDOW_ERRORS), dtype=np.float32)
 
 
@@ -240,158 +268,3 @@ def _log_plots(run, summary: list[dict], overlay: dict, data: PreparedData) -> N
     run.log_figure(
         plots.overlay_figure(unscale(x), unscale(y), preds, column=data.schema.columns[0]), "plots/forecast_overlay.png"
     )
-
-
-SUMMARY_KEYS = (  # per-fit metrics averaged over seeds (with their spread) in the ranked summary
-    "mse",
-    "mae",
-    "mse_original",
-    "mae_original",
-    "n_params",
-    "epochs",
-    "seconds_per_epoch",
-    "train_seconds",
-    "predict_ms_per_window",
-    "val_mse",
-)
-M4_KEYS = ("smape", "mase", "owa")  # averaged too when the rows have them (split `last`)
-INTERVAL_KEYS = (
-    "coverage_80",
-    "coverage_90",
-    "width_80",
-    "width_90",
-    "msis",
-    "mql",
-)  # forecaster.scores.interval_metrics
-
-
-def summarise(rows: list[dict], errors: dict[str, list] | None = None, *, lag: int = 0) -> list[dict]:
-    """Mean and standard deviation over seeds per variant, ranked by mean test MSE.
-
-    A key that a variant's rows lack (an ensemble has no epochs, a resumed fit may have no
-    `val_mse`) is None for it; `M4_KEYS` are summarised when any row has them. With per-window
-    errors, each variant also gets `p_vs_best`: the one-sided Diebold-Mariano p-value of "the best
-    variant forecasts better than this one" (seed-averaged per-window squared errors, Newey-West lag
-    `lag`; see `forecaster.scores.metrics.diebold_mariano`).
-    """
-    groups = defaultdict(list)
-    for row in rows:
-        groups[row["variant"]].append(row)
-    optional = (k for k in (*M4_KEYS, *INTERVAL_KEYS) if any(r.get(k) is not None for r in rows))
-    keys = [*SUMMARY_KEYS, *optional]
-    out = []
-    for variant, group in groups.items():
-        item = {"variant": variant, "seeds": len(group)}
-        for key in keys:
-            values = [float(r[key]) for r in group if r.get(key) is not None]
-            item[key] = float(np.mean(values)) if values else None
-            item[f"{key}_std"] = (statistics.stdev(values) if len(values) > 1 else 0.0) if values else None
-        if group[0].get("members"):
-            item["members"] = ",".join(group[0]["members"])
-        out.append(item)
-    out.sort(key=lambda r: r["mse"])
-    for i, item in enumerate(out, 1):
-        item["rank"] = i
-        item["p_vs_best"] = None
-        if errors and i > 1 and errors.get(item["variant"]) and errors.get(out[0]["variant"]):
-            best, this = (np.mean(errors[v], axis=0) for v in (out[0]["variant"], item["variant"]))
-            item["p_vs_best"] = diebold_mariano(best, this, lag=lag)[1] if len(best) == len(this) else None
-    return out
-
-
-def _cells(item: dict) -> list[str]:
-    def pm(key: str, spec: str) -> str:
-        if item.get(key) is None:
-            return "-"
-        return f"{item[key]:{spec}}" + (f" ± {item[key + '_std']:{spec}}" if item["seeds"] > 1 else "")
-
-    one = lambda key, spec: "-" if item.get(key) is None else f"{item[key]:{spec}}"
-    return [
-        str(item["rank"]),
-        item["variant"],
-        pm("mse", ".4f"),
-        pm("mae", ".4f"),
-        one("mse_original", ".4g"),
-        pm("val_mse", ".4f"),
-        one("n_params", ",.0f"),
-        one("epochs", ".1f"),
-        one("seconds_per_epoch", ".2f"),
-        one("train_seconds", ".1f"),
-        one("predict_ms_per_window", ".3f"),
-        format_p(item.get("p_vs_best")),
-    ]
-
-
-def _interval_columns(summary: list[dict]) -> list[str]:
-    """The interval metrics shown in the table (coverage and MSIS), when any variant has them."""
-    return [k for k in ("coverage_80", "coverage_90", "msis") if any(item.get(k) is not None for item in summary)]
-
-
-HEADERS = [
-    "rank",
-    "variant",
-    "MSE",
-    "MAE",
-    "MSE (original)",
-    "val loss",
-    "params",
-    "epochs",
-    "s/epoch",
-    "train s",
-    "ms/window",
-    "p (best better)",
-]
-
-
-def headers(summary: list[dict]) -> list[str]:
-    """`HEADERS`, then the interval metrics' columns when any variant has them."""
-    return [*HEADERS, *(k.replace("coverage_", "cover ") for k in _interval_columns(summary))]
-
-
-def table_row(item: dict, summary: list[dict]) -> list[str]:
-    """One variant's cells under `headers(summary)` (the Markdown, terminal and HTML tables)."""
-    return _cells(item) + [("-" if item.get(k) is None else f"{item[k]:.3f}") for k in _interval_columns(summary)]
-
-
-def to_markdown(summary: list[dict]) -> str:
-    names = headers(summary)
-    lines = ["| " + " | ".join(names) + " |", "|" + "---|" * len(names)]
-    lines += ["| " + " | ".join(table_row(item, summary)) + " |" for item in summary]
-    return "\n".join(lines) + "\n"
-
-
-def to_csv(summary: list[dict]) -> str:
-    import csv
-    import io
-
-    if not summary:
-        return ""
-    fields = ["rank", *dict.fromkeys(k for item in summary for k in item if k != "rank")]  # the ensemble's members too
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(summary)
-    return buf.getvalue()
-
-
-def deploy_line(summary: list[dict]) -> str:
-    """The line that names the validation winner, printed after the ranked table."""
-    best = next((s for s in summary if s.get("val_winner")), None)
-    if best is None:
-        return "Deploy: no variant has a validation MSE (finished before a resume that predates it)"
-    members = f" (median of {best['members']})" if best.get("members") else ""
-    return (
-        f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation loss {best['val_mse']:.4f}; "
-        "the test ranking is for reporting, not for choosing)"
-    )
-
-
-def rich_table(summary: list[dict], title: str):
-    from rich.table import Table
-
-    table = Table(title=title)
-    for h in headers(summary):
-        table.add_column(h, justify="left" if h == "variant" else "right")
-    for item in summary:
-        table.add_row(*table_row(item, summary))
-    return table

@@ -17,8 +17,8 @@ import json
 import math
 from pathlib import Path
 
-from forecaster.compare.comparison import headers, table_row
 from forecaster.compare.summary import TABLE
+from forecaster.compare.table import headers, table_row
 from forecaster.errors import ConfigError
 from forecaster.track import tracking
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
+from forecaster.compare.table import Row
 from forecaster.config import Config
 from forecaster.data.windows import PreparedData
 from forecaster.errors import ConfigError
@@ -44,7 +45,7 @@ class Fit:
     data_key: str
     data: PreparedData
     network: nn.Module | None
-    row: dict
+    row: Row
 
 
 def validation_mse(network: nn.Module, data: PreparedData, cfg: Config) -> float:
@@ -64,9 +65,9 @@ def by_validation(fits: list[Fit]) -> list[tuple[str, float]]:
     given (never the test rank). Variants without a validation MSE are left out."""
     values: dict[str, list[float]] = {}
     for fit in fits:
-        values.setdefault(fit.row["variant"], [])
-        if fit.row.get("val_mse") is not None:
-            values[fit.row["variant"]].append(float(fit.row["val_mse"]))
+        values.setdefault(fit.row.variant, [])
+        if fit.row.val_mse is not None:
+            values[fit.row.variant].append(float(fit.row.val_mse))
     order = {v: i for i, v in enumerate(values)}
     ranked = [(v, float(np.mean(x))) for v, x in values.items() if x]
     return sorted(ranked, key=lambda item: (item[1], order[item[0]]))
@@ -86,7 +87,7 @@ def members(fits: list[Fit], k: int) -> tuple[list[str], list[str]]:
     ranked = by_validation(fits)
     if k < 2 or len(ranked) < 2:
         return [], [] if k < 2 else [f"no ensemble: fewer than 2 variants to combine (--ensemble-k {k})"]
-    groups = {v: [f for f in fits if f.row["variant"] == v] for v, _ in ranked}
+    groups = {v: [f for f in fits if f.row.variant == v] for v, _ in ranked}
     top_key = groups[ranked[0][0]][0].data_key
     chosen, notes = [], []
     for variant, _ in ranked:
@@ -103,13 +104,13 @@ def members(fits: list[Fit], k: int) -> tuple[list[str], list[str]]:
     return chosen, notes
 
 
-def ensemble_rows(fits: list[Fit], names: list[str]) -> tuple[list[dict], list[np.ndarray]]:
+def ensemble_rows(fits: list[Fit], names: list[str]) -> tuple[list[Row], list[np.ndarray]]:
     """One row per seed for the median of `names`' networks of that seed (validation and test
     metrics computed from their forecasts), and its per-test-window errors per seed."""
     rows, errors = [], []
-    seeds = [f.row["seed"] for f in fits if f.row["variant"] == names[0]]
+    seeds = [f.row.seed for f in fits if f.row.variant == names[0]]
     for seed in seeds:
-        group = [next(f for f in fits if f.row["variant"] == v and f.row["seed"] == seed) for v in names]
+        group = [next(f for f in fits if f.row.variant == v and f.row.seed == seed) for v in names]
         data, cfg = group[0].data, group[0].cfg
         network = MedianEnsemble([f.network for f in group])
         metrics = evaluate(
@@ -119,18 +120,9 @@ def ensemble_rows(fits: list[Fit], names: list[str]) -> tuple[list[dict], list[n
         predictions = metrics.pop("predictions")
         if cfg.data.split == "last":
             metrics.update(m4_metrics(data, predictions))
-        rows.append(
-            {
-                "variant": ENSEMBLE,
-                "seed": seed,
-                "run_id": None,
-                "members": list(names),
-                **metrics,
-                "val_mse": validation_mse(network, data, cfg),
-                "n_params": sum(float(f.row["n_params"]) for f in group),
-                "train_seconds": sum(float(f.row["train_seconds"]) for f in group),
-            }
-        )
+        costs = {k: sum(float(f.row.metrics[k]) for f in group) for k in ("n_params", "train_seconds")}
+        val_mse = validation_mse(network, data, cfg)
+        rows.append(Row(ENSEMBLE, seed, None, {**metrics, **costs}, val_mse=val_mse, members=list(names)))
     return rows, errors
 
 
@@ -139,7 +131,7 @@ def best_package(fits: list[Fit], variant: str, names: list[str]) -> ForecastPac
     an `EnsemblePackage` of `names`' first-seed packages); None if a network is not in memory."""
 
     def package(name: str) -> ForecastPackage | None:
-        fit = next(f for f in fits if f.row["variant"] == name)
+        fit = next(f for f in fits if f.row.variant == name)
         if fit.network is None:
             return None
         calibration = calibrate(fit.network, fit.data, levels=fit.cfg.model.levels)  # as the fit's own package

@@ -19,6 +19,7 @@ from __future__ import annotations
 import warnings
 from collections import defaultdict
 
+from forecaster.compare.table import Row
 from forecaster.config import Config, dump_yaml
 from forecaster.data.windows import PreparedData
 from forecaster.track import run_inputs, tracking
@@ -27,7 +28,7 @@ TABLE = "comparison_table.json"
 WINNER_KEYS = ("mse", "mae", "mse_original", "mae_original", "train_seconds", "n_params", "predict_ms_per_window")
 
 
-def log_parent(parent, cfg: Config, rows: list[dict], summary: list[dict], best: dict | None, data) -> None:
+def log_parent(parent, cfg: Config, rows: list[Row], summary: list[dict], best: dict | None, data) -> None:
     """Log the summary above to the comparison's parent run (nothing when tracking is off).
 
     Args:
@@ -54,13 +55,13 @@ def log_parent(parent, cfg: Config, rows: list[dict], summary: list[dict], best:
         _log_charts(parent, rows, summary)
 
 
-def _log_charts(parent, rows: list[dict], summary: list[dict]) -> None:
+def _log_charts(parent, rows: list[Row], summary: list[dict]) -> None:
     from forecaster import plots
 
     per_seed = defaultdict(list)
     for row in rows:
-        if row.get("mse") is not None:
-            per_seed[row["variant"]].append(float(row["mse"]))
+        if row.value("mse") is not None:
+            per_seed[row.variant].append(float(row.value("mse")))
     parent.log_figure(plots.seed_spread(dict(per_seed)), "plots/mse_by_seed.png")
     timed = [s for s in summary if s.get("mse") is not None]
     parent.log_figure(

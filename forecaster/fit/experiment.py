@@ -10,6 +10,7 @@ its last checkpoint to the metrics an uninterrupted fit would have had.
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -20,7 +21,6 @@ import torch
 from torch import nn
 
 from forecaster import progress
-from forecaster.auto.rules import as_records
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data import notes
 from forecaster.data.times import localize
@@ -29,7 +29,7 @@ from forecaster.fit import distributed
 from forecaster.models import build_network
 from forecaster.nn.common import count_parameters
 from forecaster.scores.interval_metrics import interval_metrics
-from forecaster.scores.intervals import calibrate
+from forecaster.scores.intervals import Calibration, calibrate
 from forecaster.scores.metrics import evaluate, m4_metrics
 from forecaster.serve.package import ForecastPackage
 from forecaster.track import run_inputs, tracking
@@ -48,6 +48,16 @@ class Outcome:
     window_se: np.ndarray  # per-test-window MSE on scaled values, for paired tests
 
 
+@dataclass
+class Scores:
+    """A fitted network on the held-out windows: test metrics, per-test-window MSE (scaled values)
+    and the conformal calibration from the validation windows (None: no intervals configured)."""
+
+    metrics: dict
+    window_se: np.ndarray
+    calibration: Calibration | None
+
+
 def experiment_name(cfg: Config) -> str:
     return cfg.tracking.experiment or cfg.name
 
@@ -61,31 +71,53 @@ def train(
     nested: bool = False,
     quiet: bool = False,
     resume: str | None = None,
-    derived: list | None = None,
+    derived: list[dict] | None = None,
     callbacks: list | None = None,
 ) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package.
 
     `resume` is the id of a run of this config that did not finish (KILLED, FAILED): it is
     reopened and its fit continued from its last checkpoint. `derived` are the settings `--auto`
-    chose (`forecaster.auto.rules.Derived`), logged with their reasons as `auto.json`. With the `last`
+    chose, as records (`forecaster.auto.rules.as_records`), logged as `auto.json`. With the `last`
     split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.scores.metrics.m4_metrics`).
-    Conformal intervals are calibrated on the validation windows (`forecaster.scores.intervals`), scored
-    on the test windows (`forecaster.scores.interval_metrics`) and saved with the package.
-    `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune.tuner`'s pruning); none by default.
+    Conformal intervals are calibrated on the validation windows (`forecaster.scores.intervals`),
+    scored on the test windows (`forecaster.scores.interval_metrics`) and saved with the package.
+    `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune`'s pruning); none by default.
     """
-    from forecaster.data.module import ForecastDataModule
-    from forecaster.fit.training import ProgressReport, fit, seed_all
-
     cfg, save, register = distributed.for_this_rank(cfg, save, register, resume)  # DDP: rank 0 logs, saves
+    data = prepared if prepared is not None else prepare(cfg.data)
+    network = build(cfg, data)
+    with open_run(cfg, data, nested=nested, resume=resume, derived=derived) as run:
+        result = fit_network(cfg, network, data, run, quiet=quiet, callbacks=callbacks)
+        distributed.leave_unless_rank_zero()
+        scores = score(cfg, network, data)
+        metrics = {**scores.metrics, **fit_metrics(result, network)}
+        log_results(run, cfg, network, data, metrics, scores, nested=nested)
+        model_uri = save_package(run, cfg, network, data, save, register, scores.calibration)
+        if (shown := progress.current()) is not None:
+            shown.end_fit(result.epochs)
+    return Outcome(metrics, network, model_uri, run.run_id, scores.window_se)
+
+
+def build(cfg: Config, data: PreparedData) -> nn.Module:
+    """The seeded network of `cfg.model`, sized by the data's schema (before any run is opened, so
+    that a rerun with the same seed builds the same weights)."""
+    from forecaster.fit.training import seed_all
+
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
-    data = prepared if prepared is not None else prepare(cfg.data)
     seed_all(cfg.seed)
     network = build_network(cfg.model, data.schema)
     if hasattr(network, "set_units"):  # naive2 decomposes in the data's units (multiplicative needs them)
         k = data.schema.n_targets
         network.set_units(torch.as_tensor(data.scaler.mean[:k]), torch.as_tensor(data.scaler.scale[:k]))
+    return network
+
+
+@contextlib.contextmanager
+def open_run(cfg: Config, data: PreparedData, *, nested: bool, resume: str | None, derived: list[dict] | None):
+    """The fit's MLflow run (a no-op run when tracking is off): its tags and params, and on a new run
+    the config, the data as dataset inputs and `--auto`'s settings. Ends KILLED / FAILED on errors."""
     variant = cfg.variant()
     tags = {
         "variant": variant,
@@ -110,55 +142,75 @@ def train(
             run.log_text(dump_yaml(cfg), "config.yaml")
             run_inputs.log_data(run.run_id, data, tags["dataset_hash"])  # the runs table's Dataset column
             if derived:
-                tracking.log_json(run, as_records(derived), "auto.json")
-        shown = progress.current()  # the live display (or a line per fit) replaces Lightning's bar
-        trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet or shown else cfg.trainer
-        if shown is not None:
-            shown.start_fit(f"{variant} seed {cfg.seed}", cfg.trainer.max_epochs)
-            callbacks = [*(callbacks or []), ProgressReport(shown)]
-        datamodule = ForecastDataModule(cfg.data, prepared=data)
-        result = fit(
-            network,
-            datamodule,
-            trainer_cfg,
-            seed=cfg.seed,
-            sink=run.log_metrics,
-            checkpoint_dir=run.checkpoint_dir if distributed.processes(cfg.trainer)[1] == 1 else None,
-            callbacks=callbacks,
-        )
-        distributed.leave_unless_rank_zero()
-        metrics = evaluate(
-            network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
-        )
-        window_se, predictions = metrics.pop("window_se"), metrics.pop("predictions")
-        if cfg.data.split == "last":
-            metrics.update(m4_metrics(data, predictions))
-        calibration = calibrate(network, data, levels=cfg.model.levels, batch_size=cfg.data.eval_batch_size)
-        if calibration is not None:  # conformal intervals from the validation windows, scored on the test ones
-            metrics.update(interval_metrics(network, data, calibration, batch_size=cfg.data.eval_batch_size))
-        metrics.update(
-            train_seconds=result.train_seconds,
-            epochs=result.epochs,
-            n_params=count_parameters(network),
-            seconds_per_epoch=result.train_seconds / result.epochs if result.epochs else 0.0,
-        )
-        if result.best_val_loss is not None:
-            metrics["best_val_loss"] = result.best_val_loss
-        run.log_metrics(metrics)
-        tracking.log_json(run, {"variant": variant, "seed": cfg.seed, **metrics}, "metrics.json")
-        if nested:  # a comparison resumed later ranks this finished fit without refitting it
-            tracking.log_json(run, window_se.tolist(), WINDOW_ERRORS)
-        if cfg.tracking.plots:
-            log_plots(run, network, data, variant, calibration)
-        model_uri = _save_and_log(run, cfg, network, data, save, register, calibration)
-        if shown is not None:
-            shown.end_fit(result.epochs)
-    return Outcome(metrics, network, model_uri, run.run_id, window_se)
+                tracking.log_json(run, derived, "auto.json")
+        yield run
 
 
-def _save_and_log(
+def fit_network(cfg: Config, network: nn.Module, data: PreparedData, run, *, quiet: bool, callbacks=None):
+    """Train `network` in place (`forecaster.fit.training.fit`), epochs logged to `run` and
+    checkpointed in its folder (one process only), the live display fed when there is one."""
+    from forecaster.data.module import ForecastDataModule
+    from forecaster.fit.training import ProgressReport, fit
+
+    shown = progress.current()  # the live display (or a line per fit) replaces Lightning's bar
+    trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet or shown else cfg.trainer
+    if shown is not None:
+        shown.start_fit(f"{cfg.variant()} seed {cfg.seed}", cfg.trainer.max_epochs)
+        callbacks = [*(callbacks or []), ProgressReport(shown)]
+    return fit(
+        network,
+        ForecastDataModule(cfg.data, prepared=data),
+        trainer_cfg,
+        seed=cfg.seed,
+        sink=run.log_metrics,
+        checkpoint_dir=run.checkpoint_dir if distributed.processes(cfg.trainer)[1] == 1 else None,
+        callbacks=callbacks,
+    )
+
+
+def score(cfg: Config, network: nn.Module, data: PreparedData) -> Scores:
+    """Test metrics over every test window (M4's with the `last` split), and conformal intervals
+    calibrated on the validation windows and scored on the test ones when `model.levels` asks."""
+    batch = cfg.data.eval_batch_size
+    metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=batch, keep_errors=True)
+    window_se, predictions = metrics.pop("window_se"), metrics.pop("predictions")
+    if cfg.data.split == "last":
+        metrics.update(m4_metrics(data, predictions))
+    calibration = calibrate(network, data, levels=cfg.model.levels, batch_size=batch)
+    if calibration is not None:
+        metrics.update(interval_metrics(network, data, calibration, batch_size=batch))
+    return Scores(metrics, window_se, calibration)
+
+
+def fit_metrics(result, network: nn.Module) -> dict:
+    """What the fit cost: time, epochs, parameters (and the best validation loss, when trained)."""
+    out = {
+        "train_seconds": result.train_seconds,
+        "epochs": result.epochs,
+        "n_params": count_parameters(network),
+        "seconds_per_epoch": result.train_seconds / result.epochs if result.epochs else 0.0,
+    }
+    if result.best_val_loss is not None:
+        out["best_val_loss"] = result.best_val_loss
+    return out
+
+
+def log_results(run, cfg: Config, network: nn.Module, data: PreparedData, metrics: dict, scores: Scores, *, nested):
+    """The metrics (and `metrics.json`), a comparison child's per-window errors, and the plots."""
+    variant = cfg.variant()
+    run.log_metrics(metrics)
+    tracking.log_json(run, {"variant": variant, "seed": cfg.seed, **metrics}, "metrics.json")
+    if nested:  # a comparison resumed later ranks this finished fit without refitting it
+        tracking.log_json(run, scores.window_se.tolist(), WINDOW_ERRORS)
+    if cfg.tracking.plots:
+        log_plots(run, network, data, variant, scores.calibration)
+
+
+def save_package(
     run, cfg: Config, network: nn.Module, data: PreparedData, save, register, calibration=None
 ) -> str | None:
+    """Save the model package to `save` and/or log it as the run's MLflow model (registered as
+    `register`); the logged model's URI, or None when none was logged."""
     log = cfg.tracking.enabled and (cfg.tracking.log_model or register)
     if save is None and not log:
         return None
