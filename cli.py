@@ -284,9 +284,10 @@ COMMANDS = {
 def main(argv: list[str] | None = None) -> int:
     from jsonargparse import ArgumentError
 
-    from forecaster.config import argument_error, command_line
+    from forecaster.config import argument_error
     from forecaster.errors import ForecasterError
     from forecaster.interrupts import Interrupted, handle_signals, message
+    from forecaster.parser import command_line
 
     argv = typed = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] in (["train"], ["compare"], ["tune"], ["data"]):

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import json
 import re
 import typing
 from collections.abc import Iterable
@@ -288,14 +287,14 @@ def _nest(pairs: Iterable[tuple[str, Any]], source: str) -> dict[str, Any]:
             top = ", ".join(f.name for f in dataclasses.fields(Config))
             raise ConfigError(f"{source}: unknown key '{key}'; valid top-level keys: {top}")
         if rest:
-            nested.setdefault(head, {})[rest] = _list_text(head, rest, value)
+            nested.setdefault(head, {})[rest] = list_value(head, rest, value)
         else:
             nested[head] = value
     _check_keys(nested, source)
     return nested
 
 
-def _list_text(section: str, name: str, value: Any) -> Any:
+def list_value(section: str, name: str, value: Any) -> Any:
     hint = typing.get_type_hints(SECTIONS[section]).get(name)
     is_list = list in (typing.get_origin(hint), *map(typing.get_origin, typing.get_args(hint)))
     if is_list and isinstance(value, str) and not value.lstrip().startswith("[") and value.strip() != "null":
@@ -389,29 +388,6 @@ def with_variant(cfg: Config, variant: str) -> Config:
     changes = _nest(cfg.variants.get(variant, {}).items(), f"variants.{variant}")
     changes["model"] = {**model, **changes.get("model", {})}
     return _apply(cfg, changes, f"variants.{variant}")
-
-
-def command_line(argv: list[str]) -> list[str]:
-    """Spellings jsonargparse does not know: `--data FILE` is `--data.path FILE`; `a,b` in a list field is a list."""
-    out: list[str] = []
-    for arg in argv:
-        if arg == "--data" or arg.startswith("--data="):
-            arg = "--data.path" + arg[len("--data") :]
-        option, eq, value = arg.partition("=")
-        if eq and option.startswith("--"):
-            arg = f"{option}={_list_arg(option, value)}"
-        elif out and out[-1].startswith("--") and "=" not in out[-1] and not arg.startswith("--"):
-            arg = _list_arg(out[-1], arg)
-        out.append(arg)
-    return out
-
-
-def _list_arg(option: str, text: str) -> str:
-    section, _, name = option[2:].partition(".")
-    if section not in SECTIONS or name not in typing.get_type_hints(SECTIONS[section]):
-        return text
-    value = _list_text(section, name, text)
-    return json.dumps(value) if isinstance(value, list) else text
 
 
 def dump_yaml(cfg: Config) -> str:

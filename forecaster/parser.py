@@ -7,6 +7,9 @@ heavy: `--help` stays fast. The commands themselves are in `cli.py`.
 
 from __future__ import annotations
 
+import json
+import typing
+
 DESCRIPTION = (
     "Which attention forecasts your series best, and at what cost. "
     "Train, compare, serve and evaluate attention forecasters on CSV series."
@@ -19,19 +22,24 @@ CONFIG_HELP = (
 
 def build_parser():
     """The jsonargparse parser of every command; config fields come from forecaster.config's dataclasses."""
+    parser = _command(prog="forecaster", description=DESCRIPTION)
+    sub = parser.add_subcommands(dest="command", required=True, metavar="COMMAND")
+    for name, build, text in SUBCOMMANDS:
+        sub.add_subcommand(name, build(), help=text)
+    return parser
+
+
+def _command(**kwargs):
     from jsonargparse import ArgumentParser
 
-    from forecaster.config import VARIANTS
+    return ArgumentParser(exit_on_error=False, allow_abbrev=False, **kwargs)
 
-    def command(**kwargs) -> ArgumentParser:
-        return ArgumentParser(exit_on_error=False, allow_abbrev=False, **kwargs)
 
-    parser = command(prog="forecaster", description=DESCRIPTION)
-    sub = parser.add_subcommands(dest="command", required=True, metavar="COMMAND")
-
-    data = command()
-    sub.add_subcommand("data", data, help="inspect a data file")
-    inspect = command(description="Say what forecaster detects in a CSV and whether it can train on it. " + CONFIG_HELP)
+def _data():
+    data = _command()
+    inspect = _command(
+        description="Say what forecaster detects in a CSV and whether it can train on it. " + CONFIG_HELP
+    )
     inspect.add_argument("file", help="CSV file (wide or long layout)")
     inspect.add_argument("--config", help="YAML config whose data section to apply")
     inspect.add_argument("--context-len", type=int, help="input steps per window")
@@ -41,8 +49,11 @@ def build_parser():
     data.add_subcommands(dest="data_command", required=True, metavar="SUBCOMMAND").add_subcommand(
         "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it"
     )
+    return data
 
-    train = command(description="Train one model and log it to MLflow. " + CONFIG_HELP)
+
+def _train():
+    train = _command(description="Train one model and log it to MLflow. " + CONFIG_HELP)
     _common(train)
     train.add_argument("--save", metavar="DIR", help="also write the model package to DIR")
     train.add_argument("--register", metavar="NAME", help="register the model as NAME with alias 'champion'")
@@ -50,14 +61,15 @@ def build_parser():
         "--resume", metavar="RUN_ID", help="continue this stopped run (same settings) from its last epoch"
     )
     _config_fields(train)
-    sub.add_subcommand("train", train, help="train one model and log it to MLflow")
+    return train
 
-    compare = command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
+
+def _compare():
+    from forecaster.config import VARIANTS
+
+    compare = _command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
     _common(compare)
-    compare.add_argument(
-        "--variants",
-        help=f"comma-separated variants (default: all): {','.join(VARIANTS)}",
-    )
+    compare.add_argument("--variants", help=f"comma-separated variants (default: all): {','.join(VARIANTS)}")
     compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
     compare.add_argument(
         "--resume", metavar="RUN_ID", help="continue this stopped comparison (parent run): skip children that finished"
@@ -71,9 +83,13 @@ def build_parser():
     )
     _fanout(compare)
     _config_fields(compare)
-    sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
+    return compare
 
-    tune = command(description="Tune a variant's settings on the validation loss (Optuna; MLflow runs). " + CONFIG_HELP)
+
+def _tune():
+    tune = _command(
+        description="Tune a variant's settings on the validation loss (Optuna; MLflow runs). " + CONFIG_HELP
+    )
     _common(tune)
     tune.add_argument("--variants", help="comma-separated variants to tune (default: the config's)")
     tune.add_argument("--trials", type=int, default=20, help="finished (complete or pruned) trials per variant")
@@ -82,37 +98,56 @@ def build_parser():
     tune.add_argument("--best-out", metavar="FILE", help="best config YAML (default: out/tune-<name>.yaml)")
     _fanout(tune)
     _config_fields(tune)
-    sub.add_subcommand("tune", tune, help="tune a variant's settings on the validation loss")
+    return tune
 
-    predict = command(description="Forecast the next horizon steps of every series.")
+
+def _predict():
+    predict = _command(description="Forecast the next horizon steps of every series.")
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     predict.add_argument("--data", required=True, help="CSV of recent history, in the training layout")
     predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
     predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
     predict.add_argument("--level", help="prediction intervals, e.g. 80,90: adds <col>-lo-80, <col>-hi-80, ...")
-    sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")
+    return predict
 
-    evaluate = command(description="Test-split metrics and an optional rolling-origin backtest.")
+
+def _evaluate():
+    evaluate = _command(description="Test-split metrics and an optional rolling-origin backtest.")
     evaluate.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     evaluate.add_argument("--data", required=True, help="CSV in the training layout")
     evaluate.add_argument("--metrics-out", metavar="FILE", help="write the metrics as JSON")
     evaluate.add_argument("--backtest-windows", type=int, default=0, help="rolling origins to score (0: off)")
     evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
-    sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
+    return evaluate
 
-    report = command(description="Write a comparison (its parent run) as one self-contained HTML file.")
+
+def _report():
+    report = _command(description="Write a comparison (its parent run) as one self-contained HTML file.")
     report.add_argument("run_id", metavar="PARENT_RUN_ID", help="the comparison's parent run (compare-...)")
     report.add_argument("--output", default="report.html", help="HTML file to write (default: report.html)")
     report.add_argument(
         "--tracking-uri", help="store of the run (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
     )
-    sub.add_subcommand("report", report, help="write a comparison as one self-contained HTML file")
+    return report
 
-    ui = command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
+
+def _ui():
+    ui = _command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
     ui.add_argument("--port", type=int, default=5000, help="port")
     ui.add_argument("--tracking-uri", help="store to show (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
-    sub.add_subcommand("ui", ui, help="open the MLflow UI on 127.0.0.1 for the runs")
-    return parser
+    return ui
+
+
+SUBCOMMANDS = (  # name, builder, one line of `forecaster --help`
+    ("data", _data, "inspect a data file"),
+    ("train", _train, "train one model and log it to MLflow"),
+    ("compare", _compare, "train every variant (and seed) and rank them"),
+    ("tune", _tune, "tune a variant's settings on the validation loss"),
+    ("predict", _predict, "forecast the next horizon steps of every series"),
+    ("evaluate", _evaluate, "test-split metrics and an optional rolling-origin backtest"),
+    ("report", _report, "write a comparison as one self-contained HTML file"),
+    ("ui", _ui, "open the MLflow UI on 127.0.0.1 for the runs"),
+)
 
 
 def _common(p) -> None:
@@ -139,5 +174,30 @@ def _config_fields(p) -> None:
     from forecaster.config import add_arguments
 
     add_arguments(p)
-    data = next(a for a in p._actions if a.dest == "data")  # jsonargparse's section loader; config.command_line
+    data = next(a for a in p._actions if a.dest == "data")  # jsonargparse's section loader; command_line
     data.help, data.metavar = "CSV to train on (same as --data.path)", "FILE"  # turns --data FILE into --data.path
+
+
+def command_line(argv: list[str]) -> list[str]:
+    """Spellings jsonargparse does not know: `--data FILE` is `--data.path FILE`; `a,b` in a list field is a list."""
+    out: list[str] = []
+    for arg in argv:
+        if arg == "--data" or arg.startswith("--data="):
+            arg = "--data.path" + arg[len("--data") :]
+        option, eq, value = arg.partition("=")
+        if eq and option.startswith("--"):
+            arg = f"{option}={_list_arg(option, value)}"
+        elif out and out[-1].startswith("--") and "=" not in out[-1] and not arg.startswith("--"):
+            arg = _list_arg(out[-1], arg)
+        out.append(arg)
+    return out
+
+
+def _list_arg(option: str, text: str) -> str:
+    from forecaster.config import SECTIONS, list_value
+
+    section, _, name = option[2:].partition(".")
+    if section not in SECTIONS or name not in typing.get_type_hints(SECTIONS[section]):
+        return text
+    value = list_value(section, name, text)
+    return json.dumps(value) if isinstance(value, list) else text

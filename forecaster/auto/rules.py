@@ -49,9 +49,7 @@ the rules below instead. The rules, in the order they are applied:
 14. `trainer.loss`: `mae` for the attention stacks and the LSTM (the linear model's loss is chosen
     on validation by the probe, `forecaster.auto.apply`). The absolute error is robust to the
     outliers and level shifts of real series, and a network with thousands of weights fitted to
-    squared errors chases them: on both data sets at hand the validation loss said so (ETTh1: the
-    `--auto` causal transformer 0.6906 with MAE vs 0.6969 with MSE, while the linear model preferred
-    MSE; M4 Weekly: the probe itself chose MAE), as did the hand-tuned ETTh1 config and DUET's.
+    squared errors chases them (the validation figures behind this: benchmarks/README.md).
 
 Imports neither torch nor Lightning: `data inspect` can show the derived values cheaply.
 """
@@ -206,6 +204,12 @@ def derive(
     season = choose("data.season_period", _season_rule, cal, data.context_len)
     patch_len, stride = _patches(choose, data.context_len, given, explicit)
     choose("model.window", _window_rule, data.context_len, patch_len, stride, season)
+    _training(choose, data, kept, n_columns)
+    return out
+
+
+def _training(choose, data: DataConfig, kept: list[int], n_columns: int) -> None:
+    """Rules 9-14: batch and epochs from the training windows, the width, the loss and its scale."""
     n_train = sum(window_counts(n, data)[0] for n in kept)
     batch = choose("data.batch_size", _batch_rule, n_train)
     choose("trainer.max_epochs", _epochs_rule, n_train, batch)
@@ -213,7 +217,6 @@ def derive(
     if len(kept) > 1:
         choose("trainer.loss_scale", lambda: ("naive", _SCALE_REASON.format(n=len(kept))))
     choose("trainer.loss", lambda: ("mae", _LOSS_REASON))
-    return out
 
 
 _LOSS_REASON = (

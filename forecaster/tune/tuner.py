@@ -91,38 +91,17 @@ def tune(
     Returns the studies, the best config (None if no trial completed) and the parent run's id.
     """
     from forecaster.compare import fanout
-    from forecaster.fit.experiment import experiment_name
     from forecaster.tune.report import best_config, log_best
 
     check_tune(cfg, variants, trials, timeout)
     study_db = study_db or default_study_db(cfg.tracking.uri)
     if plan is not None:
         fanout.check(plan, cfg.tracking.enabled, tracking.tracking_uri(cfg.tracking.uri), study_db)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own one line per trial instead
-    storage = open_storage(study_db)
-    studies = {v: open_study(storage, cfg, v, pruner) for v in variants}
-    notes = [
-        f"{v}: trial {n}, left RUNNING by a process that died, marked FAIL"
-        for v, s in studies.items()
-        for n in fail_dead_trials(s)
-    ]
-    for note in notes:
-        print(f"note: {note}", file=sys.stderr)
+    studies, notes = open_studies(cfg, variants, study_db, pruner)
     missing = {v: max(trials - finished(s), 0) for v, s in studies.items()}
     if not any(missing.values()):
         return Tuning(studies, best_config(cfg, studies), None, notes=notes)
-    tag = ",".join(s.study_name for s in studies.values())
-    params = {**flatten(cfg), "tune.variants": ",".join(variants)}
-    parent = find_parent(cfg, tag, params) if cfg.tracking.enabled else None
-    with tracking.start_run(
-        uri=cfg.tracking.uri,
-        experiment=experiment_name(cfg),
-        run_name=f"tune-{cfg.name}",
-        enabled=cfg.tracking.enabled,
-        tags={tracking.KIND_TAG: KIND, STUDY_TAG: tag, "variants": ",".join(variants)},
-        params=params,
-        resume=parent,
-    ) as run:
+    with open_parent(cfg, variants, studies) as run:
         run.set_tags({"trials": trials})
         before = sum(finished(s) for s in studies.values())
         if plan is not None and plan.parallel:
@@ -137,6 +116,40 @@ def tune(
         log_best(run, studies, best)
     ran = sum(finished(s) for s in studies.values()) - before
     return Tuning(studies, best, run.run_id, trials_run=ran, notes=notes)
+
+
+def open_studies(cfg: Config, variants: list[str], study_db: str, pruner) -> tuple[dict[str, Any], list[str]]:
+    """Each variant's study (created or reopened), and a note per trial a dead process left RUNNING
+    (marked FAIL, and printed)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # our own one line per trial instead
+    storage = open_storage(study_db)
+    studies = {v: open_study(storage, cfg, v, pruner) for v in variants}
+    notes = [
+        f"{v}: trial {n}, left RUNNING by a process that died, marked FAIL"
+        for v, s in studies.items()
+        for n in fail_dead_trials(s)
+    ]
+    for note in notes:
+        print(f"note: {note}", file=sys.stderr)
+    return studies, notes
+
+
+def open_parent(cfg: Config, variants: list[str], studies: dict[str, Any]):
+    """The tuning's parent run: the stopped one of the same studies and settings reopened, else a new one."""
+    from forecaster.fit.experiment import experiment_name
+
+    tag = ",".join(s.study_name for s in studies.values())
+    params = {**flatten(cfg), "tune.variants": ",".join(variants)}
+    parent = find_parent(cfg, tag, params) if cfg.tracking.enabled else None
+    return tracking.start_run(
+        uri=cfg.tracking.uri,
+        experiment=experiment_name(cfg),
+        run_name=f"tune-{cfg.name}",
+        enabled=cfg.tracking.enabled,
+        tags={tracking.KIND_TAG: KIND, STUDY_TAG: tag, "variants": ",".join(variants)},
+        params=params,
+        resume=parent,
+    )
 
 
 def _optimize(cfg: Config, studies: dict, missing: dict[str, int], *, trials: int, timeout: float | None, console):
