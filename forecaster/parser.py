@@ -24,8 +24,8 @@ def build_parser():
     """The jsonargparse parser of every command; config fields come from forecaster.config's dataclasses."""
     parser = _command(prog="forecaster", description=DESCRIPTION)
     sub = parser.add_subcommands(dest="command", required=True, metavar="COMMAND")
-    for name, build, text in SUBCOMMANDS:
-        sub.add_subcommand(name, build(), help=text)
+    for add in SUBCOMMANDS:
+        add(sub)
     return parser
 
 
@@ -35,8 +35,9 @@ def _command(**kwargs):
     return ArgumentParser(exit_on_error=False, allow_abbrev=False, **kwargs)
 
 
-def _data():
+def _data(sub) -> None:
     data = _command()
+    sub.add_subcommand("data", data, help="inspect a data file")  # before its own subcommands (jsonargparse)
     inspect = _command(
         description="Say what forecaster detects in a CSV and whether it can train on it. " + CONFIG_HELP
     )
@@ -49,10 +50,9 @@ def _data():
     data.add_subcommands(dest="data_command", required=True, metavar="SUBCOMMAND").add_subcommand(
         "inspect", inspect, help="say what forecaster detects in a CSV and whether it can train on it"
     )
-    return data
 
 
-def _train():
+def _train(sub) -> None:
     train = _command(description="Train one model and log it to MLflow. " + CONFIG_HELP)
     _common(train)
     train.add_argument("--save", metavar="DIR", help="also write the model package to DIR")
@@ -61,10 +61,10 @@ def _train():
         "--resume", metavar="RUN_ID", help="continue this stopped run (same settings) from its last epoch"
     )
     _config_fields(train)
-    return train
+    sub.add_subcommand("train", train, help="train one model and log it to MLflow")
 
 
-def _compare():
+def _compare(sub) -> None:
     from forecaster.config import VARIANTS
 
     compare = _command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
@@ -83,10 +83,10 @@ def _compare():
     )
     _fanout(compare)
     _config_fields(compare)
-    return compare
+    sub.add_subcommand("compare", compare, help="train every variant (and seed) and rank them")
 
 
-def _tune():
+def _tune(sub) -> None:
     tune = _command(
         description="Tune a variant's settings on the validation loss (Optuna; MLflow runs). " + CONFIG_HELP
     )
@@ -98,56 +98,47 @@ def _tune():
     tune.add_argument("--best-out", metavar="FILE", help="best config YAML (default: out/tune-<name>.yaml)")
     _fanout(tune)
     _config_fields(tune)
-    return tune
+    sub.add_subcommand("tune", tune, help="tune a variant's settings on the validation loss")
 
 
-def _predict():
+def _predict(sub) -> None:
     predict = _command(description="Forecast the next horizon steps of every series.")
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     predict.add_argument("--data", required=True, help="CSV of recent history, in the training layout")
     predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
     predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
     predict.add_argument("--level", help="prediction intervals, e.g. 80,90: adds <col>-lo-80, <col>-hi-80, ...")
-    return predict
+    sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")
 
 
-def _evaluate():
+def _evaluate(sub) -> None:
     evaluate = _command(description="Test-split metrics and an optional rolling-origin backtest.")
     evaluate.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     evaluate.add_argument("--data", required=True, help="CSV in the training layout")
     evaluate.add_argument("--metrics-out", metavar="FILE", help="write the metrics as JSON")
     evaluate.add_argument("--backtest-windows", type=int, default=0, help="rolling origins to score (0: off)")
     evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
-    return evaluate
+    sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
 
 
-def _report():
+def _report(sub) -> None:
     report = _command(description="Write a comparison (its parent run) as one self-contained HTML file.")
     report.add_argument("run_id", metavar="PARENT_RUN_ID", help="the comparison's parent run (compare-...)")
     report.add_argument("--output", default="report.html", help="HTML file to write (default: report.html)")
     report.add_argument(
         "--tracking-uri", help="store of the run (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)"
     )
-    return report
+    sub.add_subcommand("report", report, help="write a comparison as one self-contained HTML file")
 
 
-def _ui():
+def _ui(sub) -> None:
     ui = _command(description="Open the MLflow UI on 127.0.0.1 for the runs.")
     ui.add_argument("--port", type=int, default=5000, help="port")
     ui.add_argument("--tracking-uri", help="store to show (default: $MLFLOW_TRACKING_URI or sqlite:///mlflow.db)")
-    return ui
+    sub.add_subcommand("ui", ui, help="open the MLflow UI on 127.0.0.1 for the runs")
 
 
-SUBCOMMANDS = (  # name, builder, one line of `forecaster --help`
-    ("data", _data, "inspect a data file"),
-    ("train", _train, "train one model and log it to MLflow"),
-    ("compare", _compare, "train every variant (and seed) and rank them"),
-    ("tune", _tune, "tune a variant's settings on the validation loss"),
-    ("predict", _predict, "forecast the next horizon steps of every series"),
-    ("evaluate", _evaluate, "test-split metrics and an optional rolling-origin backtest"),
-    ("report", _report, "write a comparison as one self-contained HTML file"),
-    ("ui", _ui, "open the MLflow UI on 127.0.0.1 for the runs"),
-)
+SUBCOMMANDS = (_data, _train, _compare, _tune, _predict, _evaluate, _report, _ui)  # `forecaster --help`'s order
 
 
 def _common(p) -> None:
