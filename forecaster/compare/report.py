@@ -64,7 +64,8 @@ def build(run_id: str, *, uri: str | None = None) -> str:
     for child in children:
         caption = child.info.run_name or child.info.run_id
         parts += _pictures(child.info.run_id, "plots", lambda p: Path(p).name.startswith("forecast"), caption)
-    parts += ["<h2>Config</h2>", f"<pre>{html.escape(_text(run_id, 'config.yaml') or '(not logged)')}</pre>"]
+    config = tracking.load_text(run_id, "config.yaml") or "(not logged)"
+    parts += ["<h2>Config</h2>", f"<pre>{html.escape(config)}</pre>"]
     body = "\n".join(p for p in parts if p)
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -80,18 +81,10 @@ def write(run_id: str, output: str | Path, *, uri: str | None = None) -> Path:
 
 
 def _parent(run_id: str, uri: str | None):
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    from forecaster.track.store import RUN_ID
-
     tracking.configure_mlflow(uri)
-    try:
-        run = mlflow.MlflowClient().get_run(run_id) if RUN_ID.fullmatch(run_id) else None
-    except MlflowException:
-        run = None
+    run = tracking.find_run(run_id)
     if run is None:
-        raise ConfigError(f"report {run_id}: no such run in {mlflow.get_tracking_uri()}")
+        raise ConfigError(f"report {run_id}: no such run in {tracking.tracking_uri(uri)}")
     if run.data.tags.get(tracking.KIND_TAG) != tracking.COMPARISON:
         raise ConfigError(
             f"report {run_id}: the run is not a comparison's parent run\n"
@@ -114,7 +107,7 @@ def _winner(parent) -> str:
 
 
 def _table(run_id: str, winner: str | None) -> str:
-    text = _text(run_id, TABLE)
+    text = tracking.load_text(run_id, TABLE)
     if text is None:
         return "<p>(no ranked table logged)</p>"
     table = json.loads(text)
@@ -131,32 +124,15 @@ def _clean(value):
     return None if isinstance(value, float) and math.isnan(value) else value
 
 
-def _text(run_id: str, path: str) -> str | None:
-    import mlflow
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
-    except (MlflowException, OSError):
-        return None
-
-
 def _pictures(run_id: str, folder: str, keep, caption: str = "") -> list[str]:
     """Every PNG under `folder` of the run that `keep(path)` accepts, as an inline figure."""
-    import tempfile
-
-    import mlflow
-
-    client = mlflow.MlflowClient()
-    found = [a.path for a in client.list_artifacts(run_id, folder) if a.path.endswith(".png") and keep(a.path)]
+    found = tracking.artifact_files(run_id, folder, lambda p: p.endswith(".png") and keep(p))
     paths = sorted(found, key=lambda p: (ORDER.index(Path(p).name) if Path(p).name in ORDER else len(ORDER), p))
     out = []
-    with tempfile.TemporaryDirectory(prefix="forecaster-report-") as tmp:
-        for path in paths:
-            data = Path(client.download_artifacts(run_id, path, tmp)).read_bytes()
-            label = html.escape(f"{caption}: {Path(path).name}" if caption else Path(path).name)
-            out.append(
-                f'<figure><img alt="{label}" src="data:image/png;base64,{base64.b64encode(data).decode()}">'
-                f"<figcaption>{label}</figcaption></figure>"
-            )
+    for path in paths:
+        label = html.escape(f"{caption}: {Path(path).name}" if caption else Path(path).name)
+        out.append(
+            f'<figure><img alt="{label}" src="data:image/png;base64,{base64.b64encode(found[path]).decode()}">'
+            f"<figcaption>{label}</figcaption></figure>"
+        )
     return out

@@ -303,6 +303,45 @@ def load_json(run_id: str, path: str) -> Any:
     return json.loads(mlflow.artifacts.load_text(f"runs:/{run_id}/{path}"))
 
 
+def find_run(run_id: str):
+    """The MLflow run `run_id` (its info, data and tags), or None when the id is malformed or unknown."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    if not store.RUN_ID.fullmatch(run_id):
+        return None
+    try:
+        return mlflow.MlflowClient().get_run(run_id)
+    except MlflowException:
+        return None
+
+
+def load_text(run_id: str, path: str) -> str | None:
+    """A text artifact of run `run_id`, or None when the run has none at `path`."""
+    import mlflow
+    from mlflow.exceptions import MlflowException
+
+    try:
+        return mlflow.artifacts.load_text(f"runs:/{run_id}/{path}")
+    except (MlflowException, OSError):
+        return None
+
+
+def artifact_files(run_id: str, folder: str, keep) -> dict[str, bytes]:
+    """The files directly under `folder` of the run's artifacts whose path `keep` accepts, read."""
+    import tempfile
+
+    import mlflow
+
+    client = mlflow.MlflowClient()
+    with tempfile.TemporaryDirectory(prefix="forecaster-artifacts-") as tmp:
+        return {
+            a.path: Path(client.download_artifacts(run_id, a.path, tmp)).read_bytes()
+            for a in client.list_artifacts(run_id, folder)
+            if keep(a.path)
+        }
+
+
 def child_runs(parent_id: str) -> dict:
     """The child runs of `parent_id` by run name; a FINISHED one wins over others of the same name."""
     import mlflow
