@@ -1,9 +1,13 @@
 """What a person sees while fits run: a live display in a terminal, one line per fit elsewhere.
 
+`FitListener` is what any watcher of a fit implements, in plain Python: the display, and the tuner's
+pruning and run tags (`forecaster.tune.trials`), so that no room but `fit/` needs Lightning;
+`forecaster.fit.training.Listen` is the one Lightning callback that calls them.
+
 `display(console, total=N)` opens the display of N fits (a comparison's variants x seeds, or the one
 fit of `forecaster train`) and makes it `current()`; `experiment.train` finds it there, tells it
-when a fit starts and ends, and hands it to the fit's Lightning callback
-(`training.ProgressReport`), which reports every training batch and validation loss. So no
+when a fit starts and ends, and hands it to the fit as a listener, told of every training batch
+and validation loss. So no
 function between the command and the Trainer carries it, and a fit run with no display open (a
 test, a notebook, a tuning trial) shows nothing. In a terminal the display is rich's live progress:
 the comparison as a whole (fits done, elapsed time, an ETA) and the running fit (variant and seed,
@@ -19,6 +23,21 @@ import time
 from collections.abc import Iterator
 
 _current: Display | None = None
+
+
+class FitListener:
+    """Told what a fit does (`forecaster.fit.training.fit(listeners=...)`); override what you need.
+    Listeners only read: the fit is the same with or without them, unless `validated` stops it."""
+
+    def on_fit_start(self) -> None:
+        """The fit starts (its MLflow run, if any, is the active one)."""
+
+    def batch(self, epoch: int, batch: int, batches: int) -> None:
+        """Training batch `batch` of `batches` of epoch `epoch` (from 0) is done."""
+
+    def validated(self, epoch: int, val_loss: float) -> bool:
+        """Epoch `epoch` was validated; return True to stop training after it."""
+        return False
 
 
 def current() -> Display | None:
@@ -55,7 +74,7 @@ def _duration(seconds: float) -> str:
     return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
 
 
-class Display:
+class Display(FitListener):
     """Fits of a comparison, counted; prints one line as each fit ends (not a terminal)."""
 
     def __init__(self, console, total: int):
@@ -79,9 +98,10 @@ class Display:
         """Training batch `batch` of `batches` (1-based) of epoch `epoch` (0-based) is done."""
         self.epoch, self.batch_no, self.batches = epoch, batch, batches
 
-    def validated(self, epoch: int, val_loss: float) -> None:
+    def validated(self, epoch: int, val_loss: float) -> bool:
         """Epoch `epoch` (0-based) ended with validation loss `val_loss`."""
         self.epoch, self.val_loss = epoch, val_loss
+        return False
 
     def end_fit(self, epochs: int | None = None) -> None:
         """The fit is done (trained `epochs` epochs; early stopping may end it before max_epochs)."""
@@ -153,9 +173,10 @@ class LiveDisplay(Display):
         self.bars.update(self.fit, completed=fraction, description=self._what())
         self.bars.update(self.all, completed=self.done + min(fraction / self.max_epochs, 0.99))
 
-    def validated(self, epoch: int, val_loss: float) -> None:
+    def validated(self, epoch: int, val_loss: float) -> bool:
         super().validated(epoch, val_loss)
         self.bars.update(self.fit, description=self._what())
+        return False
 
     def end_fit(self, epochs: int | None = None) -> None:
         super().end_fit(epochs)  # the line stays above the bars

@@ -72,6 +72,7 @@ def train(
     quiet: bool = False,
     resume: str | None = None,
     derived: list[dict] | None = None,
+    listeners: list | None = None,
     callbacks: list | None = None,
 ) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package.
@@ -82,13 +83,14 @@ def train(
     split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.scores.metrics.m4_metrics`).
     Conformal intervals are calibrated on the validation windows (`forecaster.scores.intervals`),
     scored on the test windows (`forecaster.scores.interval_metrics`) and saved with the package.
-    `callbacks`: extra Lightning callbacks for the fit (`forecaster.tune`'s pruning); none by default.
+    `listeners`: `forecaster.progress.FitListener`s of the fit (the tuner's pruning and run tags);
+    `callbacks`: extra Lightning callbacks for the fit; none by default.
     """
     cfg, save, register = distributed.for_this_rank(cfg, save, register, resume)  # DDP: rank 0 logs, saves
     data = prepared if prepared is not None else prepare(cfg.data)
     network = build(cfg, data)
     with open_run(cfg, data, nested=nested, resume=resume, derived=derived) as run:
-        result = fit_network(cfg, network, data, run, quiet=quiet, callbacks=callbacks)
+        result = fit_network(cfg, network, data, run, quiet=quiet, listeners=listeners, callbacks=callbacks)
         distributed.leave_unless_rank_zero()
         scores = score(cfg, network, data)
         metrics = {**scores.metrics, **fit_metrics(result, network)}
@@ -146,17 +148,18 @@ def open_run(cfg: Config, data: PreparedData, *, nested: bool, resume: str | Non
         yield run
 
 
-def fit_network(cfg: Config, network: nn.Module, data: PreparedData, run, *, quiet: bool, callbacks=None):
+def fit_network(
+    cfg: Config, network: nn.Module, data: PreparedData, run, *, quiet: bool, listeners=None, callbacks=None
+):
     """Train `network` in place (`forecaster.fit.training.fit`), epochs logged to `run` and
-    checkpointed in its folder (one process only), the live display fed when there is one."""
+    checkpointed in its folder (one process only), the live display told when there is one."""
     from forecaster.data.module import ForecastDataModule
-    from forecaster.fit.training import ProgressReport, fit
+    from forecaster.fit.training import fit
 
     shown = progress.current()  # the live display (or a line per fit) replaces Lightning's bar
     trainer_cfg = replace(cfg.trainer, progress_bar=False) if quiet or shown else cfg.trainer
     if shown is not None:
         shown.start_fit(f"{cfg.variant()} seed {cfg.seed}", cfg.trainer.max_epochs)
-        callbacks = [*(callbacks or []), ProgressReport(shown)]
     return fit(
         network,
         ForecastDataModule(cfg.data, prepared=data),
@@ -164,6 +167,7 @@ def fit_network(cfg: Config, network: nn.Module, data: PreparedData, run, *, qui
         seed=cfg.seed,
         sink=run.log_metrics,
         checkpoint_dir=run.checkpoint_dir if distributed.processes(cfg.trainer)[1] == 1 else None,
+        listeners=[*(listeners or []), *([shown] if shown is not None else [])],
         callbacks=callbacks,
     )
 

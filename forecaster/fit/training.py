@@ -117,20 +117,29 @@ class EpochMetrics(Callback):
         self.sink(metrics, trainer.current_epoch)
 
 
-class ProgressReport(Callback):
-    """Tells `listener` (a `forecaster.progress.Display`) of every training batch and validation
-    loss; it only reads the trainer's counters, so the fit is the same with or without it."""
+class Listen(Callback):
+    """Tells `listeners` (`forecaster.progress.FitListener`: the live display, the tuner's pruning
+    and run tags) of the fit's start, every training batch and every validation loss, and stops the
+    fit after an epoch when one of them asks; it only reads the trainer's counters."""
 
-    def __init__(self, listener):
-        self.listener = listener
+    def __init__(self, listeners: list):
+        self.listeners = listeners
+
+    def on_fit_start(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
+        for listener in self.listeners:
+            listener.on_fit_start()
 
     def on_train_batch_end(self, trainer: pl.Trainer, module: pl.LightningModule, outputs, batch, batch_idx) -> None:
-        self.listener.batch(trainer.current_epoch, batch_idx + 1, int(trainer.num_training_batches))
+        for listener in self.listeners:
+            listener.batch(trainer.current_epoch, batch_idx + 1, int(trainer.num_training_batches))
 
     def on_validation_end(self, trainer: pl.Trainer, module: pl.LightningModule) -> None:
         loss = trainer.callback_metrics.get("val_loss")
-        if loss is not None and not trainer.sanity_checking:
-            self.listener.validated(trainer.current_epoch, float(loss))
+        if loss is None or trainer.sanity_checking:
+            return
+        stop = [listener.validated(module.current_epoch, float(loss)) for listener in self.listeners]
+        if any(stop):
+            trainer.should_stop = True
 
 
 @dataclass
@@ -176,6 +185,7 @@ def fit(
     seed: int,
     sink: Callable[[dict, int], None] | None = None,
     checkpoint_dir: Path | None = None,
+    listeners: list | None = None,
     callbacks: list[Callback] | None = None,
 ) -> FitResult:
     """Train `network` in place and load its best weights (by validation loss).
@@ -183,8 +193,10 @@ def fit(
     Args:
         checkpoint_dir: where to checkpoint every epoch (and continue from a checkpoint found
             there); None: no resumable checkpoints.
-        callbacks: extra Lightning callbacks, after ours (the tuner's pruning callback).
+        listeners: `forecaster.progress.FitListener`s told of the fit (the display, the tuner's pruning).
+        callbacks: extra Lightning callbacks, after ours.
     """
+    callbacks = [*(callbacks or []), *([Listen(listeners)] if listeners else [])]
     seed_all(seed)
     if not is_trainable(network):
         return FitResult(epochs=0, train_seconds=0.0, best_val_loss=None)

@@ -9,39 +9,38 @@ import json
 from typing import Any
 
 import optuna
-from lightning.pytorch.callbacks import Callback
-from optuna_integration import PyTorchLightningPruningCallback
 
 from forecaster.config import Config, override, with_variant
 from forecaster.errors import ForecasterError
+from forecaster.progress import FitListener
 from forecaster.track import store, tracking
 from forecaster.tune.space import sample, space_for
 from forecaster.tune.studies import STUDY_TAG
 
 
-class Pruning(PyTorchLightningPruningCallback):
-    """optuna-integration's callback, but a pruned trial stops its fit instead of raising in it, so
-    the run ends normally (FINISHED, tagged pruned) and the objective raises `TrialPruned` itself."""
+class Pruning(FitListener):
+    """Reports each epoch's validation loss to the trial and, when the pruner says so, stops the fit
+    (as optuna-integration's Lightning callback would, but the run ends normally, FINISHED and tagged
+    pruned, and the objective raises `TrialPruned` itself)."""
 
-    def __init__(self, trial, monitor: str = "val_loss"):
-        super().__init__(trial, monitor)
-        self.pruned_at: int | None = None
+    def __init__(self, trial):
+        self.trial, self.pruned_at = trial, None
 
-    def on_validation_end(self, trainer, pl_module) -> None:
-        try:
-            super().on_validation_end(trainer, pl_module)
-        except optuna.TrialPruned:
-            self.pruned_at = pl_module.current_epoch
-            trainer.should_stop = True
+    def validated(self, epoch: int, val_loss: float) -> bool:
+        self.trial.report(val_loss, step=epoch)
+        if self.trial.should_prune():
+            self.pruned_at = epoch
+            return True
+        return False
 
 
-class TrialTags(Callback):
+class TrialTags(FitListener):
     """Tags the trial's MLflow run (the active one while it fits) with the study, trial and values."""
 
     def __init__(self, trial, study: str, values: dict[str, Any]):
         self.trial, self.study, self.values = trial, study, values
 
-    def on_fit_start(self, trainer, pl_module) -> None:
+    def on_fit_start(self) -> None:
         import mlflow
 
         run = mlflow.active_run()
@@ -74,7 +73,7 @@ class Objective:
         pruning = Pruning(trial)
         try:
             outcome = train(
-                tcfg, prepared=data, nested=True, quiet=True, callbacks=[pruning, TrialTags(trial, self.study, values)]
+                tcfg, prepared=data, nested=True, quiet=True, listeners=[pruning, TrialTags(trial, self.study, values)]
             )
         except TrainingDiverged as exc:
             self._invalid(trial, str(exc).splitlines()[0])

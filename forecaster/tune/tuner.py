@@ -4,7 +4,7 @@ Each variant is tuned in its own study, `<config name>-<variant>`, in a database
 SQLite file `optuna.db` beside the MLflow store (`sqlite:///path/mlflow.db` -> `sqlite:///path/optuna.db`;
 `./optuna.db` for other stores), or any SQLAlchemy URL (`--study-db`) to share a study between
 machines. The sampler is TPE seeded from `cfg.seed`; a `MedianPruner` stops hopeless trials from
-the validation loss reported after each epoch by optuna-integration's Lightning callback. The
+the validation loss reported after each epoch (`forecaster.tune.trials.Pruning`). The
 objective is the trial's best validation loss: the test split is never read to choose.
 
 Every trial fits with the config's seed (so trials differ only by their settings) through
