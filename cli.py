@@ -42,8 +42,8 @@ def derive_settings(args, given, cfg, extra=(), *, probe: bool = True):
     with its reason on stderr; without it: (cfg, []). `probe`: choose context and loss on validation."""
     if not args.auto:
         return cfg, []
-    from forecaster.auto.apply import apply
-    from forecaster.auto.rules import describe, explicit_keys
+    from forecaster.auto.apply import apply, explicit_keys
+    from forecaster.auto.rules import describe
 
     typed = [k for k, _ in [*typed_settings(given), *extra]]
     cfg, derived = apply(cfg, explicit_keys(args.config, typed), probe=probe)

@@ -47,7 +47,7 @@ def errors_path(results: Path) -> Path:
 
 def run(args) -> tuple[dict, dict[str, np.ndarray]]:
     from forecaster.auto import rules as auto
-    from forecaster.auto.apply import apply
+    from forecaster.auto.apply import apply, explicit_keys
     from forecaster.compare.comparison import compare, parse_variants
     from forecaster.config import load
 
@@ -65,7 +65,7 @@ def run(args) -> tuple[dict, dict[str, np.ndarray]]:
         ("trainer.progress_bar", False),
         ("trainer.threads", args.threads),
     ]
-    cfg, derived = apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
+    cfg, derived = apply(load(None, given), explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
     errors: dict[str, list] = {}
     ranked, _ = compare(

@@ -63,7 +63,7 @@ def run(args) -> dict:
     import torch
 
     from forecaster.auto import rules as auto
-    from forecaster.auto.apply import apply
+    from forecaster.auto.apply import apply, explicit_keys
     from forecaster.config import load, with_variant
     from forecaster.data.io import read_frame
     from forecaster.data.windows import prepare
@@ -82,7 +82,7 @@ def run(args) -> dict:
         ("trainer.progress_bar", False),
         ("trainer.threads", args.threads),
     ]
-    cfg, derived = apply(load(None, given), auto.explicit_keys(None, [k for k, _ in given]))
+    cfg, derived = apply(load(None, given), explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
     data = prepare(cfg.data)
     history = read_frame(cfg.data)  # the whole training file, read once: every package forecasts from it

@@ -41,7 +41,8 @@ def test_one_long_hourly_series_like_etth1():
 
 
 def test_a_variants_derived_setting_goes_under_its_entry_where_the_config_does_not_set_it():
-    from forecaster.auto.rules import Derived, with_derived
+    from forecaster.auto.apply import with_derived
+    from forecaster.auto.rules import Derived
     from forecaster.config import load, with_variant
 
     derived = [Derived("trainer.loss", "mae", "deep"), Derived("variants.linear.trainer.loss", "mse", "probe")]

@@ -11,8 +11,7 @@ import pytest
 import torch
 from conftest import ROOT, long_frame, run_cli
 
-from forecaster.auto import rules as auto
-from forecaster.auto.apply import apply
+from forecaster.auto.apply import apply, explicit_keys
 from forecaster.config import load
 from forecaster.data.windows import prepare
 from forecaster.models import build_network
@@ -69,7 +68,7 @@ def test_auto_reads_no_test_row(tmp_path):
     for name, table in (("a.csv", frame), ("b.csv", changed)):
         table.to_csv(tmp_path / name, index=False)
         cfg = load(None, [("data.path", str(tmp_path / name))])
-        derived.append(apply(cfg, auto.explicit_keys(None, ["data.path"]))[1])
+        derived.append(apply(cfg, explicit_keys(None, ["data.path"]))[1])
     assert derived[0] == derived[1]
 
 

@@ -16,12 +16,15 @@ split is never read.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import replace
+from pathlib import Path
 
-from forecaster.auto.rules import MAX_CONTEXT, Derived, derive_for, with_derived
-from forecaster.config import Config, with_variant
+from forecaster.auto.rules import MAX_CONTEXT, Derived, derive
+from forecaster.config import SECTIONS, Config, dotted, flatten, override, read_yaml, with_variant
 from forecaster.data.io import read_frame
 from forecaster.data.split import window_counts
+from forecaster.errors import DataError
 from forecaster.validation import check_config
 
 FACTORS = (1, 2, 4)
@@ -121,3 +124,31 @@ def _validation_loss(cfg: Config) -> float:
     trainer = replace(linear.trainer, progress_bar=False)
     fit(network, ForecastDataModule(linear.data, prepared=data), trainer, seed=linear.seed)
     return validation_loss(network, data.dataset("val"), trainer.loss_scale)
+
+
+def explicit_keys(config_path: str | None, typed: Iterable[str]) -> set[str]:
+    """The dotted keys a user set: the sections of the `--config` file, and those typed on the command line."""
+    raw = read_yaml(Path(config_path)) if config_path else {}
+    return {key for key, _ in dotted({k: v for k, v in raw.items() if k in SECTIONS})} | set(typed)
+
+
+def derive_for(cfg: Config, explicit: set[str], shape: dict) -> list[Derived]:
+    """`derive` for data of `shape` (freq, lengths, n_series, n_columns) with `cfg`'s explicit values."""
+    given = {key: value for key, value in flatten(cfg).items() if key in explicit}
+    horizon = cfg.data.horizon if "data.horizon" in explicit else None
+    try:
+        return derive(**shape, horizon=horizon, explicit=explicit, given=given)
+    except ValueError as exc:
+        raise DataError(f"{cfg.data.path}: --auto cannot choose settings: {exc}") from None
+
+
+def with_derived(cfg: Config, derived: list[Derived]) -> Config:
+    """`cfg` with the derived values, under its `variants:` entries (a variant's own setting wins);
+    a key `variants.<variant>.<section>.<field>` is one variant's (the linear model's loss)."""
+    plain = [(d.key, d.value) for d in derived if not d.key.startswith("variants.")]
+    out = override(cfg, plain, source="--auto", under_variants=True)
+    for d in derived:
+        if d.key.startswith("variants."):
+            _, variant, key = d.key.split(".", 2)
+            out.variants = {**out.variants, variant: {key: d.value, **out.variants.get(variant, {})}}
+    return out

@@ -57,14 +57,13 @@ Imports neither torch nor Lightning: `data inspect` can show the derived values 
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import replace
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import pandas as pd
 
-from forecaster.config import Config, DataConfig, ModelConfig
+from forecaster.config import DataConfig, ModelConfig
 from forecaster.data.split import rows_needed, window_counts
 from forecaster.scores.m4 import m4_frequency
 
@@ -355,41 +354,6 @@ def _epochs_rule(n_train: int, batch: int) -> tuple[int, str]:
     steps = max(math.ceil(n_train / batch), 1)
     epochs = max(3, min(math.ceil(TARGET_STEPS / steps), 50))
     return epochs, f"about {TARGET_STEPS:,} steps at {steps:,} an epoch (3 to 50; early stopping may end sooner)"
-
-
-def explicit_keys(config_path: str | None, typed: Iterable[str]) -> set[str]:
-    """The dotted keys a user set: the sections of the `--config` file, and those typed on the command line."""
-    from forecaster.config import SECTIONS, dotted, read_yaml
-
-    raw = read_yaml(Path(config_path)) if config_path else {}
-    return {key for key, _ in dotted({k: v for k, v in raw.items() if k in SECTIONS})} | set(typed)
-
-
-def derive_for(cfg: Config, explicit: set[str], shape: dict) -> list[Derived]:
-    """`derive` for data of `shape` (freq, lengths, n_series, n_columns) with `cfg`'s explicit values."""
-    from forecaster.config import flatten
-    from forecaster.errors import DataError
-
-    given = {key: value for key, value in flatten(cfg).items() if key in explicit}
-    horizon = cfg.data.horizon if "data.horizon" in explicit else None
-    try:
-        return derive(**shape, horizon=horizon, explicit=explicit, given=given)
-    except ValueError as exc:
-        raise DataError(f"{cfg.data.path}: --auto cannot choose settings: {exc}") from None
-
-
-def with_derived(cfg: Config, derived: list[Derived]) -> Config:
-    """`cfg` with the derived values, under its `variants:` entries (a variant's own setting wins);
-    a key `variants.<variant>.<section>.<field>` is one variant's (the linear model's loss)."""
-    from forecaster.config import override
-
-    plain = [(d.key, d.value) for d in derived if not d.key.startswith("variants.")]
-    out = override(cfg, plain, source="--auto", under_variants=True)
-    for d in derived:
-        if d.key.startswith("variants."):
-            _, variant, key = d.key.split(".", 2)
-            out.variants = {**out.variants, variant: {key: d.value, **out.variants.get(variant, {})}}
-    return out
 
 
 def describe(derived: list[Derived]) -> str:
