@@ -11,7 +11,7 @@
   against training time (`plots/accuracy_vs_time.png`);
 - the comparison's config (`config.yaml`) and its data as dataset inputs, like each child's.
 
-`forecaster report` (forecaster/report.py) turns this into one HTML file.
+`forecaster report` (`forecaster.compare.report`) turns this into one HTML file.
 """
 
 from __future__ import annotations
