@@ -111,7 +111,7 @@ def load_frame():
 
     wide = pd.read_csv(DATA).drop(columns="date").iloc[:TEST_END]
     train = wide.iloc[:TRAIN_END]
-    scaled = (wide - train.mean()) / train.std(ddof=0)  # StandardScaler's population std, as forecaster's
+    scaled = (wide - train.mean()) / train.std(ddof=0)  # the population std (ddof=0), as forecaster's Scaler
     scaled["ds"] = range(TEST_END)
     long = scaled.melt(id_vars="ds", var_name="unique_id", value_name="y")
     return long[["unique_id", "ds", "y"]]

@@ -81,8 +81,9 @@ def main() -> None:
     hybrid.tracking.enabled = False
     data = prepare(hybrid.data)
     network = train(hybrid, prepared=data, quiet=True).network
-    plots.test_forecasts(network, data, variant="hybrid", n_windows=2).savefig(IMAGES / "forecast.png", dpi=110)
-    plots.test_attention(network, data, variant="hybrid").savefig(IMAGES / "attention.png", dpi=110)
+    figure = plots.forecasts_on_test_windows(network, data, variant="hybrid", n_windows=2)
+    figure.savefig(IMAGES / "forecast.png", dpi=110)
+    plots.attention_on_test_window(network, data, variant="hybrid").savefig(IMAGES / "attention.png", dpi=110)
     print(f"wrote {sorted(p.name for p in IMAGES.glob('*.png'))} to {IMAGES}")
 
 

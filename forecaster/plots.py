@@ -105,7 +105,7 @@ def overlay_figure(x: np.ndarray, y: np.ndarray, preds: dict[str, np.ndarray], *
     return fig
 
 
-def test_forecasts(
+def forecasts_on_test_windows(
     network, data, *, variant: str, n_windows: int = 3, column: int = 0, calibration=None, levels=(80, 90)
 ) -> Figure:
     """`forecast_figure` for `n_windows` evenly spaced test windows of prepared `data`, in the
@@ -135,7 +135,7 @@ def test_forecasts(
     return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name, title=title, bands=bands)
 
 
-def test_attention(network, data, *, variant: str, window: int | None = None, channel: int = 0) -> Figure:
+def attention_on_test_window(network, data, *, variant: str, window: int | None = None, channel: int = 0) -> Figure:
     """`attention_figure` of every layer for one test window (the middle one) and one channel."""
     import torch
 
@@ -180,3 +180,14 @@ def accuracy_vs_time(names: list[str], errors: list[float], seconds: list[float]
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+_RENAMED = {"test_forecasts": forecasts_on_test_windows, "test_attention": attention_on_test_window}
+
+
+def __getattr__(name: str):
+    """The names these two had before (they read as tests), for `fit.experiment.log_plots` until it
+    calls the new ones; then this goes."""
+    if name in _RENAMED:
+        return _RENAMED[name]
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

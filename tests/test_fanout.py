@@ -15,6 +15,7 @@ import time
 import mlflow
 import pytest
 from conftest import ROOT, TINY, free_port, run_cli
+from plugins import die_once
 
 from forecaster.compare import fanout, jobs
 from forecaster.errors import ConfigError
@@ -78,12 +79,13 @@ def _same_metrics(a: list[dict], b: list[dict]) -> None:
 def test_workers_give_the_sequential_metrics_and_one_finished_child_each_even_when_a_worker_dies(
     mlflow_uri, wide_csv, tmp_path, capsys, monkeypatch
 ):
-    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # Ray's workers import this checkout
+    # Ray's workers import this checkout, and find the test plugin that kills one (tests/plugins/die_once.py)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), str(ROOT / "tests" / "plugins")]))
     common = ["compare", "--data.path", wide_csv, *SMALL, "--seeds", "2"]
     code, _, err = run_cli(capsys, *common, "--trainer.threads", "1", "--metrics-out", tmp_path / "seq.json")
     assert code == 0, err
     marker = tmp_path / "died"
-    monkeypatch.setenv(jobs.DIE_ONCE_ENV, str(marker))  # the first fit to end an epoch kills its worker
+    monkeypatch.setenv(die_once.MARKER_ENV, str(marker))  # the first fit to end an epoch kills its worker
     code, _, err = run_cli(capsys, *common, "--workers", "2", "--metrics-out", tmp_path / "par.json")
     assert code == 0, err
     assert marker.exists(), "no worker was killed"

@@ -72,7 +72,7 @@ def _reachable(plan: Plan, url: str) -> bool:
 
 
 def run_fits(jobs: list[Job], fit_one: Callable, *, plan: Plan | None = None, parent: str | None = None, console=None):
-    """`fit_one(job, console=..., callbacks=...)` for every job, in the jobs' order: here, one after
+    """`fit_one(job, console=...)` for every job, in the jobs' order: here, one after
     another, without a plan; as Ray tasks with one (children of the run `parent`). Returns the results
     in the jobs' order."""
     if plan is None or not plan.parallel:

@@ -6,16 +6,13 @@ Plain data and arithmetic, no Ray: `forecaster.compare.fanout` (the dispatch) an
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, replace
-from pathlib import Path
 from typing import Any
 
 from forecaster.fit.threads import threads_per_fit
 
 MAX_RETRIES = 2  # attempts after a worker died (not after an exception in the fit)
 OBJECT_STORE_BYTES = 100 * 1024**2  # a local Ray holds only prepared data and networks: keep it small
-DIE_ONCE_ENV = "FORECASTER_FANOUT_DIE_ONCE"  # tests: the first fit to finish an epoch kills its worker
 
 
 @dataclass
@@ -58,33 +55,11 @@ def plan_threads(plan: Plan, configured: int | None) -> int:
 
 
 def task_env(threads: int) -> dict[str, str]:
-    """The environment a task's worker process starts with: its thread count, and the test hook."""
-    env = {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    if os.environ.get(DIE_ONCE_ENV):
-        env[DIE_ONCE_ENV] = os.environ[DIE_ONCE_ENV]
-    return env
+    """The environment a task's worker process starts with: its thread count."""
+    return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
 
 
 def with_threads(job: Job, threads: int) -> Job:
     """The job with `trainer.threads` at most `threads` (its share of the cores)."""
     cfg = replace(job.cfg, trainer=replace(job.cfg.trainer, threads=min(job.cfg.trainer.threads or threads, threads)))
     return replace(job, cfg=cfg)
-
-
-def die_once_callback():
-    """A Lightning callback that kills its process after the first epoch (checkpointed) of the first
-    fit that reaches one, when `DIE_ONCE_ENV` names a marker file that does not exist yet; else None."""
-    marker = os.environ.get(DIE_ONCE_ENV)
-    if not marker:
-        return None
-    from lightning.pytorch.callbacks import Checkpoint
-
-    class DieOnce(Checkpoint):  # a Checkpoint: Lightning runs it after ResumePoint has saved the epoch
-        def on_train_epoch_end(self, trainer, module) -> None:
-            try:
-                Path(marker).touch(exist_ok=False)  # atomic: one fit wins, later attempts live
-            except FileExistsError:
-                return
-            os._exit(17)
-
-    return DieOnce()

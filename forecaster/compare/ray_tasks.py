@@ -17,7 +17,6 @@ from forecaster.compare.jobs import (
     OBJECT_STORE_BYTES,
     Job,
     Plan,
-    die_once_callback,
     plan_threads,
     task_env,
     with_threads,
@@ -165,9 +164,8 @@ def _fit_task(fit_one, job: Job, data, parent: str | None, cwd: str):
         os.chdir(cwd)
     torch.set_num_threads(job.cfg.trainer.threads)
     job = replace(job, data=data, earlier=_earlier(job, parent))
-    hook = die_once_callback()
     with tracking.under_parent(parent):
-        fit, window_se = fit_one(job, callbacks=[hook] if hook else None)
+        fit, window_se = fit_one(job)
     return replace(fit, data=None), window_se
 
 

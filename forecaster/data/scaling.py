@@ -1,7 +1,8 @@
 """Per-column standardisation fitted on training rows only, stored as plain JSON.
 
-Fitting uses scikit-learn's `StandardScaler` (imported only when fitting); applying and inverting
-need nothing but numpy, so the forecast path stays light.
+Fitting, applying and inverting need nothing but numpy. The fit is the population standard
+deviation (ddof=0), with scikit-learn's `StandardScaler` rule for constant columns (scale 1.0), so
+the numbers equal the ones that class gave when it did the fit.
 """
 
 from __future__ import annotations
@@ -20,11 +21,24 @@ class Scaler:
 
     @classmethod
     def fit(cls, rows: np.ndarray) -> Scaler:
-        """Fit on `rows` (n, columns): the training rows of every series."""
-        from sklearn.preprocessing import StandardScaler
+        """Fit on `rows` (n, columns): the training rows of every series (finite: the reader fills or
+        refuses missing values).
 
-        fitted = StandardScaler().fit(rows)
-        return cls(fitted.mean_.astype(np.float64), fitted.scale_.astype(np.float64))
+        The variance is the corrected two-pass sum of Chan, Golub and LeVeque, as in scikit-learn's
+        `StandardScaler`. A column whose variance is within the rounding error of that sum,
+        `var <= n·eps·var + (n·mean·eps)²`, is constant: its scale is 1.0 (it is only centred), not
+        a near-zero number that would blow its rounding noise up to whole units.
+        """
+        rows = np.asarray(rows, dtype=np.float64)
+        n = rows.shape[0]
+        mean = rows.sum(axis=0) / n
+        deviation = rows - mean
+        correction = deviation.sum(axis=0)
+        var = ((deviation**2).sum(axis=0) - correction**2 / n) / n
+        eps = np.finfo(np.float64).eps
+        constant = var <= n * eps * var + (n * mean * eps) ** 2
+        scale = np.where(constant, 1.0, np.sqrt(var))
+        return cls(mean, scale)
 
     def transform(self, x: np.ndarray) -> np.ndarray:
         return (x - self.mean[: x.shape[-1]]) / self.scale[: x.shape[-1]]

@@ -65,13 +65,13 @@ class Patcher(nn.Module):
 
 
 class Dropout(nn.Module):
-    """Inverted dropout that draws its mask cheaply on CPU, where `nn.Dropout`'s `bernoulli_` was
-    half the cost of a small transformer's step.
+    """Inverted dropout that draws its mask cheaply on CPU, where `nn.Dropout`'s `bernoulli_` is a
+    large part of a small transformer's step (benchmarks/README.md, "Training step").
 
     One 64-bit random integer gives four 16-bit draws, so the mask costs a quarter of the random
-    numbers `uniform_` would (about 4x faster here); an element is kept when its draw is at or above
-    the `p` quantile. `p` is thereby rounded to a multiple of 1/65,536 and kept elements are scaled
-    by the exact 1 / P(keep), so the expectation is unchanged. Other devices use `F.dropout`.
+    numbers `uniform_` would; an element is kept when its draw is at or above the `p` quantile.
+    `p` is thereby rounded to a multiple of 1/65,536 and kept elements are scaled by the exact
+    1 / P(keep), so the expectation is unchanged. Other devices use `F.dropout`.
     """
 
     LEVELS = 1 << 16

@@ -35,8 +35,8 @@ and k get one more feature, 1 and sqrt(hd) * bias, so that q'.k' / sqrt(hd) = q.
 and every call is four-dimensional, so SDPA takes its fused kernel, which never keeps the attention
 weights; an additive float mask that needs a gradient sends it to the math path, which keeps them
 all. Short sequences (one dense call, e.g. 42 patch tokens) keep the additive (B, 1, N, N) mask:
-there the math path is cheaper than the extra feature's copies (`benchmarks/train_step.py`: 42
-tokens, 575-616 ms a step with the extra feature, 422-521 ms with the mask).
+there the math path is cheaper than the extra feature's copies (the timings: benchmarks/README.md,
+"Long contexts").
 
 Causality. Every query sees no key after itself. The selection ranks the scores of the whole
 sequence, so *whether* token t is global can depend on later tokens' scores (as Mixture-of-Depths'
