@@ -180,14 +180,3 @@ def accuracy_vs_time(names: list[str], errors: list[float], seconds: list[float]
     ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
-
-
-_RENAMED = {"test_forecasts": forecasts_on_test_windows, "test_attention": attention_on_test_window}
-
-
-def __getattr__(name: str):
-    """The names these two had before (they read as tests), for `fit.experiment.log_plots` until it
-    calls the new ones; then this goes."""
-    if name in _RENAMED:
-        return _RENAMED[name]
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

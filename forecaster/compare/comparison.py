@@ -210,32 +210,25 @@ def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], s
             say(f"Registered the validation winner '{variant}' as {register}@champion")
 
 
-def _fit_job(job: fanout.Job, console=None, callbacks=None) -> tuple[selection.Fit, np.ndarray]:
-    """`_child` for one `fanout.Job` (what `fanout.run_fits` runs, here or in a Ray worker)."""
-    return _child(job.cfg, job.key, job.data, job.earlier, console, job.derived, callbacks)
-
-
-def _child(
-    vcfg: Config, key: str, data: PreparedData, earlier, console, derived=None, callbacks=None
-) -> tuple[selection.Fit, np.ndarray]:
-    """Fit one variant and seed as a child run (resuming `earlier`, the child a stopped comparison
-    left, or taking its results if it FINISHED) and score it on validation. Returns it and its
-    per-test-window errors."""
-    name = f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}"
+def _fit_job(job: fanout.Job, console=None) -> tuple[selection.Fit, np.ndarray]:
+    """Fit one variant and seed as a child run (what `fanout.run_fits` runs, here or in a Ray worker):
+    resuming `job.earlier`, the child a stopped comparison left, or taking its results if it
+    FINISHED; then score it on validation. Returns it and its per-test-window errors."""
+    vcfg, data, earlier = job.cfg, job.data, job.earlier
     if earlier is not None and earlier.info.status == "FINISHED":
         if console is not None:
-            console.print(f"{name}: finished earlier, not refitted")
+            console.print(f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}: finished earlier, not refitted")
         progress.skip()
         row, window_se = _finished(earlier.info.run_id)
         row.run_id, row.val_mse = earlier.info.run_id, earlier.data.metrics.get("val_mse")
-        return selection.Fit(vcfg, key, data, None, row), window_se
+        return selection.Fit(vcfg, job.key, data, None, row), window_se
     resume = earlier.info.run_id if earlier is not None else None
-    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=derived, callbacks=callbacks)
+    outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=job.derived)
     val_mse = selection.validation_mse(outcome.network, data, vcfg)
     row = Row(vcfg.variant(), vcfg.seed, outcome.run_id, dict(outcome.metrics), val_mse=val_mse)
     if outcome.run_id is not None:  # a resumed comparison chooses from it without refitting
         tracking.Run(outcome.run_id).log_metrics({"val_mse": val_mse})
-    return selection.Fit(vcfg, key, data, outcome.network, row), outcome.window_se
+    return selection.Fit(vcfg, job.key, data, outcome.network, row), outcome.window_se
 
 
 def _finished(run_id: str) -> tuple[Row, np.ndarray]:

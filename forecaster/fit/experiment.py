@@ -73,7 +73,6 @@ def train(
     resume: str | None = None,
     derived: list[dict] | None = None,
     listeners: list | None = None,
-    callbacks: list | None = None,
 ) -> Outcome:
     """Fit `cfg`'s model and score it on every test window; track it and save its package.
 
@@ -83,14 +82,13 @@ def train(
     split the metrics include M4's `smape`, `mase` and `owa` (`forecaster.scores.metrics.m4_metrics`).
     Conformal intervals are calibrated on the validation windows (`forecaster.scores.intervals`),
     scored on the test windows (`forecaster.scores.interval_metrics`) and saved with the package.
-    `listeners`: `forecaster.progress.FitListener`s of the fit (the tuner's pruning and run tags);
-    `callbacks`: extra Lightning callbacks for the fit; none by default.
+    `listeners`: `forecaster.progress.FitListener`s of the fit (the tuner's pruning and run tags).
     """
     cfg, save, register = distributed.for_this_rank(cfg, save, register, resume)  # DDP: rank 0 logs, saves
     data = prepared if prepared is not None else prepare(cfg.data)
     network = build(cfg, data)
     with open_run(cfg, data, nested=nested, resume=resume, derived=derived) as run:
-        result = fit_network(cfg, network, data, run, quiet=quiet, listeners=listeners, callbacks=callbacks)
+        result = fit_network(cfg, network, data, run, quiet=quiet, listeners=listeners)
         distributed.leave_unless_rank_zero()
         scores = score(cfg, network, data)
         metrics = {**scores.metrics, **fit_metrics(result, network)}
@@ -148,9 +146,7 @@ def open_run(cfg: Config, data: PreparedData, *, nested: bool, resume: str | Non
         yield run
 
 
-def fit_network(
-    cfg: Config, network: nn.Module, data: PreparedData, run, *, quiet: bool, listeners=None, callbacks=None
-):
+def fit_network(cfg: Config, network: nn.Module, data: PreparedData, run, *, quiet: bool, listeners=None):
     """Train `network` in place (`forecaster.fit.training.fit`), epochs logged to `run` and
     checkpointed in its folder (one process only), the live display told when there is one."""
     from forecaster.data.module import ForecastDataModule
@@ -168,7 +164,6 @@ def fit_network(
         sink=run.log_metrics,
         checkpoint_dir=run.checkpoint_dir if distributed.processes(cfg.trainer)[1] == 1 else None,
         listeners=[*(listeners or []), *([shown] if shown is not None else [])],
-        callbacks=callbacks,
     )
 
 
@@ -252,7 +247,7 @@ def log_plots(run, network: nn.Module, data: PreparedData, variant: str, calibra
     and attention maps for attention variants."""
     from forecaster import plots
 
-    figure = plots.test_forecasts(network, data, variant=variant, calibration=calibration)
+    figure = plots.forecasts_on_test_windows(network, data, variant=variant, calibration=calibration)
     run.log_figure(figure, "plots/forecast.png")
     if hasattr(network, "attention_weights"):
-        run.log_figure(plots.test_attention(network, data, variant=variant), "plots/attention.png")
+        run.log_figure(plots.attention_on_test_window(network, data, variant=variant), "plots/attention.png")

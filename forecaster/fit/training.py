@@ -186,7 +186,6 @@ def fit(
     sink: Callable[[dict, int], None] | None = None,
     checkpoint_dir: Path | None = None,
     listeners: list | None = None,
-    callbacks: list[Callback] | None = None,
 ) -> FitResult:
     """Train `network` in place and load its best weights (by validation loss).
 
@@ -194,9 +193,8 @@ def fit(
         checkpoint_dir: where to checkpoint every epoch (and continue from a checkpoint found
             there); None: no resumable checkpoints.
         listeners: `forecaster.progress.FitListener`s told of the fit (the display, the tuner's pruning).
-        callbacks: extra Lightning callbacks, after ours.
     """
-    callbacks = [*(callbacks or []), *([Listen(listeners)] if listeners else [])]
+    extra = [Listen(listeners)] if listeners else []
     seed_all(seed)
     if not is_trainable(network):
         return FitResult(epochs=0, train_seconds=0.0, best_val_loss=None)
@@ -204,9 +202,9 @@ def fit(
         if checkpoint_dir is not None:
             Path(checkpoint_dir).mkdir(parents=True, exist_ok=True)
             folder = Path(checkpoint_dir).absolute()
-            return _fit(network, datamodule, cfg, sink, folder, resumable=True, extra=callbacks)
+            return _fit(network, datamodule, cfg, sink, folder, resumable=True, extra=extra)
         with tempfile.TemporaryDirectory(prefix="forecaster-ckpt-") as tmp:
-            return _fit(network, datamodule, cfg, sink, Path(tmp), resumable=False, extra=callbacks)
+            return _fit(network, datamodule, cfg, sink, Path(tmp), resumable=False, extra=extra)
 
 
 def _fit(
