@@ -128,7 +128,7 @@ def test_a_registered_ensemble_loads_back_through_mlflow(saved, mlflow_uri, wide
     target, members = saved
     package = load_any(str(target))
     first = next(iter(members.values()))
-    data = prepare(first.data_config(str(wide_csv)))
+    data = prepare(first.cfg.data)  # the members were prepared from wide_csv
     with tracking.start_run(uri=mlflow_uri, experiment="ens", run_name="ens") as run:
         log_model(run, package, target, input_example(data), register="ens")
     loaded = load_any("models:/ens@champion")

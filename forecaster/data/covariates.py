@@ -25,7 +25,7 @@ import pandas as pd
 
 from forecaster.config import DataConfig
 from forecaster.data import calendar
-from forecaster.data.schema import Schema, SeriesFrame
+from forecaster.data.schema import COVARIATE_FIELDS, Schema, SeriesFrame
 from forecaster.errors import ConfigError, DataError
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}  # as forecaster.data.io reads cells
@@ -81,20 +81,20 @@ def static_values(
 
 def with_covariates(schema: Schema, frame: SeriesFrame, cfg: DataConfig, *, fitted: Schema | None = None) -> Schema:
     """`schema` recording the configured future-known and static covariates, static ones fitted on
-    `frame`'s series (categories in order of appearance; numeric mean and spread), or taken from
-    `fitted` (a model package's schema).
+    `frame`'s series (categories in order of appearance; numeric mean and spread); or, given
+    `fitted` (a model package's schema, whose columns `frame` was read with), `fitted`'s
+    covariates, never refitted.
 
     Raises:
         ConfigError: an unknown calendar feature, or one finer than the data's frequency.
     """
+    if fitted is not None:
+        return replace(schema, **{name: getattr(fitted, name) for name in COVARIATE_FIELDS})
     names = calendar.check_features(cfg.calendar, schema.freq)
     future = list(cfg.future_covariates or [])
     if schema.columns[len(schema.columns) - len(future) :] != future:
         raise ConfigError(f"data.future_covariates {future} must be value columns of the data, not targets")
-    if fitted is not None:  # a package's schema: its categories and scaling, never refitted
-        categories, mean, scale = fitted.static_categories, fitted.static_mean, fitted.static_scale
-    else:
-        categories, mean, scale = _fit_static(schema, frame)
+    categories, mean, scale = _fit_static(schema, frame)
     return replace(
         schema,
         future_covariates=future,

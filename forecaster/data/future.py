@@ -1,12 +1,13 @@
-"""`forecaster predict`'s input with covariates: history rows, then the known future rows.
+"""`forecaster predict`'s input: recent history, then with future covariates the known future rows.
 
 A model trained with future-known user columns (`data.future_covariates`) needs their values over
 the next H steps (the trained horizon). The input carries them as rows after each series' history:
 timestamps at the next H steps, the covariate columns filled, the target cells empty. `read_input`
-splits those rows off (`forecaster.data.covariates.split_future`), validates the history exactly
-as training read its file, and checks the future rows (timestamps, numbers). Calendar features
-need no rows: `model_inputs` computes them for the H timestamps after the history. Used by
-`ForecastPackage` for files and for the MLflow pyfunc model's request tables alike.
+reads the input as the model's `Schema` says (its layout and columns; the training config only
+says how to read: fill, sort, outliers), splits those rows off
+(`forecaster.data.covariates.split_future`), and checks them (timestamps, numbers). Calendar
+features need no rows: `model_inputs` computes them for the H timestamps after the history. Used
+by `ForecastPackage` for files and for the MLflow pyfunc model's request tables alike.
 """
 
 from __future__ import annotations
@@ -18,40 +19,35 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import DataConfig
+from forecaster.data.columns import from_schema
 from forecaster.data.covariates import calendar_rows, encode_static, future_values, split_future
-from forecaster.data.io import _read_table, frame_from_dataframe, frame_from_table, read_frame
+from forecaster.data.io import frame_from_table, read_table, request_table
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import parse_times
 from forecaster.errors import DataError
 
 
-def read_input(cfg: DataConfig, source: str | Path | pd.DataFrame, schema: Schema) -> SeriesFrame:
+def read_input(source: str | Path | pd.DataFrame, schema: Schema, cfg: DataConfig) -> SeriesFrame:
     """The series of `source` (a CSV path or a request table) for a model of `schema`, with each
     series' known future covariates in `SeriesFrame.future` when the model has any.
+
+    The columns, layout and time-stamp convention are the schema's; `cfg`, the config the model
+    was trained with, gives the delimiter and how to read (fill, sort, outliers).
 
     Raises:
         DataError: as `read_frame`, and for a missing future covariate column, too few future rows,
             a future row off the next steps, or a non-numeric future cell (naming column and rows).
     """
     is_table = isinstance(source, pd.DataFrame)
-    if not schema.future_covariates:
-        if is_table:
-            return frame_from_dataframe(source, cfg, source="request", tz=schema.tz)
-        return read_frame(cfg, source, tz=schema.tz)
     path = "request" if is_table else str(source)
-    if is_table:
-        if source.empty:
-            raise DataError("no rows", file=path, fix="send at least context_len rows per series")
-        table = source.astype(str).fillna("").reset_index(drop=True)  # pandas keeps NaN through astype(str)
-        table.columns = [str(c).strip() for c in table.columns]
-        lines = np.arange(2, len(table) + 2)
-    else:
-        table, lines = _read_table(path, cfg.delimiter)
+    table, lines = request_table(source, path) if is_table else read_table(path, cfg.delimiter)
+    if not schema.future_covariates:
+        return frame_from_table(table, lines, from_schema(table, schema, path), cfg, path, tz=schema.tz)
     history, kept, rows = split_future(table, lines, schema, horizon=schema.horizon, path=path)
     if history.empty:
         raise DataError("no history rows (every row's target is empty)", file=path, fix="give the recent history")
-    frame = frame_from_table(history, kept, cfg, path, tz=schema.tz)
+    frame = frame_from_table(history, kept, from_schema(history, schema, path), cfg, path, tz=schema.tz)
 
     def parse(col: pd.Series, at: np.ndarray) -> pd.DatetimeIndex:
         return parse_times(col.reset_index(drop=True), at, path, schema.time_col, expect=frame.schema.tz)[0]

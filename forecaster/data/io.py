@@ -1,8 +1,9 @@
 """Read and validate a CSV of series into a `SeriesFrame`.
 
 Two layouts are understood. *Wide*: one time column and one column per variable (ETTh1). *Long*:
-``unique_id, ds, y`` plus optional covariate columns, many series of different lengths. The layout,
-the time column and the frequency are detected; each can be named in the config instead.
+``unique_id, ds, y`` plus optional covariate columns, many series of different lengths. The layout
+and the columns are detected or named by the config, or are a model's (`forecaster.data.columns`);
+the frequency is detected.
 
 Every check fails with a `DataError` naming the file, the column, the line and the fix. Lenient
 choices (sorting rows, filling gaps and missing values, dropping short series) are opt-in and
@@ -23,14 +24,12 @@ import pandas as pd
 
 from forecaster.config import DataConfig
 from forecaster.data import outliers
+from forecaster.data.columns import Columns, from_config
 from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
-from forecaster.data.times import common_freq, infer_freq, looks_like_times, parse_times, regularise
+from forecaster.data.times import common_freq, infer_freq, parse_times, regularise
 from forecaster.errors import DataError
 
-TIME_NAMES = ("ds", "date", "datetime", "timestamp", "time")
-ID_NAMES = ("unique_id", "series_id", "item_id", "series", "id")
-VALUE_NAMES = ("y", "value", "target")
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 
@@ -41,30 +40,28 @@ def read_frame(cfg: DataConfig, path: str | Path | None = None, *, tz: str | Non
     `tz`, if given, is the time-stamp convention the file must follow (see `forecaster.data.times`).
     """
     path = str(path if path is not None else cfg.path)
-    table, lines = _read_table(path, cfg.delimiter)
-    return frame_from_table(table, lines, cfg, path, tz=tz)
+    table, lines = read_table(path, cfg.delimiter)
+    return frame_from_table(table, lines, from_config(table, cfg, path), cfg, path, tz=tz)
 
 
-def frame_from_dataframe(
-    df: pd.DataFrame, cfg: DataConfig, *, source: str = "input", tz: str | None = None
-) -> SeriesFrame:
-    """Validate an in-memory table (e.g. a request payload) exactly like a CSV file."""
+def request_table(df: pd.DataFrame, source: str = "request") -> tuple[pd.DataFrame, np.ndarray]:
+    """An in-memory table (e.g. a request payload) as `read_table` gives a file: every cell text
+    (a NaN cell empty, as in a CSV), column names stripped, rows numbered from line 2."""
     if df.empty:
         raise DataError("no rows", file=source, fix="send at least context_len rows per series")
-    table = df.astype(str).reset_index(drop=True)
+    table = df.astype(str).fillna("").reset_index(drop=True)  # pandas keeps NaN through astype(str)
     table.columns = [str(c).strip() for c in table.columns]
-    return frame_from_table(table, np.arange(2, len(table) + 2), cfg, source, tz=tz)
+    return table, np.arange(2, len(table) + 2)
 
 
 def frame_from_table(
-    table: pd.DataFrame, lines: np.ndarray, cfg: DataConfig, path: str, *, tz: str | None = None
+    table: pd.DataFrame, lines: np.ndarray, names: Columns, cfg: DataConfig, path: str, *, tz: str | None = None
 ) -> SeriesFrame:
-    """Validate a table of strings whose row i came from line `lines[i]` of `path`."""
-    layout = _detect_layout(table, cfg, path)
-    time_col = _time_column(table, cfg, path)
-    id_col = _id_column(table, cfg, path) if layout == "long" else None
-    targets, covariates = _value_columns(table, cfg, path, layout, time_col, id_col)
-    columns = targets + covariates
+    """Validate the `names` columns of a table of strings whose row i came from line `lines[i]` of
+    `path`, read as `cfg` says (fill, sort, outliers); `tz`, if given, is the time-stamp convention
+    the stamps must follow."""
+    layout, time_col, id_col = names.layout, names.time_col, names.id_col
+    columns = names.targets + names.covariates
     times, found_tz = parse_times(table[time_col], lines, path, time_col, expect=tz)
     numbers = {c: _parse_numbers(table[c], lines, path, c) for c in columns}
     data = pd.DataFrame(numbers)
@@ -82,7 +79,7 @@ def frame_from_table(
         diagnostics += found
         freqs.append(freq)
     diagnostics += clipped
-    static = static_values(table, lines, list(cfg.static or []), id_col=id_col, path=path)
+    static = static_values(table, lines, names.static, id_col=id_col, path=path)
     freq = common_freq(freqs)
     if freq is None:
         raise DataError(
@@ -96,11 +93,11 @@ def frame_from_table(
         time_col=time_col,
         id_col=id_col,
         columns=columns,
-        n_targets=len(targets),
+        n_targets=len(names.targets),
         freq=freq,
         series_ids=ids,
         tz=found_tz,
-        static=list(cfg.static or []),
+        static=list(names.static),
     )
     return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics, static)
 
@@ -116,7 +113,7 @@ class _Where:
     tz: str  # the stamps' convention (forecaster.data.times)
 
 
-def _read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
+def read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
     """The file as a table of strings, and each row's line number."""
     fix_path = "check the path, or pass --data.path FILE"
     p = Path(path)
@@ -189,92 +186,6 @@ def _check_delimiter(header: list[str], delimiter: str, path: str) -> None:
         row=1,
         fix="add a time column and at least one value column",
     )
-
-
-def _find(table: pd.DataFrame, names: tuple[str, ...]) -> str | None:
-    lower = {c.lower(): c for c in table.columns}
-    return next((lower[n] for n in names if n in lower), None)
-
-
-def _detect_layout(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
-    if cfg.format not in ("auto", "wide", "long"):
-        raise DataError(f"unknown format '{cfg.format}'", file=path, fix="use --data.format auto|wide|long")
-    if cfg.format != "auto":
-        return cfg.format
-    return "long" if cfg.id_col or _find(table, ID_NAMES) else "wide"
-
-
-def _need_column(table: pd.DataFrame, name: str, what: str, flag: str, path: str) -> str:
-    if name not in table.columns:
-        raise DataError(
-            f"no {what} column '{name}'; columns are {list(table.columns)}",
-            file=path,
-            row=1,
-            fix=f"name the {what} column with {flag}",
-        )
-    return name
-
-
-def _time_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
-    if cfg.time_col:
-        return _need_column(table, cfg.time_col, "time", "--data.time_col", path)
-    found = _find(table, TIME_NAMES)
-    if found:
-        return found
-    first = table.columns[0]
-    if looks_like_times(table[first].head(20)):
-        return first
-    raise DataError(
-        f"no time column found (looked for {', '.join(TIME_NAMES)} and a first column of "
-        f"timestamps); columns are {list(table.columns)}",
-        file=path,
-        row=1,
-        fix="name it with --data.time_col",
-    )
-
-
-def _id_column(table: pd.DataFrame, cfg: DataConfig, path: str) -> str:
-    if cfg.id_col:
-        return _need_column(table, cfg.id_col, "series id", "--data.id_col", path)
-    found = _find(table, ID_NAMES)
-    if not found:
-        raise DataError(
-            f"a long file needs a series id column (one of {', '.join(ID_NAMES)}); columns are {list(table.columns)}",
-            file=path,
-            row=1,
-            fix="name it with --data.id_col, or use --data.format wide",
-        )
-    return found
-
-
-def _value_columns(
-    table: pd.DataFrame, cfg: DataConfig, path: str, layout: str, time_col: str, id_col: str | None
-) -> tuple[list[str], list[str]]:
-    covariates, future, static = list(cfg.covariates or []), list(cfg.future_covariates or []), cfg.static or []
-    if layout == "long":
-        value = cfg.value_col or _find(table, VALUE_NAMES)
-        if value is None:
-            raise DataError(
-                f"a long file needs a value column (one of {', '.join(VALUE_NAMES)}); columns "
-                f"are {list(table.columns)}",
-                file=path,
-                row=1,
-                fix="name it with --data.value_col",
-            )
-        targets = [_need_column(table, value, "value", "--data.value_col", path)]
-        if cfg.covariates is None:  # every other column is an input-only covariate
-            covariates = [c for c in table.columns if c not in (time_col, id_col, value, *static)]
-    else:
-        taken = {time_col, *covariates, *future}
-        targets = list(cfg.targets or [c for c in table.columns if c not in taken])
-    covariates = [c for c in covariates if c not in future] + future  # future-known last (Schema.n_future)
-    for col in targets + covariates:
-        _need_column(table, col, "value", "--data.targets / --data.covariates", path)
-    if not targets:
-        raise DataError(
-            "no value columns besides the time column", file=path, row=1, fix="add at least one numeric column"
-        )
-    return targets, covariates
 
 
 def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> np.ndarray:

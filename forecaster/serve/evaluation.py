@@ -1,8 +1,8 @@
 """Scoring a saved model package on a CSV: test-split metrics and a rolling-origin backtest.
 
-The package's data config (with its schema's layout and columns) reads and splits the file exactly
-as training did, and the package's scaler scales it, so the test-split metrics reproduce the
-training run's. The backtest scores the newest forecast origins of every series
+The package reads the file as its schema says (layout, columns), its training config splits it
+exactly as training did, and its scaler and schema encode it, so the test-split metrics reproduce
+the training run's. The backtest scores the newest forecast origins of every series
 (`split.last_windows`). Torch, pandas and numpy only: no Lightning, no MLflow.
 """
 
@@ -24,7 +24,7 @@ def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: i
     """Test-split metrics (the split recorded in the package), plus a rolling-origin backtest:
     the last `backtest_windows` forecast origins of every series, `step` steps apart."""
     frame = package.read(path)
-    data = prepare(package.data_config(path), frame=frame, scaler=package.scaler, fitted=package.schema)
+    data = prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
     batch = package.cfg.data.eval_batch_size
     metrics = evaluate(package.network, data.dataset("test"), data.scaler, batch_size=batch)
     if package.calibration is not None:  # the package's conformal intervals on the test windows

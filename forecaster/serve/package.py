@@ -25,7 +25,6 @@ loads a package, an ensemble of packages (`forecaster.serve.ensemble`) or an MLf
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +34,7 @@ from torch import nn
 
 from forecaster import __version__
 from forecaster.atomic import asides, replace_dir, write_file
-from forecaster.config import Config, DataConfig, dump_yaml
+from forecaster.config import Config, dump_yaml
 from forecaster.data.future import model_inputs, read_input
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
@@ -155,23 +154,10 @@ class ForecastPackage:
         network = checks.build_checked(path / WEIGHTS, cfg, schema, config_file=path / CONFIG)
         return cls(cfg, schema, scaler, network.eval(), path, calibration=read_calibration(path, schema))
 
-    def data_config(self, path: str | None = None) -> DataConfig:
-        """The training data config, pinned to the schema's layout and columns."""
-        s = self.schema
-        cfg = DataConfig(**asdict(self.cfg.data))
-        cfg.path = path or cfg.path
-        cfg.format, cfg.time_col, cfg.id_col = s.layout, s.time_col, s.id_col
-        cfg.covariates = s.covariates
-        if s.layout == "long":
-            cfg.value_col, cfg.targets = s.columns[0], None
-        else:
-            cfg.targets = s.targets
-        return cfg
-
     def read(self, source: str | Path | pd.DataFrame) -> SeriesFrame:
-        """Read and validate recent history against the schema."""
-        cfg = self.data_config(None if isinstance(source, pd.DataFrame) else str(source))
-        frame = read_input(cfg, source, self.schema)  # with future covariates: their future rows split off
+        """Read and validate recent history as the schema says (its layout, columns and time-stamp
+        convention; the training config says how to read: delimiter, fill, sort, outliers)."""
+        frame = read_input(source, self.schema, self.cfg.data)  # with future covariates: their future rows split off
         self._check(frame)
         return frame
 
