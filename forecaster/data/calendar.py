@@ -6,9 +6,10 @@ features, but cyclic rather than a ramp). The timestamps are used as held: local
 stamps and for one fixed UTC offset, UTC for zones with daylight saving (`forecaster.data.times`).
 
 A feature finer than the data's frequency (``hour`` on daily data) would be constant, so it is
-refused, as is an unknown name; both errors list the valid choices. Training appends the features
-after the file's columns (`forecaster.data.windows.prepare`); `forecaster predict` computes them for
-the future timestamps it extends, so a calendar-only model needs no future rows in its input.
+refused, as is an unknown name; both errors list the valid choices. The features are appended after
+the file's columns (`forecaster.data.inputs.encode`, for training and `forecaster predict` alike);
+a forecast computes them for the future timestamps it extends, so a calendar-only model needs no
+future rows in its input.
 """
 
 from __future__ import annotations

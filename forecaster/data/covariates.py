@@ -13,7 +13,8 @@ Three kinds of covariates reach a network (README, "Covariates"):
 
 This module records them in the `Schema` (`with_covariates`), reads the static values of a table
 (`static_values`), encodes them (`encode_static`), and splits the future rows off a `predict` input
-(`split_future`). Nothing here imports torch.
+(`split_future`); `forecaster.data.inputs.encode` puts them into the network's input rows, for
+training and `predict` alike. Nothing here imports torch.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ def encode_static(schema: Schema, frame: SeriesFrame) -> np.ndarray | None:
 
 
 def calendar_rows(schema: Schema, times: pd.DatetimeIndex) -> np.ndarray:
-    """(rows, 2 * calendar features) of `times`: the columns training appends after the file's."""
+    """(rows, 2 * calendar features) of `times`: the columns `inputs.encode` appends after the file's."""
     return calendar.features(times, schema.calendar)
 
 

@@ -6,8 +6,10 @@ timestamps at the next H steps, the covariate columns filled, the target cells e
 reads the input as the model's `Schema` says (its layout and columns; the training config only
 says how to read: fill, sort, outliers), splits those rows off
 (`forecaster.data.covariates.split_future`), and checks them (timestamps, numbers). Calendar
-features need no rows: `model_inputs` computes them for the H timestamps after the history. Used
-by `ForecastPackage` for files and for the MLflow pyfunc model's request tables alike.
+features need no rows: `model_inputs` encodes each series' last `context_len` rows continued H
+steps ahead with `forecaster.data.inputs.encode`, the function that encodes a training file, and
+cuts the window training would cut there. Used by `ForecastPackage` for files and for the MLflow
+pyfunc model's request tables alike.
 """
 
 from __future__ import annotations
@@ -17,14 +19,17 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from forecaster.config import DataConfig
 from forecaster.data.columns import from_schema
-from forecaster.data.covariates import calendar_rows, encode_static, future_values, split_future
+from forecaster.data.covariates import future_values, split_future
+from forecaster.data.inputs import encode
 from forecaster.data.io import frame_from_table, read_table, request_table
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import parse_times
+from forecaster.data.windows import WindowDataset
 from forecaster.errors import DataError
 
 
@@ -59,26 +64,33 @@ def read_input(source: str | Path | pd.DataFrame, schema: Schema, cfg: DataConfi
     return replace(frame, future=future)
 
 
-def model_inputs(schema: Schema, scaler: Scaler, frame: SeriesFrame) -> list[np.ndarray]:
-    """The network's inputs for the last window of every series: [x (series, L, F)] and, with
-    covariates, future (series, H, n_future) or None and static (series, Z) or None, scaled."""
-    L, H = schema.context_len, schema.horizon
-    xs, futures = [], []
-    for i, (times, values) in enumerate(zip(frame.times, frame.values)):
-        x = scaler.transform(values[-L:])  # (L, columns)
-        future = np.empty((H, 0))
-        if schema.future_covariates:
-            full = np.full((H, len(schema.columns)), np.nan)
-            full[:, len(schema.columns) - len(schema.future_covariates) :] = frame.future[i]
-            future = scaler.transform(full)[:, len(schema.columns) - len(schema.future_covariates) :]
-        if schema.calendar:
-            steps = pd.date_range(times[-1], periods=H + 1, freq=frame.schema.freq)[1:]
-            x = np.concatenate([x, calendar_rows(schema, times[-L:])], axis=1)
-            future = np.concatenate([future, calendar_rows(schema, steps)], axis=1)
-        xs.append(x)
-        futures.append(future)
-    x = np.stack(xs).astype(np.float32)
-    if not (schema.n_future or schema.static):
-        return [x]
-    static = encode_static(schema, frame)
-    return [x, np.stack(futures).astype(np.float32) if schema.n_future else None, static]
+def model_inputs(schema: Schema, scaler: Scaler, frame: SeriesFrame) -> list[torch.Tensor | None]:
+    """The network's inputs for the forecast from the end of every series: its last `context_len`
+    rows continued `horizon` steps ahead, encoded as training encodes its file (`encode`) and cut
+    into the window training would cut there (`WindowDataset`): [x (series, L, F)] and, with
+    covariates, future (series, H, n_future) or None and static (series, Z) or None.
+
+    For a model without calendar features x is laid out column by column within each series: the
+    values are training's, but a network's reductions round by memory layout, and predict has
+    always fed such a model its window as pandas reads it, column by column (appending calendar
+    features laid it out row by row, as a training batch is). That keeps the forecasts of packages
+    saved before bit-identical; in the training layout they would equal a test-split evaluation of
+    the same window bit for bit instead, and move in their eighth significant digit.
+    """
+    L = schema.context_len
+    recent = replace(frame, times=[t[-L:] for t in frame.times], values=[v[-L:] for v in frame.values])
+    rows = encode(recent, schema, scaler, ahead=True)  # each series: L rows, then H rows ahead
+    windows = WindowDataset(
+        rows.values,
+        rows.offsets,
+        np.ones(len(rows.offsets), dtype=np.int64),
+        context_len=L,
+        horizon=schema.horizon,
+        n_targets=schema.n_targets,
+        n_future=schema.n_future,
+        static=rows.static,
+    )
+    x, _, *covariates = windows.__getitems__(list(range(len(windows))))  # y: the unknown targets
+    if not schema.calendar:  # the memory layout predict has always fed these models (see above)
+        x = x.mT.contiguous().mT
+    return [x, *covariates]

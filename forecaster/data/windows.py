@@ -1,10 +1,12 @@
 """Sliding windows by index arithmetic over one contiguous tensor, and `prepare()`.
 
-All series are scaled and concatenated into one float32 tensor of shape (rows, features); a split
-is a list of (first start row, count) segments, one per series. A window index maps to its start
-row with a binary search over the segments' cumulative counts, so memory grows with rows, not with
-windows, and no window is ever copied until a batch is gathered. The facts about the data
-(columns, targets, window sizes, period) live in one `Schema`, which `PreparedData.schema` exposes.
+All series are encoded (`forecaster.data.inputs.encode`: scaled, calendar features appended, the
+one encoding a forecast's input gets too) and concatenated into one float32 tensor of shape (rows,
+features); a split is a list of (first start row, count) segments, one per series. A window index
+maps to its start row with a binary search over the segments' cumulative counts, so memory grows
+with rows, not with windows, and no window is ever copied until a batch is gathered. The facts
+about the data (columns, targets, window sizes, period) live in one `Schema`, which
+`PreparedData.schema` exposes.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from torch.utils.data import Dataset
 
 from forecaster.config import DataConfig
 from forecaster.data import notes
-from forecaster.data.covariates import calendar_rows, encode_static, with_covariates
+from forecaster.data.covariates import with_covariates
+from forecaster.data.inputs import encode
 from forecaster.data.io import read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
@@ -139,10 +142,11 @@ class PreparedData:
 def prepare(
     cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None, *, fitted: Schema | None = None
 ) -> PreparedData:
-    """Read (unless given), split, scale on train rows (unless a fitted scaler is given), index windows.
+    """Read (unless given), split, scale on train rows (unless a fitted scaler is given), encode
+    (`forecaster.data.inputs.encode`, as a forecast encodes its input), index windows.
 
-    `fitted`: a model package's schema, whose static categories and standardisation encode the
-    static covariates (instead of fitting them on `frame`).
+    `fitted`: a model package's schema, whose covariates (future-known columns, calendar features,
+    static categories and standardisation) are encoded, instead of the config's fitted on `frame`.
     """
     frame = check_lengths(frame if frame is not None else read_frame(cfg), cfg)
     notes.report(frame.diagnostics)
@@ -150,30 +154,24 @@ def prepare(
     if scaler is None:
         train_rows = np.concatenate([v[: b[0][1]] for v, b in zip(frame.values, bounds)])
         scaler = Scaler.fit(train_rows)
-    lengths = np.array([len(t) for t in frame.times])
-    offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]])
-    scaled = np.concatenate([scaler.transform(v) for v in frame.values]).astype(np.float32)
-    _check_scaled(scaled, frame, offsets)
     schema = with_covariates(frame.schema, frame, cfg, fitted=fitted)
-    if schema.calendar:  # after scaling: the features are already in [-1, 1]
-        scaled = np.concatenate([scaled, np.concatenate([calendar_rows(schema, t) for t in frame.times])], axis=1)
-    static = encode_static(schema, frame)
-    if static is not None:
-        static = torch.from_numpy(np.repeat(static, lengths, axis=0))  # (rows, Z)
+    rows = encode(frame, schema, scaler)  # as a forecast encodes its input (forecaster.data.inputs)
+    _check_scaled(rows.values.numpy(), frame, rows.offsets)
     segments = {}
     for k, split in enumerate(SPLITS):
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
-        starts = np.array([first for first, _ in ranges]) + offsets
+        starts = np.array([first for first, _ in ranges]) + rows.offsets
         segments[split] = (starts, np.array([count for _, count in ranges]))
     schema = schema.with_windows(
         context_len=cfg.context_len, horizon=cfg.horizon, period=season_period(frame.schema.freq, cfg)
     )
-    return PreparedData(replace(frame, schema=schema), scaler, torch.from_numpy(scaled), offsets, segments, static)
+    return PreparedData(replace(frame, schema=schema), scaler, rows.values, rows.offsets, segments, rows.static)
 
 
 def _check_scaled(scaled: np.ndarray, frame: SeriesFrame, offsets: np.ndarray) -> None:
     """Refuse values that overflow float32 once scaled (a column constant on the training rows and
-    huge elsewhere): they would make every loss and metric infinite."""
+    huge elsewhere): they would make every loss and metric infinite. (`scaled` may hold calendar
+    features after the columns: they are always finite.)"""
     bad = np.flatnonzero(~np.isfinite(scaled).all(axis=1))
     if not bad.size:
         return

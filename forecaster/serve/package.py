@@ -190,9 +190,10 @@ class ForecastPackage:
                 )
 
     def inputs(self, frame: SeriesFrame) -> list[torch.Tensor | None]:
-        """The network's inputs for every series: x, its last `context_len` rows scaled (series, L, F),
-        and its covariates (future (series, H, Fk) and static (series, Z), or None) when it has them."""
-        return [None if a is None else torch.from_numpy(a) for a in model_inputs(self.schema, self.scaler, frame)]
+        """The network's inputs for every series, encoded as training encoded its file
+        (`forecaster.data.inputs.encode`): x, its last `context_len` rows (series, L, F), and its
+        covariates (future (series, H, Fk) and static (series, Z), or None) when it has them."""
+        return model_inputs(self.schema, self.scaler, frame)
 
     @torch.no_grad()
     def predict_array(self, frame: SeriesFrame, horizon: int | None = None) -> np.ndarray:
