@@ -15,7 +15,8 @@ block (RevIN adds the window's level to every block; the difference cancels it) 
 
 `forward` returns the median (B, H, K): everything that takes a point forecast (metrics, the
 validation loss, `predict`, ensembles) uses the wrapper unchanged; `quantile_forecast` returns
-(B, H, K, Q), quantiles in increasing order (`quantiles`).
+(B, H, K, Q), quantiles in increasing order (`quantiles`). The network's future-known covariates
+are those of the H steps, read once per quantile block (`widened`).
 """
 
 from __future__ import annotations
@@ -68,10 +69,18 @@ class QuantileForecaster(nn.Module):
     def forward(self, x: torch.Tensor, *covariates) -> torch.Tensor:
         return self.quantile_forecast(x, *covariates)[..., self.median]
 
+    def widened(self, covariates: tuple) -> tuple:
+        """The covariates as the network, built for Q * H steps, reads them: the future-known features
+        (B, H, Fk) once per quantile block (B, Q * H, Fk), so step h of every block reads step h's."""
+        if not covariates or covariates[0] is None:
+            return covariates
+        future, *rest = covariates
+        return (future.repeat(1, len(self.quantiles), 1), *rest)
+
     def quantile_forecast(self, x: torch.Tensor, *covariates) -> torch.Tensor:
         """x: (B, L, F) and its covariates (the wrapped network's) -> (B, H, K, Q), non-decreasing along Q."""
         b, q, m = x.shape[0], len(self.quantiles), self.median
-        raw = self.network(x, *covariates).reshape(b, q, self.horizon, -1)  # (B, Q, H, K)
+        raw = self.network(x, *self.widened(covariates)).reshape(b, q, self.horizon, -1)  # (B, Q, H, K)
         s = x[..., : self.n_targets].std(dim=1, keepdim=True).clamp_min(1e-3)  # (B, 1, K)
         centre = raw[:, m]  # (B, H, K)
         steps = s.unsqueeze(1) * F.softplus((raw - centre.unsqueeze(1)) / s.unsqueeze(1))  # (B, Q, H, K), > 0

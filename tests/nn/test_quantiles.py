@@ -49,6 +49,21 @@ def test_naive_baselines_stay_point_forecasts():
     assert not isinstance(build_network(cfg, DIMS), QuantileForecaster)
 
 
+@pytest.mark.parametrize(("name", "attention"), [("transformer", "causal"), ("transformer", "cross"), *FAMILIES[-2:]])
+def test_a_quantile_head_reads_the_future_known_covariates_of_its_horizon(name, attention):
+    """Built for Q * H steps, the network reads the H steps' future-known features once per quantile
+    block: a window with future covariates is forecast, not refused for its shape."""
+    dims = SimpleNamespace(**{**vars(DIMS), "n_future": 1})
+    torch.manual_seed(0)
+    cfg = ModelConfig(name=name, attention=attention, d_model=8, n_heads=2, n_layers=1, d_ff=8, patch_len=4, stride=4)
+    cfg.window, cfg.hidden_size, cfg.levels = 2, 8, [80]
+    net = build_network(cfg, dims).eval()
+    x, future = torch.randn(4, 16, 3), torch.randn(4, 6, 1)
+    q = net.quantile_forecast(x, future)
+    assert q.shape == (4, 6, 2, 3) and torch.isfinite(q).all() and (q.diff(dim=-1) >= 0).all()
+    assert torch.equal(net(x, future), q[..., 1])
+
+
 def test_no_quantiles_builds_the_point_model_with_the_same_random_stream():
     torch.manual_seed(3)
     plain = build_network(ModelConfig(name="linear"), DIMS)
