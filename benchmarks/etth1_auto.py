@@ -31,13 +31,13 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from forecaster.config import ATTENTION_PATTERNS as ATTENTION
 from forecaster.interrupts import run_script
 from forecaster.scores.metrics import diebold_mariano, format_p
 
 RESULTS = ROOT / "benchmarks" / "results" / "etth1_auto.json"
 TUNED = ROOT / "benchmarks" / "results" / "etth1.json"
 HORIZON = 96
-ATTENTION = ("global", "causal", "local", "hybrid", "dynamic", "cross")
 
 
 def errors_path(results: Path) -> Path:

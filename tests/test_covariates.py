@@ -14,9 +14,10 @@ from forecaster.fit.experiment import train
 from forecaster.models import build_network
 from forecaster.serve.package import ForecastPackage
 from forecaster.serve.pyfunc import forecast_table
+from forecaster.validation import TUNABLE
 from tests.data.test_covariate_data import long_with_static, promo_frame
 
-FAMILIES = ("global", "causal", "local", "hybrid", "dynamic", "cross", "lstm", "linear")
+FAMILIES = TUNABLE  # every attention pattern, lstm and linear
 SMALL = [
     ("data.context_len", "16"),
     ("data.horizon", "8"),

@@ -6,10 +6,11 @@ same layer), `dynamic` (a learned switch: the best-rated tokens attend globally 
 to every later query, the others attend locally; `forecaster.nn.switch`) and `cross` (queries from
 a decoder, keys and values from the encoder's memory).
 
-A pattern is an entry of `PATTERNS`: the groups of heads it splits into and what each group does.
-At construction the module resolves the entry into `HeadGroup`s (which heads, window or None,
-causal or not, gated or not), as nanochat computes each layer's window as data; every forward
-then runs the same code, and adding a pattern means adding a table entry, not a branch.
+A pattern is an entry of `PATTERNS` (`forecaster.nn.patterns`, the one list of pattern names): the
+groups of heads it splits into and what each group does. At construction the module resolves the
+entry into `HeadGroup`s (which heads, window or None, causal or not, gated or not), as nanochat
+computes each layer's window as data; every forward then runs the same code, and adding a pattern
+means adding a table entry, not a branch.
 
 `attend` is the one place that picks a kernel: `torch.nn.functional.scaled_dot_product_attention`
 (fused, `is_causal`) for global and causal heads; for windowed heads the blockwise kernel
@@ -31,34 +32,9 @@ from torch import nn
 
 from forecaster.nn import switch
 from forecaster.nn.masks import attention_mask, window_mask
+from forecaster.nn.patterns import PATTERNS, pattern_problems
 
 MIN_BLOCK = 32  # queries per block of the local kernel; a block is at least one window long
-
-
-@dataclass(frozen=True)
-class GroupSpec:
-    """One group of heads in a pattern's table entry.
-
-    heads: "all" heads, the "share" set by `local_share` (at least one, never all), or the "rest".
-    local: the group sees a window of `window` keys (always causal).
-    causal: the group sees no key after its query.
-    switched: a local group whose best-rated tokens are global (`forecaster.nn.switch`).
-    """
-
-    heads: str = "all"
-    local: bool = False
-    causal: bool = True
-    switched: bool = False
-
-
-PATTERNS: dict[str, tuple[GroupSpec, ...]] = {
-    "global": (GroupSpec(causal=False),),
-    "causal": (GroupSpec(),),
-    "local": (GroupSpec(local=True),),
-    "hybrid": (GroupSpec(heads="share", local=True), GroupSpec(heads="rest")),
-    "dynamic": (GroupSpec(local=True, switched=True),),
-    "cross": (GroupSpec(causal=False),),
-}
 
 
 @dataclass(frozen=True)
@@ -74,11 +50,10 @@ class HeadGroup:
 
 def head_groups(pattern: str, *, n_heads: int, window: int, local_share: float) -> tuple[HeadGroup, ...]:
     """Resolve `PATTERNS[pattern]` for `n_heads` heads."""
-    if pattern not in PATTERNS:
-        raise ValueError(f"unknown attention pattern '{pattern}'; valid: {', '.join(PATTERNS)}")
+    problems = pattern_problems(pattern, n_heads=n_heads)
+    if problems:
+        raise ValueError(problems[0])
     specs = PATTERNS[pattern]
-    if any(spec.heads == "share" for spec in specs) and n_heads < 2:
-        raise ValueError(f"the {pattern} pattern needs n_heads >= 2 (some local, some global)")
     n_share = min(max(round(local_share * n_heads), 1), n_heads - 1)
     spans = {"all": (0, n_heads), "share": (0, n_share), "rest": (n_share, n_heads)}
     return tuple(
@@ -189,7 +164,7 @@ class MultiHeadAttention(nn.Module):
     Args:
         d_model: model width; split evenly across heads.
         n_heads: number of heads.
-        pattern: one of `global causal local hybrid dynamic cross`.
+        pattern: a name of `PATTERNS`.
         window: tokens a local query sees, itself included (local, hybrid, dynamic).
         local_share: share of heads that are local in `hybrid` (at least one of each kind).
         dropout: dropout on the attention weights.

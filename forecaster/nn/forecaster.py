@@ -38,7 +38,7 @@ class AttentionForecaster(nn.Module):
 
     Args:
         n_features, n_targets, context_len, horizon: F, K, L and H of the data.
-        attention: the pattern (`global causal local hybrid dynamic cross`).
+        attention: the pattern, a name of `forecaster.nn.patterns.PATTERNS`.
         d_model, n_heads, n_layers, d_ff: width, heads, encoder blocks, feed-forward width.
         dropout: on residual branches, the feed-forward and the embedded tokens.
         attn_dropout: on attention weights. head_dropout: before the flatten head.

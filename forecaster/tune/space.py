@@ -7,8 +7,9 @@ A space maps dotted config keys to a distribution spec:
     trainer.lr: {type: float, low: 1.0e-4, high: 3.0e-3, log: true}
 
 `DEFAULTS` holds one space per trainable family (`transformer`, `lstm`, `linear`) and extra keys for
-the variants that have a setting of their own (the local window of `local` / `hybrid` / `dynamic`,
-and the share of global tokens of `dynamic`).
+the variants that have a setting of their own, read from the pattern table (`forecaster.nn.patterns`):
+the local window of every windowed pattern (`local`, `hybrid`, `dynamic`) and the share of global
+tokens of a switched one (`dynamic`).
 The space a variant is tuned in is, key by key, later wins: the family's defaults < the variant's
 defaults < the config's `search: {family: ...}` < the config's `search: {variant: ...}`; a key set
 to `null` drops it (that setting stays as the config has it). The defaults are chosen so that no
@@ -23,10 +24,12 @@ from typing import Any
 
 from forecaster.config import ATTENTION_PATTERNS, Config, check_variant
 from forecaster.errors import ConfigError
+from forecaster.nn.patterns import PATTERNS, switched, windowed
 from forecaster.validation import TUNABLE, UNTRAINABLE
 
 _LR = {"type": "float", "low": 1.0e-4, "high": 3.0e-3, "log": True}
 _WEIGHT_DECAY = {"type": "float", "low": 1.0e-6, "high": 1.0e-2, "log": True}
+_GLOBAL_SHARE = {"model.global_share": {"type": "categorical", "choices": [0.05, 0.1, 0.2]}}
 DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
     "transformer": {
         "model.d_model": {"type": "categorical", "choices": [32, 64, 128]},
@@ -38,11 +41,13 @@ DEFAULTS: dict[str, dict[str, dict[str, Any]]] = {
         "trainer.lr": _LR,
         "trainer.weight_decay": _WEIGHT_DECAY,
     },
-    "local": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
-    "hybrid": {"model.window": {"type": "categorical", "choices": [2, 4, 8, 16]}},
-    "dynamic": {
-        "model.window": {"type": "categorical", "choices": [2, 4, 8, 16]},
-        "model.global_share": {"type": "categorical", "choices": [0.05, 0.1, 0.2]},
+    **{  # the settings of the patterns that have them: read from the table, not listed again
+        pattern: {
+            "model.window": {"type": "categorical", "choices": [2, 4, 8, 16]},
+            **(_GLOBAL_SHARE if switched(pattern) else {}),
+        }
+        for pattern in PATTERNS
+        if windowed(pattern)
     },
     "lstm": {
         "model.hidden_size": {"type": "categorical", "choices": [32, 64, 128]},

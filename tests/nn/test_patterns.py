@@ -10,8 +10,9 @@ import torch
 from conftest import ROOT
 
 from forecaster.config import ATTENTION_PATTERNS
-from forecaster.nn.attention import PATTERNS, MultiHeadAttention, attend, dense_attention, head_groups
+from forecaster.nn.attention import MultiHeadAttention, attend, dense_attention, head_groups
 from forecaster.nn.masks import attention_mask, causal_mask, local_mask, window_mask
+from forecaster.nn.patterns import PATTERNS
 
 
 def test_config_names_exactly_the_patterns_of_the_table():

@@ -9,12 +9,12 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from forecaster.config import ModelConfig
+from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.models import build_network
 from forecaster.nn.quantiles import QuantileForecaster, pinball_loss, quantile_set
 
 DIMS = SimpleNamespace(n_features=3, n_targets=2, context_len=16, horizon=6, period=4)
-FAMILIES = [("transformer", p) for p in ("global", "causal", "local", "hybrid", "dynamic", "cross")] + [
+FAMILIES = [("transformer", p) for p in ATTENTION_PATTERNS] + [
     ("lstm", "causal"),
     ("linear", "causal"),
 ]
