@@ -3,6 +3,10 @@
 Networks in `forecaster.nn` take explicit keyword arguments and know nothing of the config;
 `build_network` picks the class from the registry, checks the settings (a bad one is a
 `ConfigError` naming the config key) and passes each network only the arguments it uses.
+
+`PROBLEMS` restates no rule: it calls the networks' own `*_problems` functions (those their
+constructors raise) with the config's names, so a bad setting is reported before anything is built
+(`forecaster.fit.checks.check_trainable`) in the words the network would have used.
 """
 
 from __future__ import annotations
@@ -12,9 +16,12 @@ from typing import Any, Protocol
 
 from torch import nn
 
-from forecaster.config import ATTENTION_PATTERNS, ModelConfig
+from forecaster.config import ModelConfig
 from forecaster.errors import ConfigError
-from forecaster.nn.quantiles import QuantileForecaster, quantile_set
+from forecaster.nn.attention import attention_problems
+from forecaster.nn.baselines import kernel_problems, season_problems
+from forecaster.nn.common import dropout_problems, patch_problems
+from forecaster.nn.quantiles import QuantileForecaster, quantile_problems, quantile_set
 from forecaster.nn.registry import MODELS
 
 
@@ -145,51 +152,42 @@ ARGUMENTS: dict[str, Callable[[ModelConfig, Dims], dict[str, Any]]] = {
 }
 
 
-def _patches(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
-    if cfg.patch_len < 1 or cfg.stride < 1 or cfg.patch_len > dims.context_len:
-        yield (
-            f"need 1 <= model.patch_len <= context_len ({dims.context_len}) and "
-            f"model.stride >= 1, got patch_len {cfg.patch_len}, stride {cfg.stride}"
-        )
+def _patches(cfg: ModelConfig, dims: Dims) -> list[str]:
+    return patch_problems(context_len=dims.context_len, patch_len=cfg.patch_len, stride=cfg.stride, prefix="model.")
 
 
-def _dropout(p: float) -> Iterator[str]:
-    if not 0.0 <= p < 1.0:
-        yield f"dropout must be in [0, 1), got {p}"
+def _quantiles(cfg: ModelConfig) -> list[str]:
+    return quantile_problems(cfg.quantiles or (), name="model.quantiles")
 
 
 def _transformer_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
-    """In the order the network met them before `build_network` checked them up front."""
+    """In the order the network meets them (`build_network` reports the first before building)."""
     yield from _patches(cfg, dims)
-    yield from _dropout(cfg.dropout)
-    if cfg.attention not in ATTENTION_PATTERNS:
-        yield f"unknown attention pattern '{cfg.attention}'; valid: {', '.join(ATTENTION_PATTERNS)}"
-    if cfg.d_model % cfg.n_heads:
-        yield f"model.d_model ({cfg.d_model}) must be divisible by model.n_heads ({cfg.n_heads})"
-    if cfg.window < 1:
-        yield f"model.window must be at least 1, got {cfg.window}"
-    if cfg.attention == "hybrid" and cfg.n_heads < 2:
-        yield "the hybrid pattern needs model.n_heads >= 2 (some local, some global)"
-    if cfg.attention != "cross":
-        yield from _dropout(cfg.head_dropout)
+    yield from dropout_problems(cfg.dropout, name="model.dropout")
+    yield from attention_problems(
+        pattern=cfg.attention, d_model=cfg.d_model, n_heads=cfg.n_heads, window=cfg.window, prefix="model."
+    )
+    yield from dropout_problems(cfg.attn_dropout, name="model.attn_dropout")
+    if cfg.attention != "cross":  # `cross` has no flatten head
+        yield from dropout_problems(cfg.head_dropout, name="model.head_dropout")
+    yield from _quantiles(cfg)
 
 
 def _lstm_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
     yield from _patches(cfg, dims)
-    yield from _dropout(cfg.head_dropout)
+    yield from dropout_problems(cfg.head_dropout, name="model.head_dropout")
+    yield from _quantiles(cfg)
 
 
 def _seasonal_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
-    if not 1 <= dims.period <= dims.context_len:
-        yield (
-            f"seasonal period {dims.period} must be between 1 and context_len "
-            f"{dims.context_len}; set data.season_period"
-        )
+    for problem in season_problems(period=dims.period, context_len=dims.context_len):
+        yield f"{problem}; set data.season_period"
 
 
 def _linear_problems(cfg: ModelConfig, dims: Dims) -> Iterator[str]:
-    if cfg.decompose and cfg.moving_avg < 1:
-        yield f"model.moving_avg must be at least 1, got {cfg.moving_avg}"
+    if cfg.decompose:  # the trend's moving average exists only then
+        yield from kernel_problems(cfg.moving_avg, name="model.moving_avg")
+    yield from _quantiles(cfg)
 
 
 PROBLEMS: dict[str, Callable[[ModelConfig, Dims], Iterator[str]]] = {

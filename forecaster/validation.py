@@ -3,7 +3,9 @@
 The parser checks types (an int is an int); this module checks ranges, so that `--data.horizon 0`,
 `--trainer.lr -1` or `--seed -1` is one line naming the field, the value and the valid range instead
 of a traceback in the middle of a fit (and a FAILED run left behind). Each field's range is stated
-once, in `RULES` (the split's in `forecaster.data.split.check_split`). Every command that loads a
+once: in `RULES` (the split's in `forecaster.data.split.check_split`), or, for the settings a network
+checks itself (its dropouts, heads, window, patches, pattern, quantiles), in that network's rules,
+which `forecaster.models.PROBLEMS` reports up front: never in both. Every command that loads a
 config runs `check_config` on it — `train`, `compare`, `data inspect`, and a model package's
 `config.yaml` — so all use the same check, the `search:` section of `forecaster tune` included.
 `forecaster.fit.checks.check_trainable` adds what only a fit needs: the loss and schedule names, the
@@ -67,13 +69,12 @@ RULES: dict[str, Rule] = {
     "data.eval_batch_size": at_least(1),
     "data.num_workers": at_least(0),
     "data.season_period": optional(at_least(1)),
-    # window, patch_len, stride, moving_avg and dropout are checked by forecaster.models (check_trainable)
-    **{f"model.{k}": at_least(1) for k in ("d_model", "n_heads", "n_layers", "d_ff", "decoder_layers", "hidden_size")},
+    # a network's own rules (forecaster.models.PROBLEMS, run by check_trainable) check dropout, attn_dropout,
+    # head_dropout, n_heads, window, patch_len, stride, moving_avg, the pattern and quantiles
+    **{f"model.{k}": at_least(1) for k in ("d_model", "n_layers", "d_ff", "decoder_layers", "hidden_size")},
     "model.head_rank": at_least(0),
-    "model.attn_dropout": share(closed=False),
     "model.local_share": share(closed=True),
     "model.global_share": share(closed=True),
-    "model.quantiles": ((lambda v: v is None or all(0 < q < 1 for q in v)), "null or a list of numbers in (0, 1)"),
     "model.levels": ((lambda v: v is None or all(0 < q < 100 for q in v)), "null or a list of numbers in (0, 100)"),
     "trainer.max_epochs": at_least(1),
     "trainer.max_steps": ((lambda v: v == -1 or v >= 1), "-1 (no limit) or an integer ≥ 1"),

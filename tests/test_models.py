@@ -156,6 +156,9 @@ def test_registry_error_lists_the_names():
         ("transformer", {"head_dropout": -0.1}, SHAPE, r"dropout must be in \[0, 1\), got -0.1"),
         ("lstm", {"head_dropout": 1.5}, SHAPE, r"dropout must be in \[0, 1\), got 1.5"),
         ("linear", {"moving_avg": 0}, SHAPE, "model.moving_avg must be at least 1, got 0"),
+        ("transformer", {"n_heads": 0}, SHAPE, "model.n_heads must be at least 1, got 0"),
+        ("transformer", {"attn_dropout": 1.0}, SHAPE, r"model.attn_dropout must be in \[0, 1\), got 1.0"),
+        ("lstm", {"quantiles": [0.1, 1.5]}, SHAPE, r"model.quantiles must be in \(0, 1\), got \[0.1, 1.5\]"),
         (
             "seasonal_naive",
             {},
@@ -173,6 +176,8 @@ def test_settings_a_network_ignores_are_not_checked():
     assert build_network(ModelConfig(name="lstm", d_model=10, n_heads=4, window=0), SHAPE) is not None
     assert build_network(ModelConfig(name="linear", decompose=False, moving_avg=0), SHAPE) is not None
     assert build_network(ModelConfig(attention="cross", head_dropout=2.0, patch_len=8), SHAPE) is not None
+    assert build_network(ModelConfig(name="lstm", n_heads=0, attn_dropout=2.0), SHAPE) is not None
+    assert build_network(ModelConfig(name="naive", quantiles=[1.5]), SHAPE) is not None  # a point forecast
 
 
 def test_each_network_receives_only_the_arguments_it_declares():

@@ -1,7 +1,9 @@
 """Plain torch networks. Nothing here imports Lightning, MLflow or the config, does I/O, or moves devices.
 
 Every constructor takes keyword-only arguments; `forecaster.models.build_network` translates the
-model section of the config into them. Invalid arguments raise `ValueError`.
+model section of the config into them. Invalid arguments raise `ValueError`; each rule is stated
+once, in a `*_problems` function beside the module it guards, which `forecaster.models` also calls
+(with the config's names) to report a bad setting before anything is built.
 
 Shape letters, used in every shape comment of the package:
 

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from forecaster.nn import switch
+from forecaster.nn.common import dropout_problems, raise_first
 from forecaster.nn.masks import attention_mask, window_mask
 from forecaster.nn.patterns import PATTERNS, pattern_problems
 
@@ -50,15 +51,31 @@ class HeadGroup:
 
 def head_groups(pattern: str, *, n_heads: int, window: int, local_share: float) -> tuple[HeadGroup, ...]:
     """Resolve `PATTERNS[pattern]` for `n_heads` heads."""
-    problems = pattern_problems(pattern, n_heads=n_heads)
-    if problems:
-        raise ValueError(problems[0])
+    raise_first(pattern_problems(pattern, n_heads=n_heads))
     specs = PATTERNS[pattern]
     n_share = min(max(round(local_share * n_heads), 1), n_heads - 1)
     spans = {"all": (0, n_heads), "share": (0, n_share), "rest": (n_share, n_heads)}
     return tuple(
         HeadGroup(*spans[spec.heads], window if spec.local else None, spec.causal, spec.switched) for spec in specs
     )
+
+
+def attention_problems(*, pattern: str, d_model: int, n_heads: int, window: int, prefix: str = "") -> list[str]:
+    """What is wrong with an attention layer's settings, in the order they are checked (empty: nothing).
+
+    The one statement of these rules: `MultiHeadAttention` raises the first, and `forecaster.models`
+    reports it before building, with `prefix` "model." so that the message names the config keys.
+    """
+    if pattern not in PATTERNS:
+        return pattern_problems(pattern, n_heads=n_heads, prefix=prefix)
+    if n_heads < 1:
+        return [f"{prefix}n_heads must be at least 1, got {n_heads}"]
+    problems = []
+    if d_model % n_heads:
+        problems.append(f"{prefix}d_model ({d_model}) must be divisible by {prefix}n_heads ({n_heads})")
+    if window < 1:
+        problems.append(f"{prefix}window must be at least 1, got {window}")
+    return problems + pattern_problems(pattern, n_heads=n_heads, prefix=prefix)
 
 
 def block_size(n_tokens: int, window: int) -> int:
@@ -183,12 +200,8 @@ class MultiHeadAttention(nn.Module):
         global_share: float = 0.1,
     ):
         super().__init__()
-        if pattern not in PATTERNS:
-            raise ValueError(f"unknown attention pattern '{pattern}'; valid: {', '.join(PATTERNS)}")
-        if d_model % n_heads:
-            raise ValueError(f"d_model ({d_model}) must be divisible by n_heads ({n_heads})")
-        if window < 1:
-            raise ValueError(f"window must be at least 1, got {window}")
+        raise_first(attention_problems(pattern=pattern, d_model=d_model, n_heads=n_heads, window=window))
+        raise_first(dropout_problems(dropout, name="attention dropout"))
         self.pattern, self.window, self.n_heads, self.dropout = pattern, window, n_heads, dropout
         self.global_share = global_share
         self.groups = head_groups(pattern, n_heads=n_heads, window=window, local_share=local_share)

@@ -14,8 +14,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecaster.nn.common import RevIN
+from forecaster.nn.common import RevIN, raise_first
 from forecaster.nn.covariates import CovariateMap
+
+
+def season_problems(*, period: int, context_len: int) -> list[str]:
+    """A season that does not fit the window (`SeasonalNaiveForecaster`)."""
+    if 1 <= period <= context_len:
+        return []
+    return [f"seasonal period {period} must be between 1 and context_len {context_len}"]
+
+
+def kernel_problems(kernel: int, *, name: str = "moving average kernel") -> list[str]:
+    """A moving average shorter than one step; `name` names the argument (`forecaster.models`: the config key)."""
+    return [] if kernel >= 1 else [f"{name} must be at least 1, got {kernel}"]
 
 
 class NaiveForecaster(nn.Module):
@@ -39,8 +51,7 @@ class SeasonalNaiveForecaster(nn.Module):
 
     def __init__(self, *, n_targets: int, context_len: int, horizon: int, period: int):
         super().__init__()
-        if not 1 <= period <= context_len:
-            raise ValueError(f"seasonal period {period} must be between 1 and context_len {context_len}")
+        raise_first(season_problems(period=period, context_len=context_len))
         self.n_targets = n_targets
         steps = context_len - period + torch.arange(horizon) % period
         self.register_buffer("steps", steps, persistent=False)
@@ -137,8 +148,7 @@ class MovingAverage(nn.Module):
 
     def __init__(self, kernel: int):
         super().__init__()
-        if kernel < 1:
-            raise ValueError(f"moving average kernel must be at least 1, got {kernel}")
+        raise_first(kernel_problems(kernel))
         self.kernel = kernel
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,10 +1,32 @@
-"""Pieces shared by the networks: RevIN, patching, a cheap dropout, and a parameter count."""
+"""Pieces shared by the networks: RevIN, patching, a cheap dropout, the argument rules they share,
+and a parameter count."""
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+
+def raise_first(problems: list[str]) -> None:
+    """The first of `problems` (messages of what is wrong with a network's arguments) as a ValueError."""
+    if problems:
+        raise ValueError(problems[0])
+
+
+def dropout_problems(p: float, *, name: str = "dropout") -> list[str]:
+    """A dropout probability out of [0, 1); `name` names the argument (`forecaster.models`: the config key)."""
+    return [] if 0.0 <= p < 1.0 else [f"{name} must be in [0, 1), got {p}"]
+
+
+def patch_problems(*, context_len: int, patch_len: int, stride: int, prefix: str = "") -> list[str]:
+    """Patches that do not fit the window; `prefix` goes before the arguments' names ("model.": the config keys)."""
+    if 1 <= patch_len <= context_len and stride >= 1:
+        return []
+    return [
+        f"need 1 <= {prefix}patch_len <= context_len ({context_len}) and {prefix}stride >= 1, "
+        f"got patch_len {patch_len}, stride {stride}"
+    ]
 
 
 class RevIN(nn.Module):
@@ -49,11 +71,7 @@ class Patcher(nn.Module):
 
     def __init__(self, *, context_len: int, patch_len: int, stride: int):
         super().__init__()
-        if patch_len < 1 or stride < 1 or patch_len > context_len:
-            raise ValueError(
-                f"need 1 <= patch_len <= context_len ({context_len}) and stride >= 1, "
-                f"got patch_len {patch_len}, stride {stride}"
-            )
+        raise_first(patch_problems(context_len=context_len, patch_len=patch_len, stride=stride))
         self.patch_len, self.stride = patch_len, stride
         self.pad = stride if patch_len > 1 else 0
         self.n_patches = (context_len + self.pad - patch_len) // stride + 1
@@ -78,8 +96,7 @@ class Dropout(nn.Module):
 
     def __init__(self, p: float = 0.0):
         super().__init__()
-        if not 0.0 <= p < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        raise_first(dropout_problems(p))
         self.p = p
         dropped = min(round(p * self.LEVELS), self.LEVELS - 1)
         self.threshold = dropped - self.LEVELS // 2  # as a signed 16-bit draw

@@ -25,6 +25,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from forecaster.nn.common import raise_first
+
 MEDIAN = 0.5
 
 
@@ -36,6 +38,11 @@ def quantile_set(quantiles: list[float] | None, levels: list[float] | None) -> t
         tail = (1 - float(level) / 100) / 2
         qs |= {round(tail, 6), round(1 - tail, 6)}
     return tuple(sorted(qs | {MEDIAN})) if qs else ()
+
+
+def quantile_problems(quantiles, *, name: str = "quantiles") -> list[str]:
+    """Quantiles outside (0, 1); `name` names the argument (`forecaster.models`: the config key)."""
+    return [] if all(0 < q < 1 for q in quantiles) else [f"{name} must be in (0, 1), got {quantiles}"]
 
 
 def pinball_loss(pred: torch.Tensor, y: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
@@ -59,8 +66,7 @@ class QuantileForecaster(nn.Module):
         super().__init__()
         if MEDIAN not in quantiles or list(quantiles) != sorted(set(quantiles)):
             raise ValueError(f"quantiles must be increasing and include the median, got {quantiles}")
-        if not all(0 < q < 1 for q in quantiles):
-            raise ValueError(f"quantiles must be in (0, 1), got {quantiles}")
+        raise_first(quantile_problems(quantiles))
         self.network = network
         self.quantiles, self.horizon, self.n_targets = tuple(quantiles), horizon, n_targets
         self.median = self.quantiles.index(MEDIAN)

@@ -141,3 +141,7 @@ def test_bad_arguments_are_value_errors():
         MultiHeadAttention(d_model=8, n_heads=2, window=0)
     with pytest.raises(ValueError, match="hybrid pattern needs"):
         MultiHeadAttention(d_model=8, n_heads=1, pattern="hybrid")
+    with pytest.raises(ValueError, match="n_heads must be at least 1, got 0"):  # not a ZeroDivisionError
+        MultiHeadAttention(d_model=8, n_heads=0)
+    with pytest.raises(ValueError, match=r"attention dropout must be in \[0, 1\), got 1.0"):
+        MultiHeadAttention(d_model=8, n_heads=2, dropout=1.0)
