@@ -41,7 +41,15 @@ def measure(pattern: str, lookback: int, batch: int, repeats: int) -> dict:
 
     cfg = with_variant(load(str(CONFIG), [("data.context_len", lookback)]), pattern)
     torch.manual_seed(0)
-    dims = SimpleNamespace(n_features=COLUMNS, n_targets=COLUMNS, context_len=lookback, horizon=cfg.data.horizon)
+    dims = SimpleNamespace(
+        n_features=COLUMNS,
+        n_targets=COLUMNS,
+        context_len=lookback,
+        horizon=cfg.data.horizon,
+        period=1,
+        n_future=0,
+        static_cardinalities=[],
+    )
     network = build_network(cfg.model, dims)
     opt = torch.optim.AdamW(network.parameters(), lr=1e-3)
     x = torch.randn(batch, lookback, COLUMNS)

@@ -2,7 +2,9 @@
 
 Networks in `forecaster.nn` take explicit keyword arguments and know nothing of the config;
 `build_network` picks the class from the registry, checks the settings (a bad one is a
-`ConfigError` naming the config key) and passes each network only the arguments it uses.
+`ConfigError` naming the config key) and passes each network only the arguments it uses: the
+covariate arguments only to a network that declares it reads them (`Network.COVARIATES`), a
+quantile head only to one that declares weights to train (`Network.TRAINABLE`).
 
 `PROBLEMS` restates no rule: it calls the networks' own `*_problems` functions (those their
 constructors raise) with the config's names, so a bad setting is reported before anything is built
@@ -14,13 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
-from torch import nn
-
 from forecaster.config import ModelConfig
 from forecaster.errors import ConfigError
 from forecaster.nn.attention import attention_problems
 from forecaster.nn.baselines import kernel_problems, season_problems
-from forecaster.nn.common import dropout_problems, patch_problems
+from forecaster.nn.common import Network, dropout_problems, patch_problems
 from forecaster.nn.quantiles import QuantileForecaster, quantile_problems, quantile_set
 from forecaster.nn.registry import MODELS
 
@@ -34,11 +34,11 @@ class Dims(Protocol):
     context_len: int
     horizon: int
     period: int
-    # optional (0 / empty when absent): future-known features and static covariates' cardinalities
-    # n_future: int; static_cardinalities: list[int]
+    n_future: int  # future-known features (0: none)
+    static_cardinalities: list[int]  # per static covariate, its categories, 0 for a numeric one (empty: none)
 
 
-def build_network(cfg: ModelConfig, dims: Dims) -> nn.Module:
+def build_network(cfg: ModelConfig, dims: Dims) -> Network:
     """The network named by `cfg.name`, sized for `dims`.
 
     Raises:
@@ -49,19 +49,27 @@ def build_network(cfg: ModelConfig, dims: Dims) -> nn.Module:
     problem = next(PROBLEMS[cfg.name](cfg, dims), None)
     if problem is not None:
         raise ConfigError(problem)
-    quantiles = quantile_set(cfg.quantiles, cfg.levels) if cfg.name in QUANTILE_MODELS else ()
+    # networks with weights; the naive baselines stay point forecasts (their intervals are conformal)
+    quantiles = quantile_set(cfg.quantiles, cfg.levels) if MODELS[cfg.name].TRAINABLE else ()
     try:
         if not quantiles:
-            return MODELS[cfg.name](**ARGUMENTS[cfg.name](cfg, dims))
+            return MODELS[cfg.name](**network_arguments(cfg, dims))
         # Q blocks of H steps from the same network (forecaster.nn.quantiles)
-        network = MODELS[cfg.name](**{**ARGUMENTS[cfg.name](cfg, dims), "horizon": len(quantiles) * dims.horizon})
+        network = MODELS[cfg.name](**{**network_arguments(cfg, dims), "horizon": len(quantiles) * dims.horizon})
         return QuantileForecaster(network, quantiles=quantiles, horizon=dims.horizon, n_targets=dims.n_targets)
     except ValueError as exc:  # a rule not checked above; still the user's setting
         raise ConfigError(f"model: {exc}") from None
 
 
-# networks with weights; the naive baselines stay point forecasts (their intervals are conformal)
-QUANTILE_MODELS = ("transformer", "lstm", "linear")
+def network_arguments(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
+    """The constructor arguments of `cfg.name`'s network: its settings, and the data's covariates
+    of the kinds it declares it reads (`Network.COVARIATES`)."""
+    reads = MODELS[cfg.name].COVARIATES
+    covariates = {
+        "n_future": dims.n_future if "future" in reads else None,
+        "static_cardinalities": list(dims.static_cardinalities) if "static" in reads else None,
+    }
+    return {**ARGUMENTS[cfg.name](cfg, dims), **{k: v for k, v in covariates.items() if v is not None}}
 
 
 def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
@@ -88,15 +96,6 @@ def _transformer(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "channel_independent": cfg.channel_independent,
         "decoder_layers": cfg.decoder_layers,
         "linear_skip": cfg.linear_skip,
-        **_covariates(dims),
-    }
-
-
-def _covariates(dims: Dims) -> dict[str, Any]:
-    """The covariate arguments of the trainable networks (`forecaster.nn.covariates`)."""
-    return {
-        "n_future": getattr(dims, "n_future", 0),
-        "static_cardinalities": list(getattr(dims, "static_cardinalities", [])),
     }
 
 
@@ -115,7 +114,6 @@ def _lstm(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "d_ff": cfg.d_ff,
         "dropout": cfg.dropout,
         "head_dropout": cfg.head_dropout,
-        **_covariates(dims),
     }
 
 
@@ -128,7 +126,6 @@ def _linear(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
         "revin": cfg.revin,
         "decompose": cfg.decompose,
         "moving_avg": cfg.moving_avg,
-        **_covariates(dims),
     }
 
 

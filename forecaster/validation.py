@@ -27,9 +27,10 @@ INT_LIMIT = 2**31 - 1  # the largest integer setting: lengths, sizes, counts
 SEED_LIMIT = 2**32  # numpy's (and so Lightning's) seeds are 32-bit unsigned
 Rule = tuple[Callable[[Any], bool], str]
 FIXED = ("data.path", "model.name", "model.attention", "tracking.", "seed", "name")  # not searched
-UNTRAINABLE = ("naive", "seasonal_naive", "naive2")  # nothing is fitted: nothing to tune
+# the models that declare weights to train (`Network.TRAINABLE`; tests/nn/test_capabilities.py holds
+# this list to the registry, which this module does not import: it would load torch)
 FAMILIES = ("transformer", "lstm", "linear")
-TUNABLE = (*ATTENTION_PATTERNS, "lstm", "linear")
+TUNABLE = (*ATTENTION_PATTERNS, *(f for f in FAMILIES if f != "transformer"))  # what `forecaster tune` tunes
 SPEC_KEYS = {  # spec type -> (required keys, optional keys)
     "categorical": (("choices",), ()),
     "int": (("low", "high"), ("step", "log")),

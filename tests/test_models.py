@@ -16,7 +16,13 @@ from forecaster.nn.registry import MODELS
 
 def dims(n_features=3, n_targets=2, context_len=32, horizon=8, period=8) -> SimpleNamespace:
     return SimpleNamespace(
-        n_features=n_features, n_targets=n_targets, context_len=context_len, horizon=horizon, period=period
+        n_features=n_features,
+        n_targets=n_targets,
+        context_len=context_len,
+        horizon=horizon,
+        period=period,
+        n_future=0,
+        static_cardinalities=[],
     )
 
 
@@ -183,12 +189,12 @@ def test_settings_a_network_ignores_are_not_checked():
 def test_each_network_receives_only_the_arguments_it_declares():
     import inspect
 
-    from forecaster.models import ARGUMENTS
+    from forecaster.models import ARGUMENTS, network_arguments
 
     assert ARGUMENTS.keys() == MODELS.keys()
     for name, cls in MODELS.items():
         declared = set(inspect.signature(cls).parameters)
-        assert set(ARGUMENTS[name](ModelConfig(name=name), SHAPE)) == declared, name
+        assert set(network_arguments(ModelConfig(name=name), SHAPE)) == declared, name
     assert set(inspect.signature(MODELS["naive"]).parameters) == {"n_targets", "horizon"}
 
 

@@ -27,8 +27,14 @@ def check_trainable(cfg: Config) -> Config:
         raise out_of_range("trainer.scheduler", cfg.trainer.scheduler, f"one of {', '.join(SCHEDULERS)}")
     d = cfg.data
     dims = SimpleNamespace(
-        n_features=1, n_targets=1, context_len=d.context_len, horizon=d.horizon, period=d.season_period or 1
-    )  # the columns and the period from the frequency are known only once the data is read
+        n_features=1,
+        n_targets=1,
+        context_len=d.context_len,
+        horizon=d.horizon,
+        period=d.season_period or 1,
+        n_future=0,
+        static_cardinalities=[],
+    )  # the columns, covariates and the period from the frequency are known only once the data is read
     found = next(PROBLEMS[cfg.model.name](cfg.model, dims), None) if cfg.model.name in PROBLEMS else None
     if found is not None:
         raise ConfigError(found)

@@ -8,10 +8,11 @@ num_nodes / precision passed through, so the same config runs on a GPU or with D
 leaves the network holding its best weights. Given a checkpoint folder (the run's, beside the MLflow
 store), `fit` checkpoints every epoch there and, when a checkpoint is already there, continues from
 it exactly (`forecaster.fit.checkpoints`); without one, the best weights go to a temporary folder.
-Networks without trainable weights (naive baselines) are not trained. Per-epoch metrics go to a
-`sink` callable, so this module knows nothing of MLflow. `seed_all` is the one seeding call (used
-before the network is built and again when `fit` starts). Importing this module changes no logger
-and no warnings filter; `fit` quietens Lightning while it runs.
+Networks that declare no weights to train (`Network.TRAINABLE` false: the naive baselines) are not
+trained. Per-epoch metrics go to a `sink` callable, so this module knows nothing of MLflow.
+`seed_all` is the one seeding call (used before the network is built and again when `fit` starts).
+Importing this module changes no logger and no warnings filter; `fit` quietens Lightning while it
+runs.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ import lightning.pytorch as pl
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
-from torch import nn
 
 from forecaster.config import TrainerConfig
 from forecaster.data.module import ForecastDataModule
 from forecaster.errors import ConfigError, ForecasterError
 from forecaster.fit import checkpoints
+from forecaster.nn.common import Network
 from forecaster.nn.quantiles import pinball_loss
 from forecaster.scores.metrics import error_scale
 
@@ -51,7 +52,7 @@ class ForecastModule(pl.LightningModule):
     median); validation loss is MSE (of the median). With `trainer.loss_scale naive` both divide
     each window's errors by its scale (`metrics.error_scale`)."""
 
-    def __init__(self, network: nn.Module, cfg: TrainerConfig):
+    def __init__(self, network: Network, cfg: TrainerConfig):
         super().__init__()
         if cfg.loss not in LOSSES:
             raise ConfigError(f"unknown trainer.loss '{cfg.loss}'; valid: {', '.join(LOSSES)}")
@@ -63,7 +64,7 @@ class ForecastModule(pl.LightningModule):
     def training_step(self, batch, batch_idx):
         x, y, *covariates = batch  # covariates: (future, static) when the data has them
         scale = error_scale(x, y.shape[-1], self.cfg.loss_scale)
-        if hasattr(self.network, "quantile_forecast"):  # a quantile head: the pinball loss over its quantiles
+        if self.network.HAS_QUANTILES:  # a quantile head: the pinball loss over its quantiles
             pred = self.network.quantile_forecast(x, *covariates)
             pred = pred / (scale.unsqueeze(-1) if torch.is_tensor(scale) else scale)
             # the median is the point forecast: it is also trained with the point loss, or the tails'
@@ -173,12 +174,8 @@ def quiet_lightning():
             logger.setLevel(level)
 
 
-def is_trainable(network: nn.Module) -> bool:
-    return any(p.requires_grad for p in network.parameters())
-
-
 def fit(
-    network: nn.Module,
+    network: Network,
     datamodule: ForecastDataModule,
     cfg: TrainerConfig,
     *,
@@ -196,7 +193,7 @@ def fit(
     """
     extra = [Listen(listeners)] if listeners else []
     seed_all(seed)
-    if not is_trainable(network):
+    if not network.TRAINABLE:
         return FitResult(epochs=0, train_seconds=0.0, best_val_loss=None)
     with quiet_lightning():
         if checkpoint_dir is not None:
@@ -208,7 +205,7 @@ def fit(
 
 
 def _fit(
-    network: nn.Module,
+    network: Network,
     datamodule: ForecastDataModule,
     cfg: TrainerConfig,
     sink: Callable[[dict, int], None] | None,

@@ -5,6 +5,11 @@ model section of the config into them. Invalid arguments raise `ValueError`; eac
 once, in a `*_problems` function beside the module it guards, which `forecaster.models` also calls
 (with the config's names) to report a bad setting before anything is built.
 
+Every network subclasses `forecaster.nn.common.Network` and declares what it can do on its class
+(`TRAINABLE`, `HAS_QUANTILES`, `NEEDS_UNITS`, `SHOWS_ATTENTION`, `COVARIATES`; documented there):
+callers read the declarations, never probe for methods. The attention patterns' names are the keys
+of `forecaster.nn.patterns.PATTERNS`, a module that imports nothing, so the config can read them.
+
 Shape letters, used in every shape comment of the package:
 
     B  batch                         N  tokens (patches)

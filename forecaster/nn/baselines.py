@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from forecaster.nn.common import RevIN, raise_first
+from forecaster.nn.common import COVARIATE_KINDS, Network, RevIN, raise_first
 from forecaster.nn.covariates import CovariateMap
 
 
@@ -30,7 +30,17 @@ def kernel_problems(kernel: int, *, name: str = "moving average kernel") -> list
     return [] if kernel >= 1 else [f"{name} must be at least 1, got {kernel}"]
 
 
-class NaiveForecaster(nn.Module):
+class NaiveBaseline(Network):
+    """What the naive forecasters declare: no weights, a point forecast from the targets' history."""
+
+    TRAINABLE = False
+    HAS_QUANTILES = False
+    NEEDS_UNITS = False
+    SHOWS_ATTENTION = False
+    COVARIATES = frozenset()
+
+
+class NaiveForecaster(NaiveBaseline):
     """Every future step equals the last observed value: (B, L, F) -> (B, H, K)."""
 
     def __init__(self, *, n_targets: int, horizon: int):
@@ -42,7 +52,7 @@ class NaiveForecaster(nn.Module):
         return last.expand(-1, self.horizon, -1)
 
 
-class SeasonalNaiveForecaster(nn.Module):
+class SeasonalNaiveForecaster(NaiveBaseline):
     """Step h equals the value one season earlier: x[t + h - period * k] for the smallest k >= 1.
 
     Args:
@@ -60,7 +70,7 @@ class SeasonalNaiveForecaster(nn.Module):
         return x[:, self.steps, : self.n_targets]  # (B, H, K)
 
 
-class Naive2Forecaster(nn.Module):
+class Naive2Forecaster(NaiveBaseline):
     """M4's Naive2: repeat the last seasonally adjusted value, per window: (B, L, F) -> (B, H, K).
 
     Each window of each target column is tested for seasonality of period m by M4's 90 %
@@ -80,6 +90,8 @@ class Naive2Forecaster(nn.Module):
     Args:
         n_targets: K; context_len: L; horizon: H; period: the season m in steps, >= 1.
     """
+
+    NEEDS_UNITS = True
 
     def __init__(self, *, n_targets: int, context_len: int, horizon: int, period: int):
         super().__init__()
@@ -157,7 +169,7 @@ class MovingAverage(nn.Module):
         return F.avg_pool1d(padded, self.kernel, stride=1).transpose(1, 2)
 
 
-class LinearForecaster(nn.Module):
+class LinearForecaster(Network):
     """One linear map from the window to the horizon, shared across channels (Zeng et al., 2023).
 
     With `decompose`, trend (moving average) and remainder get their own maps (DLinear).
@@ -170,6 +182,12 @@ class LinearForecaster(nn.Module):
         n_future: Fk, the future-known features (the last Fk of the F; 0: none).
         static_cardinalities: per static covariate, its categories, 0 for a numeric one (empty: none).
     """
+
+    TRAINABLE = True
+    HAS_QUANTILES = False
+    NEEDS_UNITS = False
+    SHOWS_ATTENTION = False
+    COVARIATES = COVARIATE_KINDS
 
     def __init__(
         self,

@@ -1,11 +1,54 @@
-"""Pieces shared by the networks: RevIN, patching, a cheap dropout, the argument rules they share,
-and a parameter count."""
+"""Pieces shared by the networks: the `Network` base and its capability declarations, RevIN,
+patching, a cheap dropout, the argument rules they share, and a parameter count."""
 
 from __future__ import annotations
+
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+CAPABILITIES = ("TRAINABLE", "HAS_QUANTILES", "NEEDS_UNITS", "SHOWS_ATTENTION", "COVARIATES")
+COVARIATE_KINDS = frozenset({"past", "future", "static"})
+
+
+class Network(nn.Module):
+    """A forecasting network: x (B, L, F) [, future (B, H, Fk), static (B, Z)] -> (B, H, K).
+
+    What a network can do is declared on its class, and callers read the declaration instead of
+    probing for methods (in the spirit of neuralforecast's `EXOGENOUS_FUTR`, ...). Every subclass
+    declares all of `CAPABILITIES` (a class that leaves one out is a TypeError when it is defined),
+    and `tests/nn/test_capabilities.py` checks each declaration of every registered network against
+    what the network does. Read them on the instance: a wrapper (`QuantileForecaster`) forwards
+    its inner network's where they pass through it.
+
+    TRAINABLE: it has weights that a fit trains. False (the naive baselines): `fit` returns at once.
+    HAS_QUANTILES: `quantile_forecast(x, *covariates)` gives (B, H, K, Q), non-decreasing along Q, at
+        `quantiles` (increasing, the median among them; () for every other network), `median` the
+        median's index and `levels` the quantiles as a tensor; the forward is the median.
+    NEEDS_UNITS: `set_units(mean, scale)` must be given the scaler's statistics of the K target columns
+        (K,) before it forecasts (Naive2 decomposes in the data's own units).
+    SHOWS_ATTENTION: `attention_weights(x, *covariates)` gives one (B', nh, N, S) tensor of weights per
+        attention layer, for inspection and plots.
+    COVARIATES: the kinds of covariate it reads, of `COVARIATE_KINDS`: "past" (the F - K input columns
+        after the targets), "future" (future-known features over the horizon: its constructor takes
+        `n_future`) and "static" (per-series covariates: it takes `static_cardinalities`). Empty: it
+        reads the targets' history only; it still accepts `future` and `static`, and ignores them.
+    """
+
+    TRAINABLE: ClassVar[bool]
+    HAS_QUANTILES: ClassVar[bool]
+    NEEDS_UNITS: ClassVar[bool]
+    SHOWS_ATTENTION: ClassVar[bool]
+    COVARIATES: ClassVar[frozenset[str]]
+    quantiles: tuple[float, ...] = ()  # the quantiles it forecasts (HAS_QUANTILES); () for a point forecast
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        missing = [name for name in CAPABILITIES if not hasattr(cls, name)]
+        if missing:
+            raise TypeError(f"{cls.__name__} must declare {', '.join(missing)} (forecaster.nn.common.Network)")
 
 
 def raise_first(problems: list[str]) -> None:

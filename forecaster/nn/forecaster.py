@@ -27,13 +27,13 @@ import torch
 from torch import nn
 
 from forecaster.nn.blocks import TransformerBlock
-from forecaster.nn.common import Dropout
+from forecaster.nn.common import COVARIATE_KINDS, Dropout, Network
 from forecaster.nn.covariates import FutureTokens, PastCovariateTokens, static_embedding
 from forecaster.nn.heads import FlattenHead, QueryHead
 from forecaster.nn.tokenizer import Tokenizer
 
 
-class AttentionForecaster(nn.Module):
+class AttentionForecaster(Network):
     """(B, L, F) -> (B, H, K).
 
     Args:
@@ -51,6 +51,12 @@ class AttentionForecaster(nn.Module):
         n_future: Fk, the future-known features (the last Fk of the F; 0: none).
         static_cardinalities: per static covariate, its categories, 0 for a numeric one (empty: none).
     """
+
+    TRAINABLE = True
+    HAS_QUANTILES = False
+    NEEDS_UNITS = False
+    SHOWS_ATTENTION = True
+    COVARIATES = COVARIATE_KINDS
 
     def __init__(
         self,

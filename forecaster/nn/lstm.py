@@ -17,12 +17,12 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from forecaster.nn.common import Dropout
+from forecaster.nn.common import COVARIATE_KINDS, Dropout, Network
 from forecaster.nn.covariates import PastCovariateTokens, static_embedding
 from forecaster.nn.tokenizer import Tokenizer
 
 
-class LSTMForecaster(nn.Module):
+class LSTMForecaster(Network):
     """(B, L, F) -> (B, H, K).
 
     Args:
@@ -33,6 +33,12 @@ class LSTMForecaster(nn.Module):
         n_future: Fk, the future-known features (the last Fk of the F; 0: none).
         static_cardinalities: per static covariate, its categories, 0 for a numeric one (empty: none).
     """
+
+    TRAINABLE = True
+    HAS_QUANTILES = False
+    NEEDS_UNITS = False
+    SHOWS_ATTENTION = False
+    COVARIATES = COVARIATE_KINDS
 
     def __init__(
         self,

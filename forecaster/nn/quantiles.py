@@ -17,15 +17,19 @@ block (RevIN adds the window's level to every block; the difference cancels it) 
 validation loss, `predict`, ensembles) uses the wrapper unchanged; `quantile_forecast` returns
 (B, H, K, Q), quantiles in increasing order (`quantiles`). The network's future-known covariates
 are those of the H steps, read once per quantile block (`widened`).
+
+Capabilities (`forecaster.nn.common.Network`): the wrapper declares HAS_QUANTILES and passes on its
+network's TRAINABLE and COVARIATES (its forward is the network's, widened). It shows no attention
+(the network's weights would be those of the widened network, not of a forecast) and passes no
+units on, so a network that needs units (or already forecasts quantiles) is not wrapped.
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from forecaster.nn.common import raise_first
+from forecaster.nn.common import Network, raise_first
 
 MEDIAN = 0.5
 
@@ -51,7 +55,7 @@ def pinball_loss(pred: torch.Tensor, y: torch.Tensor, quantiles: torch.Tensor) -
     return torch.maximum(quantiles * err, (quantiles - 1) * err).mean()
 
 
-class QuantileForecaster(nn.Module):
+class QuantileForecaster(Network):
     """A point network made a quantile forecaster: (B, L, F) -> median (B, H, K).
 
     Args:
@@ -62,15 +66,29 @@ class QuantileForecaster(nn.Module):
         n_targets: K (the first K input columns).
     """
 
-    def __init__(self, network: nn.Module, *, quantiles: tuple[float, ...], horizon: int, n_targets: int):
+    HAS_QUANTILES = True
+    NEEDS_UNITS = False
+    SHOWS_ATTENTION = False
+
+    def __init__(self, network: Network, *, quantiles: tuple[float, ...], horizon: int, n_targets: int):
         super().__init__()
         if MEDIAN not in quantiles or list(quantiles) != sorted(set(quantiles)):
             raise ValueError(f"quantiles must be increasing and include the median, got {quantiles}")
         raise_first(quantile_problems(quantiles))
+        if network.NEEDS_UNITS or network.HAS_QUANTILES:
+            raise ValueError(f"only a point network that needs no units is wrapped, not {type(network).__name__}")
         self.network = network
         self.quantiles, self.horizon, self.n_targets = tuple(quantiles), horizon, n_targets
         self.median = self.quantiles.index(MEDIAN)
         self.register_buffer("levels", torch.tensor(self.quantiles), persistent=False)
+
+    @property
+    def TRAINABLE(self) -> bool:  # the network's, as the wrapper trains it
+        return self.network.TRAINABLE
+
+    @property
+    def COVARIATES(self) -> frozenset[str]:  # it reads what the network reads
+        return self.network.COVARIATES
 
     def forward(self, x: torch.Tensor, *covariates) -> torch.Tensor:
         return self.quantile_forecast(x, *covariates)[..., self.median]

@@ -35,7 +35,7 @@ def interval_metrics(network, data: PreparedData, calibration: Calibration, *, b
     if len(test) == 0:
         return {}
     f = window_forecasts(network, test, data.offsets, batch_size=batch_size)
-    return score(f, calibration, data, test, tuple(getattr(network, "quantiles", ())))
+    return score(f, calibration, data, test, tuple(network.quantiles))
 
 
 def score(f: Forecasts, calibration: Calibration, data: PreparedData, dataset: WindowDataset, quantiles=()) -> dict:

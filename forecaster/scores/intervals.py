@@ -177,8 +177,9 @@ def forecast_batch(
     network, x: torch.Tensor, *covariates, n_targets: int
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Point forecasts (B, H, K), quantile forecasts (B, H, K, Q) or None, and scales (B, 1, K) of
-    windows x (B, L, F) with their covariates, float64. `network` must be in eval mode."""
-    if hasattr(network, "quantile_forecast"):
+    windows x (B, L, F) with their covariates, float64. `network` (a `forecaster.nn.common.Network`)
+    must be in eval mode."""
+    if network.HAS_QUANTILES:
         q = network.quantile_forecast(x, *covariates)
         point, quantiles = q[..., network.median].double().numpy(), q.double().numpy()
     else:
@@ -208,7 +209,7 @@ def window_forecasts(network, dataset: WindowDataset, offsets: np.ndarray, *, ba
 
 
 def _score_kind(network, level: float) -> str:
-    have = getattr(network, "quantiles", ())
+    have = network.quantiles
     return "cqr" if all(t in have for t in tails(level)) else "residual"
 
 
@@ -236,7 +237,7 @@ def calibrate(network, data: PreparedData, *, levels=(), batch_size: int = 256) 
     f = window_forecasts(network, dataset, data.offsets, batch_size=batch_size)
     all_levels = tuple(sorted(set(CALIBRATED_LEVELS) | {float(v) for v in levels or ()}))
     kinds = tuple(_score_kind(network, v) for v in all_levels)
-    have = tuple(getattr(network, "quantiles", ()))
+    have = tuple(network.quantiles)
     scores = []
     for level, kind in zip(all_levels, kinds):
         lo, hi = _bases(f, kind, level, have)

@@ -34,6 +34,7 @@ from forecaster import __version__
 from forecaster.atomic import replace_dir
 from forecaster.data.times import same_freq
 from forecaster.errors import PackageError
+from forecaster.nn.common import Network
 from forecaster.serve import checks as checks
 from forecaster.serve.package import ENSEMBLE, ForecastPackage, check_present, check_target, save_package
 
@@ -53,8 +54,18 @@ def median(stack: torch.Tensor) -> torch.Tensor:
     return middle if n % 2 else (ordered[n // 2 - 1] + middle) / 2
 
 
-class MedianEnsemble(nn.Module):
-    """The median of networks that read the same windows: x (B, L, F) -> (B, H, K)."""
+class MedianEnsemble(Network):
+    """The median of networks that read the same windows: x (B, L, F) -> (B, H, K).
+
+    Its members come fitted and it is never fitted as one; it forecasts a point (the median of the
+    members' medians), needs no units (a member that needs them has them) and reads x alone.
+    """
+
+    TRAINABLE = False
+    HAS_QUANTILES = False
+    NEEDS_UNITS = False
+    SHOWS_ATTENTION = False
+    COVARIATES = frozenset()
 
     def __init__(self, members: list[nn.Module]):
         super().__init__()

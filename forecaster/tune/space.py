@@ -25,7 +25,7 @@ from typing import Any
 from forecaster.config import ATTENTION_PATTERNS, Config, check_variant
 from forecaster.errors import ConfigError
 from forecaster.nn.patterns import PATTERNS, switched, windowed
-from forecaster.validation import TUNABLE, UNTRAINABLE
+from forecaster.validation import TUNABLE
 
 _LR = {"type": "float", "low": 1.0e-4, "high": 3.0e-3, "log": True}
 _WEIGHT_DECAY = {"type": "float", "low": 1.0e-6, "high": 1.0e-2, "log": True}
@@ -73,7 +73,7 @@ def family(variant: str) -> str:
 def check_tunable(variant: str) -> str:
     """`variant` if it has weights to tune, else a ConfigError naming it."""
     check_variant(variant)
-    if variant in UNTRAINABLE:
+    if variant not in TUNABLE:
         raise ConfigError(
             f"variant '{variant}' has nothing to train, so nothing to tune; tunable variants: {', '.join(TUNABLE)}"
         )

@@ -13,7 +13,9 @@ from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.models import build_network
 from forecaster.nn.quantiles import QuantileForecaster, pinball_loss, quantile_set
 
-DIMS = SimpleNamespace(n_features=3, n_targets=2, context_len=16, horizon=6, period=4)
+DIMS = SimpleNamespace(
+    n_features=3, n_targets=2, context_len=16, horizon=6, period=4, n_future=0, static_cardinalities=[]
+)
 FAMILIES = [("transformer", p) for p in ATTENTION_PATTERNS] + [
     ("lstm", "causal"),
     ("linear", "causal"),
