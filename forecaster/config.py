@@ -26,8 +26,9 @@ from pathlib import Path
 from typing import Any
 
 from forecaster.errors import ConfigError
+from forecaster.nn.patterns import PATTERNS
 
-ATTENTION_PATTERNS = ("global", "causal", "local", "hybrid", "dynamic", "cross")
+ATTENTION_PATTERNS = tuple(PATTERNS)  # the pattern table's names (forecaster.nn.patterns imports nothing)
 BASELINES = ("lstm", "naive", "seasonal_naive", "naive2", "linear")
 VARIANTS = ATTENTION_PATTERNS + BASELINES
 MODEL_NAMES = ("transformer",) + BASELINES
@@ -86,7 +87,7 @@ class ModelConfig:
     """Which network, and its hyper-parameters (shared vocabulary across models)."""
 
     name: str = "transformer"  # transformer | lstm | naive | seasonal_naive | naive2 | linear
-    attention: str = "causal"  # global | causal | local | hybrid | dynamic | cross
+    attention: str = "causal"  # a name of forecaster.nn.patterns.PATTERNS (ATTENTION_PATTERNS)
     d_model: int = 64
     n_heads: int = 4
     n_layers: int = 2

@@ -128,7 +128,7 @@ def forecasts_on_test_windows(
         series = np.searchsorted(data.offsets, starts, side="right") - 1
         f = intervals.Forecasts(y.double().numpy(), point, quantiles, scale, series)
         shown = [v for v in map(float, levels) if v in calibration.levels]
-        found = intervals.bounds(calibration, f, data.schema.series_ids, shown, getattr(network, "quantiles", ()))
+        found = intervals.bounds(calibration, f, data.schema.series_ids, shown, network.quantiles)
         bands = {v: (unscale(lo), unscale(hi)) for v, (lo, hi) in found.items()}
     name = data.schema.columns[column]
     title = f"{variant}: forecast vs actual ({name})"

@@ -108,7 +108,7 @@ def build(cfg: Config, data: PreparedData) -> nn.Module:
         torch.set_num_threads(cfg.trainer.threads)
     seed_all(cfg.seed)
     network = build_network(cfg.model, data.schema)
-    if hasattr(network, "set_units"):  # naive2 decomposes in the data's units (multiplicative needs them)
+    if network.NEEDS_UNITS:  # naive2 decomposes in the data's units (multiplicative needs them)
         k = data.schema.n_targets
         network.set_units(torch.as_tensor(data.scaler.mean[:k]), torch.as_tensor(data.scaler.scale[:k]))
     return network
@@ -249,5 +249,5 @@ def log_plots(run, network: nn.Module, data: PreparedData, variant: str, calibra
 
     figure = plots.forecasts_on_test_windows(network, data, variant=variant, calibration=calibration)
     run.log_figure(figure, "plots/forecast.png")
-    if hasattr(network, "attention_weights"):
+    if network.SHOWS_ATTENTION:
         run.log_figure(plots.attention_on_test_window(network, data, variant=variant), "plots/attention.png")

@@ -229,7 +229,7 @@ class ForecastPackage:
         ids = [str(sid) for sid in frame.schema.series_ids]
         f = intervals.Forecasts(point[:, :h], point[:, :h], None, scale, np.arange(len(ids)))
         f.quantiles = None if quantiles is None else quantiles[:, :h]
-        found = intervals.bounds(self.calibration, f, ids, levels, tuple(getattr(self.network, "quantiles", ())))
+        found = intervals.bounds(self.calibration, f, ids, levels, tuple(self.network.quantiles))
         unscale = self.scaler.inverse
         return unscale(f.point), {v: (unscale(lo), unscale(hi)) for v, (lo, hi) in found.items()}
 
