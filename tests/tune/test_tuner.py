@@ -17,12 +17,9 @@ import yaml
 from conftest import ROOT, TINY, run_cli, wide_frame
 from mlflow import MlflowClient
 
-from forecaster.config import from_dict, load, override, with_variant
+from forecaster.config import load, override
 from forecaster.errors import ConfigError
-from forecaster.fit.checks import check_trainable
-from forecaster.tune.space import DEFAULTS, check_tunable, sample, space_for
-from forecaster.tune.studies import default_study_db
-from forecaster.validation import TUNABLE, check_search
+from forecaster.tune.space import check_tunable
 
 FAST = [*TINY, "--tracking.plots", "false", "--tracking.log_model", "false", "--trainer.threads", "1"]
 SMALL_SPACE = {  # few, cheap values: every trial trains in about a second
@@ -35,58 +32,6 @@ SMALL_SPACE = {  # few, cheap values: every trial trains in about a second
         "trainer.lr": {"type": "float", "low": 1.0e-3, "high": 1.0e-2, "log": True},
     }
 }
-
-
-def test_a_variant_is_tuned_in_its_family_defaults_then_the_configs_entries_key_by_key():
-    cfg = from_dict(
-        {
-            "search": {
-                "transformer": {"model.d_model": {"type": "categorical", "choices": [8]}, "model.dropout": None},
-                "local": {"model.window": {"type": "int", "low": 2, "high": 3}},
-            }
-        }
-    )
-    local, causal = space_for(cfg, "local"), space_for(cfg, "causal")
-    assert local["model.d_model"]["choices"] == [8] == causal["model.d_model"]["choices"]  # config's family entry
-    assert local["model.window"] == {"type": "int", "low": 2, "high": 3}  # config's variant entry
-    assert "model.window" not in causal and "model.dropout" not in local  # null drops a default key
-    assert local["trainer.lr"] == DEFAULTS["transformer"]["trainer.lr"]
-    assert space_for(from_dict({}), "hybrid")["model.window"] == DEFAULTS["hybrid"]["model.window"]
-    assert set(space_for(cfg, "lstm")) == set(DEFAULTS["lstm"])
-
-
-@pytest.mark.parametrize(
-    ("search", "says"),
-    [
-        ({"transformr": {}}, "unknown search entry 'transformr'; valid: transformer"),
-        ({"lstm": {"model.hiden_size": {"type": "int", "low": 1, "high": 2}}}, "unknown key 'model.hiden_size'"),
-        ({"lstm": {"model.n_layers": {"type": "int", "low": 3, "high": 2}}}, "low (3) must be at most high (2)"),
-        ({"lstm": {"model.n_layers": {"type": "int", "low": 1, "high": 2, "lo": 1}}}, "unknown key 'lo'; valid keys"),
-        ({"lstm": {"model.n_layers": {"type": "normal"}}}, "type one of categorical, int, float"),
-        ({"lstm": {"model.n_layers": {"type": "int", "low": 1.5, "high": 2}}}, "low must be an integer"),
-        ({"lstm": {"model.n_layers": {"type": "categorical", "choices": ["x"]}}}, "'model.n_layers' must be int"),
-        ({"lstm": {"model.n_layers": {"type": "categorical", "choices": []}}}, "choices must be a non-empty list"),
-        ({"lstm": {"trainer.lr": {"type": "float", "low": 0.0, "high": 1.0, "log": True}}}, "log scale needs low > 0"),
-        ({"lstm": {"data.path": {"type": "categorical", "choices": ["a.csv"]}}}, "not tunable"),
-    ],
-)
-def test_a_bad_search_section_is_one_error_naming_the_entry(search, says, tmp_path, capsys):
-    with pytest.raises(ConfigError) as info:
-        check_search(search)
-    assert says in str(info.value)
-    path = tmp_path / "bad.yaml"
-    path.write_text(yaml.safe_dump({"search": search}))
-    code, _, err = run_cli(capsys, "tune", "--config", path, "--trials", "1")
-    assert code == 2 and says in err and "Traceback" not in err
-
-
-@pytest.mark.parametrize("variant", TUNABLE)
-def test_the_default_spaces_sample_only_valid_settings(variant):
-    cfg = load(ROOT / "configs" / "quick.yaml")
-    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
-    for _ in range(8):
-        values = sample(study.ask(), space_for(cfg, variant))
-        check_trainable(with_variant(override(cfg, values.items()), variant))
 
 
 def test_untrainable_variants_and_bad_options_exit_2_before_anything_is_written(mlflow_uri, wide_csv, capsys):
@@ -102,31 +47,6 @@ def test_untrainable_variants_and_bad_options_exit_2_before_anything_is_written(
         code, _, err = run_cli(capsys, "tune", "--data", wide_csv, *TINY, *args)
         assert code == 2 and says in err and "Traceback" not in err, err
     assert sorted(p.name for p in Path.cwd().iterdir()) == ["wide.csv"]  # no store, study or YAML
-
-
-def test_the_study_lives_beside_the_mlflow_store(monkeypatch):
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
-    assert default_study_db("sqlite:////data/runs/mlflow.db") == "sqlite:////data/runs/optuna.db"
-    assert default_study_db("sqlite:///runs/mlflow.db") == "sqlite:///runs/optuna.db"
-    assert default_study_db("http://127.0.0.1:5000") == "sqlite:///optuna.db"
-    assert default_study_db(None) == "sqlite:///optuna.db"
-
-
-def test_only_trials_of_dead_processes_or_of_this_one_when_asked_are_failed(tmp_path):
-    from forecaster.track import store
-    from forecaster.tune.studies import fail_dead_trials
-
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 'optuna.db'}")
-    for pid in (dead.pid, os.getpid()):
-        trial_id = study.ask()._trial_id  # a RUNNING trial
-        for key, value in {**store.process_tags(), store.PID_TAG: str(pid)}.items():
-            study._storage.set_trial_user_attr(trial_id, key, value)
-    assert fail_dead_trials(study) == [0]  # the dead process's trial; this process's one is running
-    assert fail_dead_trials(study, own=True) == [1]  # on the way out after a signal
-    assert [t.state.name for t in study.get_trials()] == ["FAIL", "FAIL"]
-    assert study.get_trials()[0].user_attrs["forecaster.ended"] == f"process died (pid {dead.pid})"
 
 
 def test_an_interrupted_tuning_says_the_same_command_resumes_it():

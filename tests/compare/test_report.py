@@ -8,12 +8,10 @@ from pathlib import Path
 
 import browser
 import pytest
-from conftest import TINY, run_cli
+from conftest import ROOT, TINY, run_cli
 from mlflow import MlflowClient
 
-ARTIFACTS = Path(
-    os.environ.get("FORECASTER_TEST_ARTIFACTS", Path(__file__).resolve().parents[1] / "out" / "test-artifacts")
-)
+ARTIFACTS = Path(os.environ.get("FORECASTER_TEST_ARTIFACTS", ROOT / "out" / "test-artifacts"))
 
 
 def test_a_run_that_is_no_comparison_or_no_run_is_refused_without_writing(mlflow_uri, tmp_path, capsys):
