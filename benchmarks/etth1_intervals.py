@@ -8,7 +8,7 @@ head (`model.levels: [80, 90]`, pinball loss; intervals: conformalized quantile 
 `causal+calendar`, the point model with the hour of the day and the day of the week as future-known
 covariates (`data.calendar`; they are known for the horizon, so every model may use them). Rows
 keep mse (of the median), coverage_80, coverage_90, width_80, width_90, msis and mql
-(forecaster/interval_metrics.py); rows of other variants in the file are kept (etth1.merge).
+(forecaster/scores/interval_metrics.py); rows of other variants in the file are kept (etth1.merge).
 
     python benchmarks/etth1_intervals.py --seeds 3
     python benchmarks/etth1_intervals.py --seeds 3 --setups causal+calendar --set trainer.threads 1  # one setup
