@@ -1,4 +1,5 @@
-"""The command line's contract: help everywhere, inspect's report, overrides, errors without tracebacks."""
+"""The command line's contract: help everywhere, overrides, errors without tracebacks. Inspect's report:
+tests/data/test_inspection.py."""
 
 from __future__ import annotations
 
@@ -21,13 +22,6 @@ def test_every_command_has_help(command, capsys):
         run_cli(capsys, *command, "--help")
     assert info.value.code == 0
     assert "usage: forecaster" in capsys.readouterr().out
-
-
-def test_inspect_etth1_reports_the_benchmark_split(capsys):
-    code, out, _ = run_cli(capsys, "data", "inspect", ETTH1, "--context-len", "336", "--horizon", "96")
-    assert code == 0
-    assert "rows:         17,420" in out and "frequency:    h" in out and "targets:      7" in out
-    assert "ett                      train 8,209 / validation 2,785 / test 2,785" in out
 
 
 def test_unknown_override_is_named_and_exits_2(capsys):
