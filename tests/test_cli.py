@@ -44,22 +44,6 @@ def test_missing_model_package(capsys, tmp_path):
     assert code == 2 and "not a forecaster model package" in err
 
 
-@pytest.mark.parametrize("command", [["train"], ["compare"], ["tune"], ["data", "inspect"]])
-def test_help_lists_every_config_field_with_type_and_default(command, capsys):
-    with pytest.raises(SystemExit):
-        run_cli(capsys, *command, "--help")
-    out = " ".join(capsys.readouterr().out.split())
-    for option, shown in [
-        ("--data.context_len CONTEXT_LEN", "(type: int, default: 96)"),
-        ("--model.attention ATTENTION", "(type: str, default: causal)"),
-        ("--trainer.devices DEVICES", "(type: int | str, default: 1)"),
-        ("--tracking.uri URI", "(type: str | null, default: null)"),
-        ("--seed SEED", "(type: int, default: 42)"),
-    ]:
-        assert f"{option} {shown}" in out
-    assert "--data FILE CSV to train on (same as --data.path)" in out
-
-
 def test_train_help_is_light():
     code = (
         f"import sys, io, contextlib; sys.path.insert(0, {str(ROOT)!r}); import cli\n"
@@ -70,12 +54,6 @@ def test_train_help_is_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
-
-
-@pytest.mark.parametrize("value, expected", [("2", 2), ("auto", "auto")])
-def test_devices_is_a_count_or_a_name(value, expected):
-    args = cli.build_parser().parse_args(["train", "--trainer.devices", value])
-    assert args.train.trainer.devices == expected
 
 
 @pytest.mark.parametrize(
