@@ -172,6 +172,19 @@ def test_the_architecture_map_names_every_module_and_only_those():
     assert on_disk - named == set(), "modules missing from ARCHITECTURE.md's map"
 
 
+def test_the_top_level_loading_and_pyfunc_re_export_the_serve_room_for_models_logged_before_it():
+    """Models logged to MLflow before the rooms carry a code file that imports these names: the two
+    top-level modules hold no logic, only the serve room's own objects."""
+    import forecaster.loading
+    import forecaster.pyfunc
+    import forecaster.serve.loading
+    import forecaster.serve.pyfunc
+
+    assert forecaster.loading.load_any is forecaster.serve.loading.load_any
+    assert forecaster.pyfunc.forecast_table is forecaster.serve.pyfunc.forecast_table
+    assert forecaster.pyfunc.PACKAGE_ARTIFACT == forecaster.serve.pyfunc.PACKAGE_ARTIFACT
+
+
 @pytest.mark.slow  # a fresh interpreter importing Lightning and MLflow
 def test_importing_training_and_tracking_changes_no_logger_env_or_warning_filter():
     code = (

@@ -1,4 +1,5 @@
-"""The command line's contract: help everywhere, inspect's report, overrides, errors without tracebacks."""
+"""The command line's contract: help everywhere, overrides, errors without tracebacks. Inspect's report:
+tests/data/test_inspection.py."""
 
 from __future__ import annotations
 
@@ -23,13 +24,6 @@ def test_every_command_has_help(command, capsys):
     assert "usage: forecaster" in capsys.readouterr().out
 
 
-def test_inspect_etth1_reports_the_benchmark_split(capsys):
-    code, out, _ = run_cli(capsys, "data", "inspect", ETTH1, "--context-len", "336", "--horizon", "96")
-    assert code == 0
-    assert "rows:         17,420" in out and "frequency:    h" in out and "targets:      7" in out
-    assert "ett                      train 8,209 / validation 2,785 / test 2,785" in out
-
-
 def test_unknown_override_is_named_and_exits_2(capsys):
     code, _, err = run_cli(capsys, "train", "--data", ETTH1, "--model.windw", "3")
     assert code == 2 and "unknown key 'model.windw'" in err and "window" in err and "Traceback" not in err
@@ -50,22 +44,6 @@ def test_missing_model_package(capsys, tmp_path):
     assert code == 2 and "not a forecaster model package" in err
 
 
-@pytest.mark.parametrize("command", [["train"], ["compare"], ["tune"], ["data", "inspect"]])
-def test_help_lists_every_config_field_with_type_and_default(command, capsys):
-    with pytest.raises(SystemExit):
-        run_cli(capsys, *command, "--help")
-    out = " ".join(capsys.readouterr().out.split())
-    for option, shown in [
-        ("--data.context_len CONTEXT_LEN", "(type: int, default: 96)"),
-        ("--model.attention ATTENTION", "(type: str, default: causal)"),
-        ("--trainer.devices DEVICES", "(type: int | str, default: 1)"),
-        ("--tracking.uri URI", "(type: str | null, default: null)"),
-        ("--seed SEED", "(type: int, default: 42)"),
-    ]:
-        assert f"{option} {shown}" in out
-    assert "--data FILE CSV to train on (same as --data.path)" in out
-
-
 def test_train_help_is_light():
     code = (
         f"import sys, io, contextlib; sys.path.insert(0, {str(ROOT)!r}); import cli\n"
@@ -76,12 +54,6 @@ def test_train_help_is_light():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stderr
-
-
-@pytest.mark.parametrize("value, expected", [("2", 2), ("auto", "auto")])
-def test_devices_is_a_count_or_a_name(value, expected):
-    args = cli.build_parser().parse_args(["train", "--trainer.devices", value])
-    assert args.train.trainer.devices == expected
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,6 @@ import torch
 from forecaster.config import ATTENTION_PATTERNS, ModelConfig
 from forecaster.errors import ConfigError
 from forecaster.models import build_network
-from forecaster.nn.common import Dropout
 from forecaster.nn.registry import MODELS
 
 
@@ -67,23 +66,6 @@ def test_naive_baselines_repeat_the_last_value_and_season():
     assert seasonal[0, :, 0].tolist() == [24, 25, 26, 27, 28, 29, 30, 31]
 
 
-@pytest.mark.parametrize("attention", ["causal", "local", "hybrid", "dynamic"])
-def test_forecaster_encoder_is_causal_over_time_steps(attention):
-    torch.manual_seed(0)
-    cfg = ModelConfig(
-        attention=attention,
-        patch_len=1,
-        stride=1,
-        revin=False,
-        **{k: v for k, v in SMALL.items() if k not in ("patch_len", "stride")},
-    )
-    model = build_network(cfg, SHAPE).double().eval()
-    x = torch.randn(2, 32, 3, dtype=torch.float64, requires_grad=True)
-    h, _ = model.encode(x)  # (B*F, T, d)
-    (grad,) = torch.autograd.grad(h[:, :20].sum(), x)
-    assert torch.count_nonzero(grad[:, 20:]) == 0
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "name, attention", [("transformer", a) for a in ATTENTION_PATTERNS] + [("lstm", "causal"), ("linear", "causal")]
@@ -104,29 +86,6 @@ def test_each_model_overfits_one_small_batch(name, attention):
         opt.step()
         first = first if first is not None else loss.item()
     assert loss.item() < 0.05 * first, (first, loss.item())
-
-
-def test_attention_weights_on_request():
-    model = _model("transformer", "hybrid", True)
-    weights = model.attention_weights(torch.randn(2, 32, 3))
-    n_tokens = model.tokenizer.n_tokens
-    assert len(weights) == 2 and weights[0].shape == (2 * 3, 2, n_tokens, n_tokens)
-
-
-@pytest.mark.parametrize("p", [0.1, 0.3, 0.75])
-def test_dropout_drops_share_p_and_keeps_the_mean(p):
-    drop = Dropout(p)
-    x = torch.ones(400, 1001)  # an odd element count: the last 64-bit draw is only partly used
-    y = drop(x)
-    assert abs(float((y == 0).float().mean()) - p) < 0.005
-    assert abs(float(y.mean()) - 1.0) < 0.01
-    assert torch.equal(y.unique(), torch.tensor([0.0, drop.scale]))
-    torch.manual_seed(1)
-    a = drop(x)
-    torch.manual_seed(1)
-    assert torch.equal(a, drop(x))  # the mask follows the seed
-    drop.eval()
-    assert drop(x) is x
 
 
 def test_registry_error_lists_the_names():

@@ -30,19 +30,6 @@ def test_long_file_keeps_series_apart(long_csv):
     assert s.columns == ["y"] and s.n_targets == 1
 
 
-def test_long_covariates_default_to_other_columns(tmp_path):
-    df = long_frame()
-    df["temp"] = 1.5
-    df.to_csv(tmp_path / "cov.csv", index=False)
-    frame = read_frame(DataConfig(path=str(tmp_path / "cov.csv")))
-    assert frame.schema.columns == ["y", "temp"] and frame.schema.n_targets == 1
-
-
-def test_wide_targets_are_selectable(wide_csv):
-    frame = read_frame(DataConfig(path=str(wide_csv), targets=["c"], covariates=["a"]))
-    assert frame.schema.columns == ["c", "a"] and frame.schema.n_targets == 1
-
-
 def _write(tmp_path, text: str | bytes, name="bad.csv"):
     path = tmp_path / name
     path.write_bytes(text if isinstance(text, bytes) else text.encode())

@@ -1,4 +1,5 @@
-"""Splits, scaling and windows: counts, contents, no leakage, the `ett` preset, every window scored."""
+"""Splits, scaling and windows: counts, contents, no leakage, the `ett` preset. Every window scored by
+the loaders: tests/data/test_module.py."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from forecaster.config import DataConfig
-from forecaster.data.module import ForecastDataModule
 from forecaster.data.split import SPLITS, last_windows, rows_needed, split_bounds, window_counts, window_range
 from forecaster.data.windows import prepare
 
@@ -82,15 +82,6 @@ def test_memory_grows_with_rows_not_windows():
     ds = data.dataset("train")
     assert ds.values.data_ptr() == data.values.data_ptr()  # one shared tensor, no copies
     assert ds.starts.numel() == 1 and ds.cum.numel() == 1  # one segment per series
-
-
-def test_evaluation_loaders_keep_every_window():
-    dm = ForecastDataModule(ett_config(eval_batch_size=1000))
-    for loader, n in ((dm.val_dataloader(), 2785), (dm.test_dataloader(), 2785)):
-        assert sum(len(x) for x, _ in loader) == n  # 2,785 is not a multiple of 1,000
-    x, y = next(iter(dm.train_dataloader()))
-    assert x.shape == (64, 336, 7) and y.shape == (64, 96, 7) and x.dtype == torch.float32
-    assert dm.schema is dm.data.schema and (dm.schema.context_len, dm.schema.horizon) == (336, 96)
 
 
 @settings(max_examples=60, deadline=None)

@@ -18,7 +18,6 @@ from forecaster.nn.common import CAPABILITIES, COVARIATE_KINDS, Network
 from forecaster.nn.quantiles import MEDIAN, QuantileForecaster
 from forecaster.nn.registry import MODELS
 from forecaster.serve.ensemble import MedianEnsemble
-from forecaster.validation import FAMILIES
 
 SMALL = dict(d_model=8, n_heads=2, n_layers=1, d_ff=8, patch_len=4, stride=4, window=2, hidden_size=8, dropout=0.0)
 # two targets, a past-only covariate and a future-known one (the last), two static covariates
@@ -156,17 +155,6 @@ def test_the_median_ensemble_declares_a_point_forecast_of_x_alone():
     assert not any(hasattr(ensemble, m) for m in ("quantile_forecast", "set_units", "attention_weights"))
     with torch.no_grad():
         assert ensemble(inputs()[0]).shape == (3, 6, 2)
-
-
-def test_a_network_that_leaves_a_capability_undeclared_is_refused():
-    with pytest.raises(TypeError, match="must declare HAS_QUANTILES, NEEDS_UNITS, SHOWS_ATTENTION, COVARIATES"):
-
-        class Vague(Network):
-            TRAINABLE = True
-
-
-def test_the_trainable_families_of_validation_are_the_registry_s():
-    assert tuple(name for name, cls in MODELS.items() if cls.TRAINABLE) == FAMILIES
 
 
 PROBES = re.compile(

@@ -11,7 +11,7 @@ from conftest import ROOT
 
 from forecaster.config import ATTENTION_PATTERNS
 from forecaster.nn.attention import MultiHeadAttention, attend, dense_attention, head_groups
-from forecaster.nn.masks import attention_mask, causal_mask, local_mask, window_mask
+from forecaster.nn.masks import attention_mask, causal_mask, local_mask
 from forecaster.nn.patterns import PATTERNS
 
 
@@ -60,13 +60,6 @@ def test_head_groups_split_the_heads_as_the_table_says():
 def test_pattern_mask_follows_the_head_groups(pattern, expected):
     mask = MultiHeadAttention(d_model=8, n_heads=2, pattern=pattern, window=2).pattern_mask(6, 6)
     assert torch.equal(mask, expected().expand(2, -1, -1))
-
-
-def test_window_mask_from_positions_keeps_the_window_convention():
-    t, s = torch.arange(6)[:, None], torch.arange(6)
-    assert torch.equal(window_mask(t, s, 3), local_mask(6, 3))
-    assert torch.equal(window_mask(t, s), causal_mask(6))
-    assert torch.equal(window_mask(t + 10, s + 10, 3), local_mask(6, 3))  # only offsets matter
 
 
 def test_networks_import_only_torch_numpy_and_each_other():

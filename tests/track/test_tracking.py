@@ -216,25 +216,3 @@ def test_training_against_a_tracking_server(mlflow_server, wide_csv, tmp_path, m
     (run,) = client.search_runs([exp.experiment_id])
     assert run.info.status == "FINISHED" and "mse" in run.data.metrics
     assert "config.yaml" in {a.path for a in client.list_artifacts(run.info.run_id)}
-
-
-def test_the_same_seed_reproduces_the_metrics(wide_csv, tmp_path, capsys):
-    rows = []
-    for k in range(2):
-        code, _, err = run_cli(
-            capsys,
-            "train",
-            "--data",
-            wide_csv,
-            *TINY,
-            "--model.attention",
-            "hybrid",
-            "--tracking.enabled",
-            "false",
-            "--metrics-out",
-            tmp_path / f"{k}.json",
-        )
-        assert code == 0, err
-        rows.append(json.loads((tmp_path / f"{k}.json").read_text()))
-    for key in ("mse", "mae", "mse_original", "best_val_loss"):
-        assert rows[0][key] == rows[1][key]

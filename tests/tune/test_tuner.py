@@ -1,5 +1,6 @@
 """`forecaster tune`: search spaces from YAML, studies in a database, trials as child MLflow runs,
-pruning, resuming after kill -9, and choices that never read the test split."""
+resuming after kill -9, and choices that never read the test split. One trial and its pruning:
+test_trials.py; the trials shared among Ray workers: test_trial_fanout.py."""
 
 from __future__ import annotations
 
@@ -100,23 +101,6 @@ def test_a_study_of_3_trials_writes_a_best_config_that_train_reproduces(mlflow_u
     assert len(_runs("small")[1]) == 3 + 1  # the `train` run above
 
 
-@pytest.mark.slow
-def test_a_pruned_trial_stops_training_and_its_run_finishes_tagged(mlflow_uri, wide_csv):
-    from forecaster.tune.tuner import tune
-
-    cfg = load(None, [("data.path", str(wide_csv)), ("name", "prune"), ("trainer.max_epochs", 3)])
-    cfg = override(cfg, [(k.lstrip("-"), v) for k, v in zip(FAST[::2], FAST[1::2]) if k != "--trainer.max_epochs"])
-    cfg.search = SMALL_SPACE
-    result = tune(cfg, variants=["causal"], trials=2, pruner=optuna.pruners.ThresholdPruner(upper=0.0))
-    trials = result.studies["causal"].get_trials()
-    assert [t.state for t in trials] == [optuna.trial.TrialState.PRUNED] * 2 and result.best is None
-    assert all(list(t.intermediate_values) == [0] for t in trials)  # stopped after the first of 3 epochs
-    _, children = _runs("prune")
-    assert len(children) == 2
-    assert all(r.info.status == "FINISHED" and r.data.tags["optuna.pruned"] == "true" for r in children)
-    assert all(r.data.metrics["epochs"] == 1 for r in children)
-
-
 def _study(path: Path, name: str):
     return optuna.load_study(study_name=name, storage=f"sqlite:///{path}")
 
@@ -175,18 +159,6 @@ def test_changing_the_test_rows_changes_no_choice(tmp_path):
         study = tune(cfg, variants=["causal"], trials=2, study_db=f"sqlite:///{tmp_path / name}.db").studies["causal"]
         outcomes.append([(t.params, t.value, t.intermediate_values) for t in study.get_trials()] + [study.best_params])
     assert outcomes[0] == outcomes[1]
-
-
-def test_workers_share_the_missing_trials_exactly_and_a_cluster_needs_a_shared_study_db(mlflow_uri):
-    from forecaster.compare import fanout
-    from forecaster.tune.fanout import shares
-
-    assert shares(20, 2) == [10, 10] and shares(5, 2) == [3, 2] and shares(1, 4) == [1] and shares(0, 2) == []
-    remote = fanout.Plan(address="10.0.0.5:6379")
-    with pytest.raises(ConfigError, match="--study-db postgresql"):
-        fanout.check(remote, False, mlflow_uri, "sqlite:///optuna.db")
-    fanout.check(remote, False, mlflow_uri, "postgresql+psycopg://me@10.0.0.2/optuna")  # every node reaches it
-    fanout.check(fanout.Plan(workers=2), True, mlflow_uri, "sqlite:///optuna.db")  # one machine
 
 
 @pytest.mark.slow  # starts a local Ray: 2 workers share 4 trials

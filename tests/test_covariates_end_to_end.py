@@ -1,21 +1,22 @@
 """Covariates end to end: every trainable family uses a future-known covariate; predict takes the
-future rows (and refuses bad ones, exit 2); static categories are stored and checked."""
+future rows (and refuses bad ones, exit 2); static categories are stored and checked.
+
+How covariates enter the networks: tests/nn/test_network_covariates.py; in the data:
+tests/data/test_covariates.py (this file's name says end to end: test file basenames are unique)."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 from conftest import run_cli
 
 from forecaster.config import load, with_variant
 from forecaster.fit.experiment import train
-from forecaster.models import build_network
 from forecaster.serve.package import ForecastPackage
 from forecaster.serve.pyfunc import forecast_table
 from forecaster.validation import TUNABLE
-from tests.data.test_covariate_data import long_with_static, promo_frame
+from tests.data.test_covariates import long_with_static, promo_frame
 
 FAMILIES = TUNABLE  # every attention pattern, lstm and linear
 SMALL = [
@@ -57,31 +58,6 @@ def test_a_future_known_covariate_is_used_by_every_trainable_family(tmp_path, va
     naive = fit_mse(path, "naive", known=True)
     assert fit_mse(path, variant, known=True) < 0.2 * naive  # knowing promo's future: noise only
     assert fit_mse(path, variant, known=False) > 0.4 * naive  # promo seen in the past only: no better than its mean
-
-
-@pytest.mark.parametrize("variant", ("causal", "cross", "lstm", "linear"))
-@pytest.mark.parametrize("independent", (True, False))
-def test_every_family_reads_each_kind_of_covariate(variant, independent):
-    """Changing the past covariates, the future-known ones over the horizon, or the static
-    category changes the forecast (none is silently ignored), in both channel modes."""
-    cfg = with_variant(load(None, [*SMALL, ("model.channel_independent", str(independent).lower())]), variant)
-    dims = type("Dims", (), dict(n_features=4, n_targets=1, context_len=16, horizon=8, period=1, n_future=2))()
-    dims.static_cardinalities = [3, 0]
-    torch.manual_seed(0)
-    network = build_network(cfg.model, dims).eval()
-    for p in network.parameters():  # zero-initialised covariate maps would hide a missing path
-        torch.nn.init.normal_(p, std=0.3)
-    x, future, static = torch.randn(2, 16, 4), torch.randn(2, 8, 2), torch.tensor([[0.0, 0.5], [1.0, -1.0]])
-    base = network(x, future, static)
-    past = x.clone()
-    past[..., 1] = torch.randn(2, 16)  # not a shift: RevIN removes each window's mean
-    changed = {
-        "past": network(past, future, static),
-        "future": network(x, future + 1, static),
-        "static": network(x, future, torch.tensor([[2.0, 0.5], [0.0, -1.0]])),
-    }
-    for kind, out in changed.items():
-        assert not torch.allclose(out, base), f"{variant} ignores the {kind} covariates"
 
 
 def write_input(tmp_path, name: str, history: pd.DataFrame, future: pd.DataFrame) -> str:

@@ -1,4 +1,5 @@
-"""Future-known and static covariates in the data: calendar encoding, schema, windows, static checks."""
+"""Future-known and static covariates in the data (`forecaster.data.covariates`): schema, windows, static
+encoding and checks. Calendar features: tests/data/test_calendar.py."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import pandas as pd
 import pytest
 
 from forecaster.config import DataConfig
-from forecaster.data import calendar
 from forecaster.data.schema import Schema
 from forecaster.data.windows import prepare
-from forecaster.errors import ConfigError, DataError
+from forecaster.errors import DataError
 
 
 def promo_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
@@ -24,27 +24,6 @@ def promo_frame(n: int = 120, seed: int = 0) -> pd.DataFrame:
             "promo": promo,
         }
     )
-
-
-def test_calendar_features_are_sin_cos_pairs_of_the_cycle():
-    times = pd.date_range("2024-01-01", periods=48, freq="h")  # a Monday
-    out = calendar.features(times, ["hour", "dayofweek"])
-    assert out.shape == (48, 4) and out.dtype == np.float32
-    assert calendar.columns(["hour"]) == ["hour_sin", "hour_cos"]
-    np.testing.assert_allclose(out[:, 0] ** 2 + out[:, 1] ** 2, 1.0, rtol=1e-6)
-    np.testing.assert_allclose(out[6, :2], [1.0, 0.0], atol=1e-6)  # 06:00 is a quarter of the day
-    np.testing.assert_allclose(out[0, :2], out[24, :2], atol=1e-6)  # the cycle closes
-    assert (out[:24, 2] == out[0, 2]).all() and out[24, 2] != out[0, 2]  # the day changes at midnight
-
-
-def test_calendar_refuses_unknown_names_and_features_finer_than_the_frequency():
-    with pytest.raises(ConfigError, match=r"unknown data\.calendar feature 'weekday'; valid: minute, hour"):
-        calendar.check_features(["weekday"])
-    with pytest.raises(ConfigError, match=r"'hour' is finer than the data's frequency 'D'.*valid.*dayofweek"):
-        calendar.check_features(["hour"], "D")
-    assert calendar.check_features(["month", "quarter"], "MS") == ["month", "quarter"]
-    with pytest.raises(ConfigError, match="finer"):
-        calendar.check_features(["dayofweek"], "MS")
 
 
 def test_future_covariates_are_the_last_features_and_windows_carry_their_horizon(tmp_path):
