@@ -84,6 +84,16 @@ def run_cli(capsys, *args) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+SMALL_NETWORK = [  # every family small enough to train in a second, as (dotted key, value) overrides
+    ("model.d_model", "16"),
+    ("model.n_heads", "2"),
+    ("model.n_layers", "1"),
+    ("model.d_ff", "32"),
+    ("model.patch_len", "4"),
+    ("model.stride", "4"),
+    ("model.hidden_size", "16"),
+    ("model.dropout", "0.0"),
+]
 TINY = [  # a tiny but complete training setting, used by CLI tests
     "--data.context_len",
     "24",

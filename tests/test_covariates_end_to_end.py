@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import run_cli
+from conftest import SMALL_NETWORK, run_cli
 
 from forecaster.config import load, with_variant
 from forecaster.fit.experiment import train
@@ -24,14 +24,7 @@ SMALL = [
     ("data.horizon", "8"),
     ("data.targets", "y"),
     ("data.batch_size", "32"),
-    ("model.d_model", "16"),
-    ("model.n_heads", "2"),
-    ("model.n_layers", "1"),
-    ("model.d_ff", "32"),
-    ("model.patch_len", "4"),
-    ("model.stride", "4"),
-    ("model.hidden_size", "16"),
-    ("model.dropout", "0.0"),
+    *SMALL_NETWORK,
     ("trainer.lr", "3.0e-2"),
     ("trainer.progress_bar", "false"),
     ("tracking.enabled", "false"),

@@ -41,7 +41,7 @@ from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import localize, same_freq
 from forecaster.errors import DataError, PackageError
 from forecaster.scores import intervals
-from forecaster.serve import checks as checks
+from forecaster.serve import checks
 
 FORMAT_VERSION = 1
 META, CONFIG, SCHEMA, SCALER, WEIGHTS = (

@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import pytest
 import torch
+from conftest import SMALL_NETWORK as SMALL
 
 from forecaster.config import load, with_variant
 from forecaster.models import build_network
 from forecaster.nn.covariates import CovariateMap, FutureTokens, PastCovariateTokens, static_embedding
-
-SMALL = [
-    ("model.d_model", "16"),
-    ("model.n_heads", "2"),
-    ("model.n_layers", "1"),
-    ("model.d_ff", "32"),
-    ("model.patch_len", "4"),
-    ("model.stride", "4"),
-    ("model.hidden_size", "16"),
-    ("model.dropout", "0.0"),
-]
 
 
 def test_future_tokens_pad_the_horizon_with_its_last_step_and_each_step_reaches_only_its_patch():
