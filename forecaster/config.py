@@ -1,15 +1,11 @@
 """Typed configuration: nested dataclasses are the single source of truth.
 
-YAML files in ``configs/`` and dotted command-line overrides (``--data.context_len 336``) fill the
-same dataclasses. Parsing and type conversion are jsonargparse's, read from the dataclasses' type
-hints (as litgpt does; not LightningCLI, so nothing here imports Lightning); this module adds what
-jsonargparse does not say: an unknown key is an error naming the key and the valid ones, a value of
-the wrong type is an error naming the field, and variant names are checked in one place
-(`check_variant`). Values that follow from the data (number of columns, head size) are computed
-elsewhere, never configured.
-
-Per-variant settings live in ``variants:``, a mapping from variant name to dotted overrides applied
-when that variant is trained (`with_variant`), so one file can hold a fair setting for each.
+YAML files in ``configs/`` and dotted command-line overrides (``--data.context_len 336``) fill the same
+dataclasses, parsed and typed by jsonargparse from their type hints (as litgpt does; nothing here imports
+Lightning). This module adds what jsonargparse does not say: an unknown key is an error naming the valid
+ones, an ill-typed value names the field, variant names are checked in one place (`check_variant`).
+Values that follow from the data (number of columns, head size) are computed elsewhere, never configured.
+Per-variant settings live in ``variants:`` (variant name -> dotted overrides, applied by `with_variant`).
 Precedence: the YAML's sections < ``variants[variant]`` < values given explicitly as overrides.
 """
 
@@ -36,11 +32,8 @@ LOSS_SCALES = ("none", "naive")  # forecaster.scores.metrics.error_scale
 
 
 def check_variant(name: str, *, valid: tuple[str, ...] = VARIANTS, key: str = "variant") -> str:
-    """`name` if it is one of `valid`, else a ConfigError naming it and the valid ones.
-
-    The one check for every place a variant is named: `--variants`, `with_variant`, the
-    `variants:` section, `model.name` and `model.attention`.
-    """
+    """`name` if it is one of `valid`, else a ConfigError naming it and the valid ones: the one check for
+    every place a variant is named (`--variants`, `with_variant`, `variants:`, `model.name`, `model.attention`)."""
     if name not in valid:
         raise ConfigError(f"unknown {key} '{name}'; valid: {', '.join(valid)}")
     return name
@@ -70,7 +63,9 @@ class DataConfig:
     split: str = "ratio"  # ratio | ett | borders | last (per series: test = last horizon, val = the one before)
     ratios: list[float] = field(default_factory=lambda: [0.7, 0.1, 0.2])
     borders: list[int] | None = None  # [train_end, val_end, test_end] rows, with split=borders
-    test_windows: int = 1  # split=last: rolling test (and validation) origins, one step apart
+    test_windows: int = 1  # split=last: rolling test origins, one step apart
+    val_windows: int = 1  # split=last: validation origins per series, val_step apart (forecaster/data/split.py)
+    val_step: int = 0  # rows between validation origins; 0 = the horizon (split=last), 1 (other splits)
     context_len: int = 96
     horizon: int = 24
     batch_size: int = 64
@@ -124,9 +119,8 @@ class TrainerConfig:
     loss_scale: str = "none"  # none | naive: each window's errors over its inputs' mean one-step change (MASE's)
     scheduler: str = "onecycle"  # onecycle | cosine | none
     patience: int = 3
-    # 0: off. Else the decay of an exponential moving average of the weights, updated every optimiser step
-    # (so it spans about 1 / (1 - decay) steps; count the steps of an epoch before choosing it): the
-    # average is what is validated, checkpointed and kept (Lightning's EMAWeightAveraging)
+    # 0: off, else the decay of a moving average of the weights (Lightning's EMAWeightAveraging, over about
+    # 1 / (1 - decay) optimiser steps), which is what is validated, checkpointed and kept
     ema_decay: float = 0.0
     gradient_clip_val: float = lightning(default=1.0)  # 0 turns clipping off
     limit_train_batches: float = lightning(default=1.0)
@@ -161,13 +155,23 @@ class TrackingConfig:
 
 
 @dataclass
+class SelectionConfig:
+    """How a model is chosen and deployed: the validation yardstick of every choice (forecaster.scores.metrics:
+    mse | mae | mase | smape; auto = mase for a long file of several series, else mse) and the refit on every row."""
+
+    metric: str = "auto"
+    refit: bool = True  # --save / --save-best / --register deploy the chosen settings fitted on every row
+
+
+@dataclass
 class Config:
-    """One experiment: data, model, trainer, tracking, and the seed."""
+    """One experiment: data, model, trainer, tracking, selection, and the seed."""
 
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     tracking: TrackingConfig = field(default_factory=TrackingConfig)
+    selection: SelectionConfig = field(default_factory=SelectionConfig)
     seed: int = 42
     name: str = "forecaster"
     variants: dict[str, dict[str, Any]] = field(default_factory=dict)
@@ -178,7 +182,7 @@ class Config:
         return self.model.attention if self.model.name == "transformer" else self.model.name
 
 
-SECTIONS = {"data": DataConfig, "model": ModelConfig, "trainer": TrainerConfig, "tracking": TrackingConfig}
+SECTIONS = {f.name: f.default_factory for f in dataclasses.fields(Config) if f.type.endswith("Config")}
 COMMAND_LINE_KEYS = (*SECTIONS, "seed", "name")  # `variants`, `search` are YAML only: `--variants` lists names
 YAML_ONLY = ("variants", "search")
 
@@ -197,9 +201,7 @@ def _parser():
     return parser
 
 
-def to_dict(cfg: Config) -> dict[str, Any]:
-    """The config as nested plain data (YAML/JSON-ready)."""
-    return dataclasses.asdict(cfg)
+to_dict = dataclasses.asdict  # the config as nested plain data (YAML/JSON-ready)
 
 
 def flatten(cfg: Config) -> dict[str, Any]:
@@ -304,10 +306,7 @@ def list_value(section: str, name: str, value: Any) -> Any:
 
 
 def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    out = dict(base)
-    for key, value in changes.items():
-        out[key] = _merge(base[key], value) if key in SECTIONS else value
-    return out
+    return {**base, **{k: _merge(base[k], v) if k in SECTIONS else v for k, v in changes.items()}}
 
 
 def argument_error(message: str, *, source: str | None = None) -> ConfigError:
@@ -332,9 +331,8 @@ def argument_error(message: str, *, source: str | None = None) -> ConfigError:
 
 
 def _describe(hint: Any) -> str:
-    if hint is bool:
-        return "true or false"
-    return getattr(hint, "__name__", None) if isinstance(hint, type) else str(hint).replace("typing.", "")
+    named = getattr(hint, "__name__", None) if isinstance(hint, type) else str(hint).replace("typing.", "")
+    return "true or false" if hint is bool else named
 
 
 def load(path: str | Path | None, overrides: Iterable[tuple[str, Any]] = ()) -> Config:

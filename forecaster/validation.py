@@ -90,6 +90,7 @@ RULES: dict[str, Rule] = {
     "trainer.num_nodes": at_least(1),
     "trainer.devices": ((lambda v: isinstance(v, str) or v == -1 or v >= 1), "-1 (all), an integer ≥ 1 or auto"),
     "trainer.threads": optional(at_least(1)),
+    "selection.metric": one_of("auto", "mse", "mae", "mase", "smape"),  # forecaster.scores.metrics.yardstick
     "seed": ((lambda v: 0 <= v < SEED_LIMIT), f"an integer in [0, {SEED_LIMIT - 1}]"),
 }
 

@@ -7,9 +7,9 @@ horizons). Whether a longer look-back helps depends on the data, so `train` and 
 try it: the candidates are that context, twice and four times it (while every series kept by the
 rules still has a window in every split, at most 1,024 steps), each with the MSE and the MAE loss
 (unless given). For each, the linear baseline (RevIN + one linear map: seconds to fit) is trained
-with the settings derived for that context, and the candidate with the lowest validation loss
-(`forecaster.scores.metrics.validation_loss`, the yardstick every choice uses) is kept. Every candidate
-has the same validation targets (a split owns target rows, whatever the context), and the test
+with the settings derived for that context, and the candidate with the lowest validation score
+(`forecaster.scores.metrics.validation_score`, `selection.metric`: the yardstick every choice uses) is
+kept. Every candidate has the same validation targets (a split owns target rows, whatever the context), and the test
 split is never read.
 """
 
@@ -76,7 +76,7 @@ def _probe(
             results.append((_validation_loss(trial), context, loss, rules))
     best = min(results, key=lambda r: r[0])
     tried = ", ".join(f"{c} {lo} {v:.4f}" for v, c, lo, _ in results)
-    reason = f"lowest validation loss of the linear model (context loss: value): {tried}"
+    reason = f"lowest validation score of the linear model (context loss: value): {tried}"
     if len(contexts) > 1:
         chosen = [Derived("data.context_len", best[1], reason)]
     else:  # only the loss was tried: the context keeps its rule (when it was derived at all)
@@ -108,7 +108,7 @@ def _validation_loss(cfg: Config) -> float:
     from forecaster.data.windows import prepare
     from forecaster.fit.training import fit, seed_all
     from forecaster.models import build_network
-    from forecaster.scores.metrics import validation_loss
+    from forecaster.scores.metrics import validation_score
 
     linear = with_variant(cfg, "linear")
     if linear.trainer.threads:
@@ -123,7 +123,7 @@ def _validation_loss(cfg: Config) -> float:
     network = build_network(linear.model, data.schema)
     trainer = replace(linear.trainer, progress_bar=False)
     fit(network, ForecastDataModule(linear.data, prepared=data), trainer, seed=linear.seed)
-    return validation_loss(network, data.dataset("val"), trainer.loss_scale)
+    return validation_score(network, data, linear.selection.metric)
 
 
 def explicit_keys(config_path: str | None, typed: Iterable[str]) -> set[str]:

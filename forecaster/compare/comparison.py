@@ -220,14 +220,12 @@ def _fit_job(job: fanout.Job, console=None) -> tuple[selection.Fit, np.ndarray]:
             console.print(f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}: finished earlier, not refitted")
         progress.skip()
         row, window_se = _finished(earlier.info.run_id)
-        row.run_id, row.val_mse = earlier.info.run_id, earlier.data.metrics.get("val_mse")
+        row.run_id, row.val_mse = earlier.info.run_id, row.metrics.get("val_score")
         return selection.Fit(vcfg, job.key, data, None, row), window_se
     resume = earlier.info.run_id if earlier is not None else None
     outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=job.derived)
-    val_mse = selection.validation_mse(outcome.network, data, vcfg)
-    row = Row(vcfg.variant(), vcfg.seed, outcome.run_id, dict(outcome.metrics), val_mse=val_mse)
-    if outcome.run_id is not None:  # a resumed comparison chooses from it without refitting
-        tracking.Run(outcome.run_id).log_metrics({"val_mse": val_mse})
+    # the yardstick of the choice, logged by the fit in its own run (a resumed comparison reads it there)
+    row = Row(vcfg.variant(), vcfg.seed, outcome.run_id, dict(outcome.metrics), val_mse=outcome.metrics["val_score"])
     return selection.Fit(vcfg, job.key, data, outcome.network, row), outcome.window_se
 
 

@@ -29,7 +29,7 @@ from forecaster.config import Config
 from forecaster.data.windows import PreparedData
 from forecaster.errors import ConfigError
 from forecaster.scores.intervals import calibrate
-from forecaster.scores.metrics import evaluate, m4_metrics, validation_loss
+from forecaster.scores.metrics import evaluate, m4_metrics, validation_score
 from forecaster.serve.ensemble import EnsemblePackage, MedianEnsemble
 from forecaster.serve.package import ForecastPackage
 
@@ -51,7 +51,7 @@ class Fit:
 def validation_mse(network: nn.Module, data: PreparedData, cfg: Config) -> float:
     """The trainer's validation loss over every validation window: MSE on scaled values (as the test
     `mse`), each window's errors divided by its scale with `trainer.loss_scale naive`."""
-    return validation_loss(network, data.dataset("val"), cfg.trainer.loss_scale, batch_size=cfg.data.eval_batch_size)
+    return validation_score(network, data, cfg.selection.metric, batch_size=cfg.data.eval_batch_size)
 
 
 def check_ensemble_k(k: int) -> int:

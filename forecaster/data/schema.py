@@ -172,7 +172,7 @@ def _json_kind(value: Any) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
-DIAGNOSTIC_KINDS = ("sorted", "filled_gaps", "filled_missing", "dropped_short", "clipped")
+DIAGNOSTIC_KINDS = ("sorted", "filled_gaps", "filled_missing", "dropped_short", "clipped", "short_validation")
 
 
 @dataclass(frozen=True)

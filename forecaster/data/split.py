@@ -6,8 +6,15 @@ window belongs to it when all its targets do. Inputs may reach back across the b
 standard long-horizon protocol), targets never, so no split sees another's targets.
 
 The `last` split is M4's protocol for many short series: per series, the test targets are the
-last `horizon + test_windows - 1` rows (`test_windows` forecast origins one step apart), the
-validation targets the same number of rows before them, and the rest is training.
+last `horizon + test_windows - 1` rows (`test_windows` forecast origins one step apart), and
+validation is rolling-origin: `val_windows` origins `val_step` rows apart (the horizon by default),
+the newest one's horizon ending where the test targets begin, so each origin is scored on the
+horizon after it as the test origin is. A series too short for every validation origin and a
+training window keeps as many origins as leave it one training window (at least one): it uses what
+it has, and `short_validation` says how many series did. The rest is training.
+
+The other splits validate on every window of their validation period (origins one step apart), or
+on origins `val_step` rows apart when it is set.
 """
 
 from __future__ import annotations
@@ -30,10 +37,32 @@ def split_bounds(length: int, cfg: DataConfig) -> list[tuple[int, int]]:
         ends = (n_train, length - n_test, length)
     elif cfg.split == "last":
         span = cfg.horizon + cfg.test_windows - 1  # target rows of test_windows windows one step apart
-        ends = (max(length - 2 * span, 0), max(length - span, 0), length)
+        val = cfg.horizon + val_step(cfg) * (val_count(length, cfg) - 1)
+        ends = (max(length - span - val, 0), max(length - span, 0), length)
     else:
         ends = ETT_BORDERS if cfg.split == "ett" else tuple(cfg.borders)
     return [(0, ends[0]), (ends[0], ends[1]), (ends[1], ends[2])]
+
+
+def val_step(cfg: DataConfig) -> int:
+    """Rows between validation origins: `data.val_step`, else the horizon (`last`) or 1 (other splits)."""
+    return cfg.val_step or (cfg.horizon if cfg.split == "last" else 1)
+
+
+def val_count(length: int, cfg: DataConfig) -> int:
+    """Validation origins of a series of `length` rows under the `last` split: `val_windows`, or as many
+    as leave one training window (at least one)."""
+    test = cfg.horizon + cfg.test_windows - 1
+    room = length - test - cfg.horizon - (cfg.context_len + cfg.horizon)  # rows beyond one origin and one window
+    return max(1, min(cfg.val_windows, room // val_step(cfg) + 1 if room >= 0 else 1))
+
+
+def val_starts(lo: int, hi: int, cfg: DataConfig) -> list[int]:
+    """Start rows of the validation windows whose targets lie in [lo, hi), `val_step(cfg)` rows apart, the
+    newest one's targets ending at `hi`; oldest first."""
+    step, newest = val_step(cfg), hi - cfg.horizon - cfg.context_len
+    oldest = max(lo - cfg.context_len, 0)
+    return list(range(newest, oldest - 1, -step))[::-1] if newest >= oldest else []
 
 
 def check_split(data: DataConfig) -> None:
@@ -45,6 +74,10 @@ def check_split(data: DataConfig) -> None:
         raise out_of_range("data.split", data.split, "one of ratio, ett, borders, last")
     if data.split == "last" and not 1 <= data.test_windows <= 2**31 - 1:
         raise out_of_range("data.test_windows", data.test_windows, "an integer ≥ 1 (rolling test origins per series)")
+    if not 1 <= data.val_windows <= 2**31 - 1:
+        raise out_of_range("data.val_windows", data.val_windows, "an integer ≥ 1 (validation origins per series)")
+    if not 0 <= data.val_step <= 2**31 - 1:
+        raise out_of_range("data.val_step", data.val_step, "an integer ≥ 0 (rows between validation origins)")
     if data.split == "borders" and not (borders and len(borders) == 3 and 1 <= borders[0] < borders[1] < borders[2]):
         valid = "three increasing row numbers [train_end, val_end, test_end] with data.split borders"
         raise out_of_range("data.borders", borders, valid)
@@ -71,7 +104,9 @@ def window_counts(length: int, cfg: DataConfig) -> list[int]:
     bounds = split_bounds(length, cfg)
     if bounds[-1][1] > length:
         return [0, 0, 0]
-    return [window_range(lo, hi, cfg.context_len, cfg.horizon)[1] for lo, hi in bounds]
+    (a, b), val, (c, d) = bounds
+    count = lambda lo, hi: window_range(lo, hi, cfg.context_len, cfg.horizon)[1]
+    return [count(a, b), len(val_starts(*val, cfg)), count(c, d)]
 
 
 def rows_needed(cfg: DataConfig) -> int | None:

@@ -25,7 +25,7 @@ from forecaster.data.inputs import encode
 from forecaster.data.io import read_frame
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
-from forecaster.data.split import ETT_BORDERS, SPLITS, rows_needed, split_bounds, window_range
+from forecaster.data.split import ETT_BORDERS, SPLITS, rows_needed, split_bounds, val_starts, val_step, window_range
 from forecaster.errors import DataError
 
 
@@ -162,10 +162,32 @@ def prepare(
         ranges = [window_range(*b[k], cfg.context_len, cfg.horizon) for b in bounds]
         starts = np.array([first for first, _ in ranges]) + rows.offsets
         segments[split] = (starts, np.array([count for _, count in ranges]))
+    if val_step(cfg) > 1:  # rolling origins `val_step` rows apart: one window per segment
+        segments["val"] = _strided_val(bounds, rows.offsets, cfg, frame)
     schema = schema.with_windows(
         context_len=cfg.context_len, horizon=cfg.horizon, period=season_period(frame.schema.freq, cfg)
     )
     return PreparedData(replace(frame, schema=schema), scaler, rows.values, rows.offsets, segments, rows.static)
+
+
+def _strided_val(bounds: list, offsets: np.ndarray, cfg: DataConfig, frame: SeriesFrame) -> tuple:
+    """The validation windows `val_step` rows apart (forecaster.data.split.val_starts), as one-window
+    segments; a note says how many series have fewer origins than `data.val_windows`."""
+    per_series = [val_starts(*b[1], cfg) for b in bounds]
+    starts = np.concatenate([off + np.asarray(s, dtype=np.int64) for off, s in zip(offsets, per_series)])
+    fewer = [n for n in map(len, per_series) if cfg.split == "last" and n < cfg.val_windows]
+    if fewer:
+        notes.report(
+            [
+                Diagnostic(
+                    "short_validation",
+                    frame.schema.series_ids[0],
+                    f"{len(fewer)} series too short for {cfg.val_windows} validation origins keep as many as "
+                    f"leave a training window (as few as {min(fewer)})",
+                )
+            ]
+        )
+    return starts, np.ones(len(starts), dtype=np.int64)
 
 
 def _check_scaled(scaled: np.ndarray, frame: SeriesFrame, offsets: np.ndarray) -> None:

@@ -30,7 +30,7 @@ from forecaster.models import build_network
 from forecaster.nn.common import count_parameters
 from forecaster.scores.interval_metrics import interval_metrics
 from forecaster.scores.intervals import Calibration, calibrate
-from forecaster.scores.metrics import evaluate, m4_metrics
+from forecaster.scores.metrics import evaluate, m4_metrics, validation_score
 from forecaster.serve.package import ForecastPackage
 from forecaster.track import run_inputs, tracking
 
@@ -168,10 +168,13 @@ def fit_network(cfg: Config, network: nn.Module, data: PreparedData, run, *, qui
 
 
 def score(cfg: Config, network: nn.Module, data: PreparedData) -> Scores:
-    """Test metrics over every test window (M4's with the `last` split), and conformal intervals
-    calibrated on the validation windows and scored on the test ones when `model.levels` asks."""
+    """Test metrics over every test window (M4's with the `last` split), the validation yardstick
+    every choice is made by (`val_score`: `selection.metric` over the validation windows, logged in the
+    fit's own run so a resumed comparison finds it), and conformal intervals calibrated on the
+    validation windows and scored on the test ones when `model.levels` asks."""
     batch = cfg.data.eval_batch_size
     metrics = evaluate(network, data.dataset("test"), data.scaler, batch_size=batch, keep_errors=True)
+    metrics["val_score"] = validation_score(network, data, cfg.selection.metric, batch_size=batch)
     window_se, predictions = metrics.pop("window_se"), metrics.pop("predictions")
     if cfg.data.split == "last":
         metrics.update(m4_metrics(data, predictions))

@@ -148,6 +148,81 @@ def validation_loss(network: nn.Module, dataset: WindowDataset, loss_scale: str,
     return total / max(count, 1)
 
 
+YARDSTICKS = ("mse", "mae", "mase", "smape")
+
+
+def selection_metric(metric: str, data: PreparedData) -> str:
+    """The yardstick `selection.metric` names; `auto` is `mase` for a long file of several series (a
+    scale-free error, each series weighing alike, whatever its level), else `mse` (a wide file's columns
+    are each standardised, so MSE on scaled values already weighs them alike, as the benchmarks score)."""
+    if metric != "auto":
+        return metric
+    s = data.schema
+    return "mase" if s.layout == "long" and len(s.series_ids) > 1 else "mse"
+
+
+@torch.no_grad()
+def forecasts(network: nn.Module, dataset: WindowDataset, *, batch_size: int = 256) -> np.ndarray:
+    """`network`'s forecasts of every window of `dataset`, in order: (windows, H, K), scaled units."""
+    was_training = network.training
+    network.eval()
+    loader = DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch)
+    parts = [network(x, *covariates).double().numpy() for x, _y, *covariates in loader]
+    network.train(was_training)
+    return np.concatenate(parts) if parts else np.zeros((0, dataset.horizon, dataset.n_targets))
+
+
+def validation_score(network: nn.Module, data: PreparedData, metric: str, *, batch_size: int = 256) -> float:
+    """The yardstick every choice is made by (`selection.metric`), over the validation windows."""
+    predictions = forecasts(network, data.dataset("val"), batch_size=batch_size)
+    return yardstick(selection_metric(metric, data), predictions, data, "val")
+
+
+def yardstick(metric: str, predictions: np.ndarray, data: PreparedData, split: str = "val") -> float:
+    """Score forecasts (windows, H, K; scaled) of `data.dataset(split)`'s windows by `metric`.
+
+    `mse` and `mae` are the means over every window, step and target on scaled values (as the test
+    `mse` / `mae`). `mase` and `smape` are per series first (each window's mean over steps and targets;
+    MASE divides by the mean absolute one-step change of the series' rows before the window's origin,
+    M4's in-sample scale; sMAPE on the data's own units), then the mean over series, so a series with
+    more windows does not weigh more. Lower is better.
+    """
+    dataset = data.dataset(split)
+    starts = dataset.start_rows(torch.arange(len(dataset))).numpy()
+    s = data.schema
+    values = data.values[:, : s.n_targets].double().numpy()
+    origins = starts + s.context_len
+    actual = values[origins[:, None] + np.arange(s.horizon)]  # (N, H, K)
+    err = np.asarray(predictions, dtype=np.float64) - actual
+    if metric in ("mse", "mae"):
+        return float(np.mean(err**2) if metric == "mse" else np.mean(np.abs(err)))
+    series = np.searchsorted(data.offsets, starts, side="right") - 1
+    if metric == "mase":
+        per_window = np.mean(
+            np.abs(err) / _insample_scale(values, data.offsets[series], origins)[:, None, :], axis=(1, 2)
+        )
+    elif metric == "smape":
+        f, y = (data.scaler.inverse(a)[..., : s.n_targets] for a in (np.asarray(predictions, np.float64), actual))
+        denominator = np.abs(y) + np.abs(f)
+        ratio = np.divide(2 * np.abs(y - f), denominator, out=np.zeros_like(y), where=denominator > 0)
+        per_window = 100 * ratio.mean(axis=(1, 2))
+    else:
+        raise ValueError(f"unknown yardstick {metric!r}; valid: {', '.join(YARDSTICKS)}")
+    sums = np.bincount(series, weights=per_window, minlength=len(data.offsets))
+    counts = np.bincount(series, minlength=len(data.offsets))
+    return float(np.mean(sums[counts > 0] / counts[counts > 0]))
+
+
+def _insample_scale(values: np.ndarray, firsts: np.ndarray, origins: np.ndarray) -> np.ndarray:
+    """(N, K): the mean absolute one-step change of each window's series over its rows before the
+    origin (rows [first, origin)), floored at `SCALE_FLOOR` (a flat history does not divide by ~0)."""
+    steps = np.abs(np.diff(values, axis=0, prepend=values[:1]))  # row t: |v[t] - v[t-1]| (0 at row 0)
+    cumulative = np.concatenate([np.zeros((1, values.shape[1])), np.cumsum(steps, axis=0)])
+    total = cumulative[origins] - cumulative[firsts + 1]  # changes at rows first+1 .. origin-1, within the series
+    count = np.maximum(origins - firsts - 1, 1)[:, None]
+    return np.maximum(total / count, SCALE_FLOOR)
+
+
 def m4_metrics(data: PreparedData, predictions: np.ndarray) -> dict[str, float]:
     """M4's `smape`, `mase` and `owa` of test forecasts, in the data's own units.
 

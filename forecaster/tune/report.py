@@ -4,7 +4,7 @@ The best config is the base config with the best trial's values applied, in the 
 --config` and `compare --config` read. With one variant its values are set in the config's
 sections (and dropped from its `variants:` entries, which would override them); with several, each
 variant's best values go in its `variants:` entry and the model is set to the variant with the
-lowest validation loss, so `train --config BEST` trains that winner and `compare --config BEST`
+lowest validation score, so `train --config BEST` trains that winner and `compare --config BEST`
 trains each variant with its own tuned values.
 """
 

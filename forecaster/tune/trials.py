@@ -1,6 +1,7 @@
 """One trial of `forecaster tune`: sample, fit as a child MLflow run, report to the pruner.
 
-The objective is the trial's best validation loss: the test split is never read to choose.
+The objective is the trial's validation score (`selection.metric`, the yardstick of every choice; pruning
+reads the epochs' validation losses): the test split is never read to choose.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class TrialTags(FitListener):
 
 
 class Objective:
-    """One trial: sample, validate, fit as a child run, return the best validation loss."""
+    """One trial: sample, validate, fit as a child run, return its validation score."""
 
     def __init__(self, cfg: Config, variant: str, study: str, console=None):
         self.cfg, self.variant, self.study, self.console = cfg, variant, study, console
@@ -82,10 +83,10 @@ class Objective:
                 tracking.Run(outcome.run_id).set_tags({"optuna.pruned": "true"})
             self._say(trial, f"pruned after epoch {pruning.pruned_at}")
             raise optuna.TrialPruned(f"pruned after epoch {pruning.pruned_at}")
-        value = outcome.metrics.get("best_val_loss")
+        value = outcome.metrics.get("val_score")  # the yardstick of every choice (selection.metric)
         if value is None:
-            self._invalid(trial, "no validation loss")
-        self._say(trial, f"validation loss {value:.6g}")
+            self._invalid(trial, "no validation score")
+        self._say(trial, f"validation score {value:.6g}")
         return value
 
     def _prepare(self, trial, values: dict[str, Any]):

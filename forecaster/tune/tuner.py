@@ -5,7 +5,7 @@ SQLite file `optuna.db` beside the MLflow store (`sqlite:///path/mlflow.db` -> `
 `./optuna.db` for other stores), or any SQLAlchemy URL (`--study-db`) to share a study between
 machines. The sampler is TPE seeded from `cfg.seed`; a `MedianPruner` stops hopeless trials from
 the validation loss reported after each epoch (`forecaster.tune.trials.Pruning`). The
-objective is the trial's best validation loss: the test split is never read to choose.
+objective is the trial's validation score (`selection.metric`): the test split is never read to choose.
 
 Every trial fits with the config's seed (so trials differ only by their settings) through
 `experiment.train`, as a child run of the tuning's parent run, tagged with the study, the trial

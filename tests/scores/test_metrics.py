@@ -63,3 +63,31 @@ def test_diebold_mariano_sign_says_which_is_better_and_equal_losses_give_p_one()
     stat, p = diebold_mariano(b - 0.1, b + 0.05 * rng.normal(size=500), lag=3)
     assert stat < 0 and p < 1e-6
     assert diebold_mariano(b, b, lag=3) == (0.0, 1.0)
+
+
+def test_the_yardstick_matches_hand_computed_mase_and_smape_per_series():
+    from forecaster.config import load
+    from forecaster.data.windows import prepare
+    from forecaster.scores.metrics import selection_metric, yardstick
+
+    cfg = load(None, [("data.path", "datasets/demo_long.csv"), ("data.split", "last")])
+    cfg.data.horizon, cfg.data.context_len, cfg.data.val_windows = 6, 12, 3
+    data = prepare(cfg.data)
+    val = data.dataset("val")
+    x, _ = val.__getitems__(list(range(len(val))))[:2]
+    repeat = x[:, -1:, :1].repeat(1, 6, 1).double().numpy()  # the last value, scaled
+    starts = val.start_rows(torch.arange(len(val))).numpy()
+    series = np.searchsorted(data.offsets, starts, side="right") - 1
+    mase, smape = {}, {}
+    for row, i in zip(starts, series):
+        origin, v = row - data.offsets[i] + 12, data.frame.values[i][:, 0]
+        actual, forecast = v[origin : origin + 6], np.full(6, v[origin - 1])
+        mase.setdefault(i, []).append(np.mean(np.abs(actual - forecast)) / np.mean(np.abs(np.diff(v[:origin]))))
+        smape.setdefault(i, []).append(np.mean(200 * np.abs(actual - forecast) / (np.abs(actual) + np.abs(forecast))))
+    per_series = lambda d: np.mean([np.mean(w) for w in d.values()])  # each series' mean, then over series
+    assert yardstick("mase", repeat, data) == pytest.approx(per_series(mase), rel=1e-6)
+    assert yardstick("smape", repeat, data) == pytest.approx(per_series(smape), rel=1e-6)
+    y = val.__getitems__(list(range(len(val))))[1].double().numpy()
+    assert yardstick("mse", repeat, data) == pytest.approx(np.mean((repeat - y) ** 2))
+    assert selection_metric("auto", data) == "mase"  # several series in a long file: scale-free
+    assert selection_metric("smape", data) == "smape"
