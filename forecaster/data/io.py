@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +33,7 @@ from forecaster.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
 def read_frame(cfg: DataConfig, path: str | Path | None = None, *, tz: str | None = None) -> SeriesFrame:
@@ -49,7 +51,8 @@ def request_table(df: pd.DataFrame, source: str = "request") -> tuple[pd.DataFra
     (a NaN cell empty, as in a CSV), column names stripped, rows numbered from line 2."""
     if df.empty:
         raise DataError("no rows", file=source, fix="send at least context_len rows per series")
-    table = df.astype(str).fillna("").reset_index(drop=True)  # pandas keeps NaN through astype(str)
+    # blank missing cells first: astype(str) writes NaN as 'nan' and None as 'None' on pandas 2, keeps NaN on 3
+    table = df.astype(object).where(df.notna(), "").astype(str).reset_index(drop=True)
     table.columns = [str(c).strip() for c in table.columns]
     return table, np.arange(2, len(table) + 2)
 
@@ -198,7 +201,8 @@ def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> n
             column=name,
             fix="drop the column, or choose the columns with --data.targets",
         )
-    numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float)
+    numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float, copy=True)
+    _overflowed(numbers, text, missing)
     cell = {"file": path, "column": name}
     DataError.first_cell(
         np.flatnonzero(np.isnan(numbers) & ~missing),
@@ -217,6 +221,14 @@ def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> n
         **cell,
     )
     return numbers
+
+
+def _overflowed(numbers: np.ndarray, text: pd.Series, missing: np.ndarray) -> None:
+    """Set decimal numbers beyond float64 (``1e400``) to +-inf in place, so they are reported as too
+    large rather than as not numbers: pandas 3 reads them as inf, pandas 2 refuses them (NaN)."""
+    for i in np.flatnonzero(np.isnan(numbers) & ~missing):
+        if DECIMAL.fullmatch(text.iloc[i]):
+            numbers[i] = float(text.iloc[i])
 
 
 def _one_series(

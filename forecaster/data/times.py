@@ -57,10 +57,8 @@ def parse_times(
         the index (nanoseconds, naive) and the convention: `NAIVE`, ``"+HH:MM"`` or `VARYING`.
     """
     text = col.astype(str).str.strip()
-    try:
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        offsets = None
-    except ValueError:  # several offsets, or stamps with and without one: read each stamp's
+    parsed, offsets = _one_convention(text), None
+    if parsed is None:  # several offsets, or stamps with and without one: read each stamp's
         parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
         offsets = _offsets(text, parsed)
     DataError.first_cell(
@@ -78,9 +76,24 @@ def parse_times(
     else:
         tz = _convention(offsets, text, lines, path, name)
     check_convention(tz, expect, text.iloc[0], file=path, column=name, row=int(lines[0]))
-    if getattr(parsed.dt, "tz", None) is not None:
+    if parsed.dt.tz is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
     return pd.DatetimeIndex(parsed).as_unit("ns"), tz  # one resolution, so asi8 counts nanoseconds
+
+
+def _one_convention(text: pd.Series) -> pd.Series | None:
+    """The stamps parsed as they are if they share one convention (naive, or one offset), else None.
+
+    Mixed conventions differ by pandas version: pandas 3 raises, pandas 2 warns and returns
+    Python datetimes (object dtype); both mean None here, so the caller reads each stamp's offset.
+    """
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # pandas 2: "mixed time zones will raise"
+        try:
+            parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        except ValueError:
+            return None
+    return parsed if parsed.dtype.kind == "M" else None
 
 
 def _offsets(text: pd.Series, parsed: pd.Series) -> list[timedelta | None]:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,18 @@ def read_schema(file: Path) -> Schema:
     return schema
 
 
+def _offset(freq: Any):
+    """pandas' offset for `freq`, or None if it is none. A deprecated alias (``H``, ``T``, ``M``) is
+    none either: pandas 3 refuses it, pandas 2 accepts it with a FutureWarning; the package writes
+    only current aliases, so one of these means a tampered package, whatever the pandas version."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        try:
+            return pd.tseries.frequencies.to_offset(freq)
+        except (ValueError, TypeError, FutureWarning):
+            return None
+
+
 def schema_problems(s: Schema):
     """What makes a package's schema unusable, first problem first (a generator of messages)."""
     if s.layout not in LAYOUTS:
@@ -116,12 +129,11 @@ def schema_problems(s: Schema):
     top = 1 if s.layout == "long" else len(s.columns)
     if not 1 <= s.n_targets <= top:
         yield f"field 'n_targets' must be between 1 and {top}, got {s.n_targets}"
-    try:
-        step = pd.tseries.frequencies.to_offset(s.freq)
-        if getattr(step, "n", 1) < 1:
-            yield f"field 'freq' must be a positive pandas frequency, got {s.freq!r}"
-    except (ValueError, TypeError):
+    step = _offset(s.freq)
+    if step is None:
         yield f"field 'freq' is not a pandas frequency: {s.freq!r}"
+    elif getattr(step, "n", 1) < 1:
+        yield f"field 'freq' must be a positive pandas frequency, got {s.freq!r}"
     for name in ("context_len", "horizon", "period"):
         value = getattr(s, name)
         if value is None or not 1 <= value <= MAX_STEPS:

@@ -8,7 +8,7 @@ import pytest
 from conftest import ETTH1, long_frame, run_cli, wide_frame
 
 from forecaster.config import DataConfig
-from forecaster.data.io import read_frame
+from forecaster.data.io import read_frame, request_table
 from forecaster.errors import DataError
 
 
@@ -194,3 +194,11 @@ def test_a_lone_carriage_return_in_a_field_is_a_clear_error(tmp_path):
     with pytest.raises(DataError, match="not readable as CSV") as info:
         read_frame(DataConfig(path=str(path)))
     assert "line 2" in str(info.value) and "line ending" in str(info.value)
+
+
+def test_a_request_table_has_empty_cells_where_values_are_missing():
+    """Missing cells read as in a CSV (empty), not as the text 'nan' or 'None' (pandas 2's astype(str))."""
+    df = pd.DataFrame({"ds": ["2020-01-01", None], "y": [1.5, np.nan], "id": ["a", np.nan]})
+    table, lines = request_table(df)
+    assert table.to_numpy().tolist() == [["2020-01-01", "1.5", "a"], ["", "", ""]]
+    assert lines.tolist() == [2, 3]
