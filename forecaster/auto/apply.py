@@ -1,6 +1,6 @@
-"""`--auto` applied to a config: read the file, derive the settings (`forecaster.auto.rules`), then rule 15.
+"""`--auto` applied to a config: read the file, derive the settings (`forecaster.auto.rules`), then rule 16.
 
-Rule 15: the context length, and the linear model's loss, chosen on validation by a linear model.
+Rule 16: the context length, and the linear model's loss, chosen on validation by a linear model.
 
 The rules of `forecaster.auto.rules` give a context from the calendar (a natural span, at least two
 horizons). Whether a longer look-back helps depends on the data, so `train` and `compare --auto`
@@ -35,7 +35,7 @@ def apply(cfg: Config, explicit: set[str], *, probe: bool = True) -> tuple[Confi
     """`cfg` with the settings `derive` chooses for its data file (never those in `explicit`).
 
     With `probe`, the context length and the loss are then chosen on the validation split by a
-    linear model (rule 15, below). The derived values go under the config's
+    linear model (rule 16, below). The derived values go under the config's
     `variants:` entries: a variant's own setting wins.
 
     Raises:
@@ -81,7 +81,7 @@ def _probe(
         chosen = [Derived("data.context_len", best[1], reason)]
     else:  # only the loss was tried: the context keeps its rule (when it was derived at all)
         chosen = [d for d in derived if d.key == "data.context_len"]
-    if len(losses) > 1:  # the linear model's; the deep stacks keep rule 14's (its reason says why)
+    if len(losses) > 1:  # the linear model's; the deep stacks keep rule 15's (its reason says why)
         chosen.append(Derived("variants.linear.trainer.loss", best[2], reason))
     out = [d for d in best[3] if d.key != "data.context_len"] + chosen
     return with_derived(replace(cfg, data=replace(cfg.data, context_len=best[1])), out), out

@@ -24,29 +24,35 @@ the rules below instead. The rules, in the order they are applied:
    shortest tenth of the series is given up instead: the context is capped by the series at the
    10th percentile of length and `data.drop_short` is set, so shorter series are skipped (with a
    note per series) rather than forcing a uselessly short context on all the others.
-6. `data.season_period` (seasonal naive, naive2): the natural season when it fits the context,
+6. `data.val_windows` (the `last` split): validation origins a horizon apart, as many horizons as
+   fit in a quarter of the median series, between 1 and 5. With one origin every series is judged
+   on the same few steps of the calendar before the test (a holiday week decides the winner);
+   more origins steady the choice, but each takes a horizon of training rows from the selection
+   fits (the deployed model is refitted on every row), and beyond about 5 the gain flattens.
+   Shorter series keep the origins that leave them a training window (`forecaster.data.split`).
+7. `data.season_period` (seasonal naive, naive2): the natural season when it fits the context,
    else 1 (no season).
-7. `model.patch_len` / `model.stride`: about 42 tokens, PatchTST's proportion (336 steps, stride
+8. `model.patch_len` / `model.stride`: about 42 tokens, PatchTST's proportion (336 steps, stride
    8), patches twice the stride (half overlap): stride = context // 42. Below 84 steps the
    stride would be 1: then one token per step (1 / 1), at most 83 tokens, cheap for attention.
-8. `model.window` (local attention, in tokens, itself included): one season back,
+9. `model.window` (local attention, in tokens, itself included): one season back,
    ceil(season / stride) + 1 tokens, at least 2 and at most the number of tokens; without a
    season, a quarter of the tokens.
-9. `data.batch_size`: the largest power of two at most 1 % of the training windows (about 100
+10. `data.batch_size`: the largest power of two at most 1 % of the training windows (about 100
    steps an epoch), between 32 and 256 (never above the number of windows).
-10. `trainer.max_epochs`: enough epochs for about 1,000 optimiser steps, between 3 and 50. The
+11. `trainer.max_epochs`: enough epochs for about 1,000 optimiser steps, between 3 and 50. The
     default one-cycle schedule spends its first 30 % warming the learning rate up; with many more
     epochs, early stopping (patience 3) ends a fit in that warm-up, before the annealing that
     gives its best weights (seen on ETTh1's validation loss: best at epoch 4 of 23, then worse).
-11. `model.d_model`, `model.n_heads`, `model.d_ff`, `model.dropout`: below 100,000 training
+12. `model.d_model`, `model.n_heads`, `model.d_ff`, `model.dropout`: below 100,000 training
     sequences (windows x target columns), PatchTST's setting for its small datasets (width 16,
     4 heads, feed-forward 128, dropout 0.3: a big flatten head overfits a few thousand windows);
     otherwise the defaults (64, 4, 128, 0.1).
-12. `model.linear_skip`: on, a linear map from the window to the forecast beside the stack.
-13. `trainer.loss_scale`: `naive` when more than one series is trained on: each window's errors
+13. `model.linear_skip`: on, a linear map from the window to the forecast beside the stack.
+14. `trainer.loss_scale`: `naive` when more than one series is trained on: each window's errors
     are divided by its inputs' mean one-step change (MASE's scale), in the loss and in the
     validation loss every choice is made on, so the largest series do not decide alone.
-14. `trainer.loss`: `mae` for the attention stacks and the LSTM (the linear model's loss is chosen
+15. `trainer.loss`: `mae` for the attention stacks and the LSTM (the linear model's loss is chosen
     on validation by the probe, `forecaster.auto.apply`). The absolute error is robust to the
     outliers and level shifts of real series, and a network with thousands of weights fitted to
     squared errors chases them (the validation figures behind this: benchmarks/README.md).
@@ -79,6 +85,8 @@ INPUTS = (
     "data.ratios",
     "data.borders",
     "data.test_windows",
+    "data.val_windows",
+    "data.val_step",
     "data.context_len",
     "data.season_period",
     "model.patch_len",
@@ -194,6 +202,8 @@ def derive(
     data = _data_config(horizon, given)
     data = replace(data, split=choose("data.split", _split_rule, data, lengths, target))
     data = replace(data, context_len=choose("data.context_len", _context_rule, data, lengths, target, cal))
+    if data.split == "last":
+        data = replace(data, val_windows=choose("data.val_windows", _val_windows_rule, lengths, horizon))
     kept = [n for n in lengths if min(window_counts(n, data)) >= 1]
     if not kept:
         raise ValueError(f"no series has rows for context {data.context_len} + horizon {horizon} ({data.split} split)")
@@ -208,7 +218,7 @@ def derive(
 
 
 def _training(choose, data: DataConfig, kept: list[int], n_columns: int) -> None:
-    """Rules 9-14: batch and epochs from the training windows, the width, the loss and its scale."""
+    """Rules 10-15: batch and epochs from the training windows, the width, the loss and its scale."""
     n_train = sum(window_counts(n, data)[0] for n in kept)
     batch = choose("data.batch_size", _batch_rule, n_train)
     choose("trainer.max_epochs", _epochs_rule, n_train, batch)
@@ -235,7 +245,7 @@ SMALL = {"model.d_model": 16, "model.n_heads": 4, "model.d_ff": 128, "model.drop
 
 
 def _capacity(choose, sequences: int) -> None:
-    """Rules 11-12: the transformer's width from the amount of training data, and a linear path."""
+    """Rules 12-13: the transformer's width from the amount of training data, and a linear path."""
     if sequences < SMALL_DATA:
         why = f"{sequences:,} training sequences (< {SMALL_DATA:,}): PatchTST's setting for small data (ETTh, ILI)"
     else:
@@ -283,7 +293,22 @@ def _split_rule(data: DataConfig, lengths: list[int], target: int) -> tuple[str,
         return "ratio", f"every series (the shortest has {shortest} rows) holds a {shares} split with the full context"
     return "last", (
         f"the shortest series ({shortest} rows) is too short for a {shares} split: per series, test = the last "
-        f"{data.horizon} steps, validation the {data.horizon} before (M4's protocol)"
+        f"{data.horizon} steps, validation the horizons before it (M4's protocol, rolling origins)"
+    )
+
+
+MAX_VAL_WINDOWS = 5
+
+
+def _val_windows_rule(lengths: list[int], horizon: int) -> tuple[int, str]:
+    """Rule 6: validation origins a horizon apart, as many as fit in a quarter of the median series, 1 to 5."""
+    median = sorted(lengths)[len(lengths) // 2]
+    n = max(1, min(MAX_VAL_WINDOWS, median // (4 * horizon)))
+    return n, (
+        f"{n} origins a horizon apart per series (a quarter of the median series, {median} rows, at most "
+        f"{MAX_VAL_WINDOWS}): one origin makes every series' validation the same few weeks of the calendar; more "
+        "origins steady the choice, each costing the selection fits a horizon of training rows (the deployed "
+        "model is refitted on every row); shorter series keep what fits"
     )
 
 
@@ -313,7 +338,7 @@ def _season_rule(cal: Calendar, context: int) -> tuple[int, str]:
 
 
 def _patches(choose, context: int, given: Mapping[str, Any], explicit: set[str]) -> tuple[int, int]:
-    """Rule 7; when one of patch_len / stride is given, the other follows from it."""
+    """Rule 8; when one of patch_len / stride is given, the other follows from it."""
     if "model.patch_len" in explicit and "model.stride" not in explicit:
         patch_len = given["model.patch_len"]
         return patch_len, choose("model.stride", lambda: (max(patch_len // 2, 1), "half the given patch length"))

@@ -144,3 +144,14 @@ def test_importing_auto_imports_neither_torch_nor_lightning():
     code = "import sys, forecaster.auto.rules; print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_validation_origins_follow_the_median_series_length():
+    def val_windows(lengths, **kw):
+        derived = derive(freq="W-SUN", lengths=lengths, n_series=len(lengths), horizon=None, **kw)
+        return {d.key: d.value for d in derived}.get("data.val_windows")
+
+    assert val_windows([80] * 10 + [900] * 20, explicit=set()) == 5  # a quarter of 900 rows holds 17 horizons: 5
+    assert val_windows([80] * 30, explicit=set()) == 1  # 80 // 52
+    assert val_windows([80] * 10 + [200] * 20, explicit=set()) == 3  # 200 // 52
+    assert val_windows([80] * 30, explicit={"data.val_windows"}, given={"data.val_windows": 4}) is None  # given wins
