@@ -27,7 +27,8 @@ from forecaster.compare.table import Row, mark, summarise, to_csv, to_markdown
 from forecaster.config import VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
-from forecaster.fit.experiment import WINDOW_ERRORS, experiment_name, input_example, train
+from forecaster.fit.experiment import WINDOW_ERRORS, Deploy, experiment_name, input_example, refit, train
+from forecaster.scores.intervals import calibrate
 from forecaster.track import tracking
 
 
@@ -189,7 +190,10 @@ def _log_summary(parent, cfg: Config, ranking: Ranking, overlay: tuple) -> None:
 
 
 def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], save_best, register, say) -> None:
-    """Save and/or register the validation winner's package (see `selection.best_package`)."""
+    """Save and/or register the validation winner's package (see `selection.best_package`); with
+    `selection.refit`, its settings fitted again on every row (`forecaster.fit.experiment.refit`)."""
+    if _refit_winner(fits, variant, save_best, register, say):
+        return
     package = selection.best_package(fits, variant, names)
     if package is None:
         say(
@@ -208,6 +212,24 @@ def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], s
             first = next(f for f in fits if f.row.variant == source)
             log_model(parent, package, target, input_example(first.data), register=register)
             say(f"Registered the validation winner '{variant}' as {register}@champion")
+
+
+def _refit_winner(fits: list[selection.Fit], variant: str, save_best, register, say) -> bool:
+    """Deploy the winner fitted again on every row, as a child run of the comparison: True when done
+    (a trainable single variant with `selection.refit`, its validation fit in memory for the intervals)."""
+    fit = next((f for f in fits if f.row.variant == variant), None)
+    steps = int(fit.row.metrics.get("best_steps") or 0) if fit is not None else 0
+    if fit is None or fit.network is None or not (fit.cfg.selection.refit and fit.network.TRAINABLE and steps):
+        return False
+    calibration = calibrate(fit.network, fit.data, levels=fit.cfg.model.levels)  # validation residuals
+    deploy = Deploy(save_best, register, calibration)
+    say(f"Refitting the validation winner '{variant}' on every row ({steps} steps, seed {fit.cfg.seed})")
+    refit(fit.cfg, fit.data, steps, deploy, refit_of=fit.row.run_id)
+    if save_best:
+        say(f"Saved the validation winner '{variant}', refitted on every row, to {save_best}")
+    if register:
+        say(f"Registered the validation winner '{variant}', refitted on every row, as {register}@champion")
+    return True
 
 
 def _fit_job(job: fanout.Job, console=None) -> tuple[selection.Fit, np.ndarray]:

@@ -138,6 +138,15 @@ class PreparedData:
     def n_windows(self, split: str) -> int:
         return int(self.segments[split][1].sum())
 
+    def every_row(self) -> PreparedData:
+        """These data with every window of every series as training windows (train, validation and test
+        periods): what a refit before deploying trains on. Same scaler and encoding; the held-out splits
+        are kept as they were (a refit does not validate)."""
+        lengths = np.diff(np.append(self.offsets, len(self.values)))
+        ranges = [window_range(0, int(n), self.schema.context_len, self.schema.horizon) for n in lengths]
+        train = (self.offsets + np.array([first for first, _ in ranges]), np.array([count for _, count in ranges]))
+        return replace(self, segments={**self.segments, "train": train})
+
 
 def prepare(
     cfg: DataConfig, frame: SeriesFrame | None = None, scaler: Scaler | None = None, *, fitted: Schema | None = None

@@ -23,6 +23,7 @@ from torch import nn
 from forecaster import progress
 from forecaster.config import Config, dump_yaml, flatten
 from forecaster.data import notes
+from forecaster.data.split import SPLITS
 from forecaster.data.times import localize
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.fit import distributed
@@ -93,7 +94,8 @@ def train(
         scores = score(cfg, network, data)
         metrics = {**scores.metrics, **fit_metrics(result, network)}
         log_results(run, cfg, network, data, metrics, scores, nested=nested)
-        model_uri = save_package(run, cfg, network, data, save, register, scores.calibration)
+        deploy = Deploy(save, register, scores.calibration, derived)
+        model_uri = save_deployed(run, cfg, network, data, result.best_steps, deploy)
         if (shown := progress.current()) is not None:
             shown.end_fit(result.epochs)
     return Outcome(metrics, network, model_uri, run.run_id, scores.window_se)
@@ -115,9 +117,19 @@ def build(cfg: Config, data: PreparedData) -> nn.Module:
 
 
 @contextlib.contextmanager
-def open_run(cfg: Config, data: PreparedData, *, nested: bool, resume: str | None, derived: list[dict] | None):
-    """The fit's MLflow run (a no-op run when tracking is off): its tags and params, and on a new run
-    the config, the data as dataset inputs and `--auto`'s settings. Ends KILLED / FAILED on errors."""
+def open_run(
+    cfg: Config,
+    data: PreparedData,
+    *,
+    nested: bool,
+    resume: str | None,
+    derived: list[dict] | None,
+    suffix: str = "",
+    splits: tuple[str, ...] = SPLITS,
+):
+    """The fit's MLflow run (a no-op run when tracking is off), named `<variant>-seed<seed><suffix>`: its tags
+    and params, and on a new run the config, the data (`splits`) as dataset inputs and `--auto`'s settings.
+    Ends KILLED / FAILED on errors."""
     variant = cfg.variant()
     tags = {
         "variant": variant,
@@ -131,7 +143,7 @@ def open_run(cfg: Config, data: PreparedData, *, nested: bool, resume: str | Non
     with tracking.start_run(
         uri=cfg.tracking.uri,
         experiment=experiment_name(cfg),
-        run_name=f"{variant}-seed{cfg.seed}",
+        run_name=f"{variant}-seed{cfg.seed}{suffix}",
         enabled=cfg.tracking.enabled,
         nested=nested,
         tags=tags,
@@ -140,7 +152,7 @@ def open_run(cfg: Config, data: PreparedData, *, nested: bool, resume: str | Non
     ) as run:
         if not resume:
             run.log_text(dump_yaml(cfg), "config.yaml")
-            run_inputs.log_data(run.run_id, data, tags["dataset_hash"])  # the runs table's Dataset column
+            run_inputs.log_data(run.run_id, data, tags["dataset_hash"], splits)  # the runs table's Dataset column
             if derived:
                 tracking.log_json(run, derived, "auto.json")
         yield run
@@ -194,6 +206,8 @@ def fit_metrics(result, network: nn.Module) -> dict:
     }
     if result.best_val_loss is not None:
         out["best_val_loss"] = result.best_val_loss
+    if result.best_steps:
+        out["best_steps"] = result.best_steps  # what a refit on every row runs
     return out
 
 
@@ -206,6 +220,47 @@ def log_results(run, cfg: Config, network: nn.Module, data: PreparedData, metric
         tracking.log_json(run, scores.window_se.tolist(), WINDOW_ERRORS)
     if cfg.tracking.plots:
         log_plots(run, network, data, variant, scores.calibration)
+
+
+@dataclass
+class Deploy:
+    """Where a fit's package goes (`save`, `register`), its intervals and `--auto`'s settings for a refit's run."""
+
+    save: str | Path | None
+    register: str | None
+    calibration: Calibration | None = None
+    derived: list[dict] | None = None
+
+    @property
+    def wanted(self) -> bool:
+        return self.save is not None or bool(self.register)
+
+
+def save_deployed(run, cfg: Config, network: nn.Module, data: PreparedData, steps: int | None, deploy: Deploy):
+    """Save / log the package of `network`, or with `selection.refit` (a trainable network, saved or
+    registered) of its settings fitted again on every row (`refit`). The logged model's URI, or None."""
+    if not (cfg.selection.refit and network.TRAINABLE and steps and deploy.wanted):
+        return save_package(run, cfg, network, data, deploy.save, deploy.register, deploy.calibration)
+    return refit(cfg, data, steps, deploy, refit_of=run.run_id)[1]
+
+
+def refit(cfg: Config, data: PreparedData, steps: int, deploy: Deploy, *, refit_of: str | None):
+    """Fit `cfg` again, same seed and settings, on every window of every series (train, validation and
+    test periods) for `steps` optimiser steps (those the validation fit kept), without validating, in a
+    run of its own (a child of the active run, tagged `refit_of`, its dataset input every row), and
+    save / log that network's package with `deploy.calibration` (the validation fit's conformal radii:
+    no held-out rows remain). Returns the network and the logged model's URI (or None)."""
+    everything = data.every_row()
+    network = build(cfg, everything)
+    trainer = replace(cfg.trainer, max_steps=steps, max_epochs=steps, limit_val_batches=0, patience=0)
+    with open_run(
+        cfg, everything, nested=True, resume=None, derived=deploy.derived, suffix="-refit", splits=("train",)
+    ) as run:
+        run.set_tags({"refit_of": refit_of or "", "refit_steps": steps})
+        result = fit_network(replace(cfg, trainer=trainer), network, everything, run, quiet=True)
+        run.log_metrics(fit_metrics(result, network))
+        uri = save_package(run, cfg, network, everything, deploy.save, deploy.register, deploy.calibration)
+    return network, uri
 
 
 def save_package(

@@ -148,6 +148,7 @@ class FitResult:
     epochs: int
     train_seconds: float
     best_val_loss: float | None
+    best_steps: int | None = None  # optimiser steps when the kept (best) weights were saved: what a refit runs
 
 
 def seed_all(seed: int) -> None:
@@ -230,6 +231,8 @@ def _fit(
         ),
         best_ckpt,
     ]
+    if cfg.limit_val_batches == 0:  # a refit on every row: no validation, the last weights are kept
+        callbacks = []
     if cfg.ema_decay > 0:  # validation, the best checkpoint and the kept weights all use the average
         callbacks.insert(0, EMAWeightAveraging(decay=cfg.ema_decay))
     if sink is not None:
@@ -249,11 +252,16 @@ def _fit(
     start = time.perf_counter()
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume_from, weights_only=True)  # our file, no pickled class
     seconds = time.perf_counter() - start
+    steps = trainer.global_step  # no best checkpoint (no validation: a refit): the last weights are kept
     if best_ckpt.best_model_path and trainer.is_global_zero:  # other DDP ranks leave after the fit
         state = torch.load(best_ckpt.best_model_path, map_location="cpu", weights_only=True)
         module.load_state_dict(state["state_dict"])
+        steps = int(state.get("global_step", steps))
     best = best_ckpt.best_model_score
     network.cpu()
     return FitResult(
-        epochs=trainer.current_epoch, train_seconds=seconds, best_val_loss=float(best) if best is not None else None
+        epochs=trainer.current_epoch,
+        train_seconds=seconds,
+        best_val_loss=float(best) if best is not None else None,
+        best_steps=steps,
     )

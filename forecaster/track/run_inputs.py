@@ -32,8 +32,8 @@ def split_digest(file_digest: str, split: str, data: PreparedData) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def datasets(data: PreparedData, file_digest: str) -> list[tuple[object, str]]:
-    """One MLflow dataset per split of `data`, with its context (`training`, `validation`, `test`)."""
+def datasets(data: PreparedData, file_digest: str, splits=SPLITS) -> list[tuple[object, str]]:
+    """One MLflow dataset per split of `data` (of `splits`), with its context (`training`, `validation`, `test`)."""
     from mlflow.data.dataset_source_registry import resolve_dataset_source
     from mlflow.data.meta_dataset import MetaDataset
     from mlflow.types import ColSpec, Schema
@@ -60,12 +60,13 @@ def datasets(data: PreparedData, file_digest: str) -> list[tuple[object, str]]:
     names = [*([s.id_col] if s.id_col else []), s.time_col]
     schema = Schema([*(ColSpec("string", c) for c in names), *(ColSpec("double", c) for c in s.columns)])
     out = []
-    for split in SPLITS:
+    for split in splits:
         profile = {
             "file_digest": file_digest,
             "split": split,
             "series": len(data.segments[split][0]),
             "windows": data.n_windows(split),
+            "rows": rows_read(data, split),
         }
         digest = split_digest(file_digest, split, data)
         dataset = SplitDataset(profile, source=source, name=path.name, digest=digest, schema=schema)
@@ -73,8 +74,20 @@ def datasets(data: PreparedData, file_digest: str) -> list[tuple[object, str]]:
     return out
 
 
-def log_data(run_id: str | None, data: PreparedData, file_digest: str) -> None:
-    """Log `data`'s splits as dataset inputs of run `run_id` (nothing when tracking is off)."""
+def rows_read(data: PreparedData, split: str) -> int:
+    """Rows the windows of `split` read, inputs and targets (a row two windows share counts once)."""
+    s = data.schema
+    starts, counts = data.segments[split]
+    spans = sorted((int(a), int(a) + int(n) - 1 + s.context_len + s.horizon) for a, n in zip(starts, counts) if n > 0)
+    total, reach = 0, 0
+    for first, end in spans:  # the union of [first, end) intervals
+        total += max(0, end - max(first, reach))
+        reach = max(reach, end)
+    return total
+
+
+def log_data(run_id: str | None, data: PreparedData, file_digest: str, splits=SPLITS) -> None:
+    """Log `data`'s splits (of `splits`) as dataset inputs of run `run_id` (nothing when tracking is off)."""
     if run_id is None:
         return
     from mlflow import MlflowClient
@@ -83,6 +96,6 @@ def log_data(run_id: str | None, data: PreparedData, file_digest: str) -> None:
 
     inputs = [
         DatasetInput(dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])
-        for dataset, context in datasets(data, file_digest)
+        for dataset, context in datasets(data, file_digest, splits)
     ]
     MlflowClient().log_inputs(run_id, datasets=inputs)

@@ -56,3 +56,30 @@ def test_the_same_seed_reproduces_the_metrics(wide_csv, tmp_path, capsys):
         rows.append(json.loads((tmp_path / f"{k}.json").read_text()))
     for key in ("mse", "mae", "mse_original", "best_val_loss"):
         assert rows[0][key] == rows[1][key]
+
+
+def test_train_save_refits_on_every_row_in_a_run_of_its_own(long_csv, tmp_path, mlflow_uri, capsys):
+    from mlflow import MlflowClient
+
+    common = ["train", "--data", long_csv, *TINY, "--model.name", "linear", "--data.split", "last"]
+    code, _, err = run_cli(capsys, *common, "--save", tmp_path / "refit", "--metrics-out", tmp_path / "m.json")
+    assert code == 0, err
+    code, _, err = run_cli(capsys, *common, "--save", tmp_path / "kept", "--selection.refit", "false")
+    assert code == 0, err
+    client = MlflowClient()
+    runs = client.search_runs([client.get_experiment_by_name("forecaster").experiment_id])
+    refits = [r for r in runs if r.info.run_name.endswith("-refit")]
+    assert len(refits) == 1 and refits[0].info.status == "FINISHED"  # only the run that saved with refit on
+    validated = next(r for r in runs if r.info.run_id == refits[0].data.tags["refit_of"])
+    assert refits[0].data.tags["mlflow.parentRunId"] == validated.info.run_id
+    steps = json.loads((tmp_path / "m.json").read_text())["best_steps"]
+    assert refits[0].data.tags["refit_steps"] == str(steps) and steps > 0
+    (dataset,) = client.get_run(refits[0].info.run_id).inputs.dataset_inputs  # training only: nothing held out
+    profile = json.loads(dataset.dataset.profile)
+    assert profile["split"] == "train" and profile["rows"] == len(long_frame())  # every row of every series
+    history = load(None, [("data.path", str(long_csv))])
+    from forecaster.data.io import read_frame
+
+    frame = read_frame(history.data)
+    refitted, kept = (ForecastPackage.load(tmp_path / name).predict_array(frame) for name in ("refit", "kept"))
+    assert refitted.shape == kept.shape and not np.allclose(refitted, kept)  # a network fitted on other rows
