@@ -98,7 +98,8 @@ def cmd_train(args, given) -> int:
     from forecaster.fit.checks import check_trainable
     from forecaster.fit.experiment import train
 
-    cfg, derived = derive_settings(args, given, load_config(args, given))
+    refit = [("selection.refit", args.refit == "true")] if args.refit else []
+    cfg, derived = derive_settings(args, given, load_config(args, given, refit), refit)
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
     with progress.display(Console(), total=1):
         outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=as_records(derived))
@@ -123,7 +124,8 @@ def cmd_compare(args, given) -> int:
     from forecaster.fit.experiment import experiment_name
     from forecaster.track.tracking import tracking_uri
 
-    cfg, derived = derive_settings(args, given, load_config(args, given))
+    refit = [("selection.refit", args.refit == "true")] if args.refit else []
+    cfg, derived = derive_settings(args, given, load_config(args, given, refit), refit)
     variants = parse_variants(args.variants)
     check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)

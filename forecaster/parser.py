@@ -57,6 +57,7 @@ def _train(sub) -> None:
     _common(train)
     train.add_argument("--save", metavar="DIR", help="also write the model package to DIR")
     train.add_argument("--register", metavar="NAME", help="register the model as NAME with alias 'champion'")
+    _refit(train)
     train.add_argument(
         "--resume", metavar="RUN_ID", help="continue this stopped run (same settings) from its last epoch"
     )
@@ -78,6 +79,7 @@ def _compare(sub) -> None:
     compare.add_argument(
         "--register", metavar="NAME", help="register the validation winner as NAME with alias 'champion'"
     )
+    _refit(compare)
     compare.add_argument(
         "--ensemble-k", type=int, default=3, help="median ensemble of the K best variants by validation MSE (0/1: off)"
     )
@@ -145,6 +147,15 @@ def _common(p) -> None:
     p.add_argument("--config", help="YAML config (see configs/)")
     p.add_argument("--metrics-out", metavar="FILE", help="write the final metrics as JSON")
     _auto(p)
+
+
+def _refit(p) -> None:
+    p.add_argument(
+        "--refit",
+        choices=["true", "false"],
+        help="what --save / --register deploy: the chosen settings fitted again on every row (true, the default) "
+        "or the fit that was validated (false); the same as --selection.refit",
+    )
 
 
 def _fanout(p) -> None:

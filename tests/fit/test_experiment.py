@@ -64,7 +64,7 @@ def test_train_save_refits_on_every_row_in_a_run_of_its_own(long_csv, tmp_path, 
     common = ["train", "--data", long_csv, *TINY, "--model.name", "linear", "--data.split", "last"]
     code, _, err = run_cli(capsys, *common, "--save", tmp_path / "refit", "--metrics-out", tmp_path / "m.json")
     assert code == 0, err
-    code, _, err = run_cli(capsys, *common, "--save", tmp_path / "kept", "--selection.refit", "false")
+    code, _, err = run_cli(capsys, *common, "--save", tmp_path / "kept", "--refit", "false")
     assert code == 0, err
     client = MlflowClient()
     runs = client.search_runs([client.get_experiment_by_name("forecaster").experiment_id])
