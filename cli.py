@@ -205,6 +205,33 @@ def cmd_tune(args, given) -> int:
     return 0
 
 
+def cmd_cross_validation(args, given) -> int:
+    from rich.console import Console
+
+    from forecaster.compare import cross_validation as cv
+    from forecaster.compare.comparison import parse_variants
+
+    if args.output:
+        cv.check_output(args.output)  # before any fit
+    cfg, _ = derive_settings(args, given, load_config(args, given), probe=False)  # no probe: it reads every row
+    variants = parse_variants(args.variants or cfg.variant())
+    console = Console(width=None if sys.stdout.isatty() else 150)
+    settings = {"n_windows": args.n_windows, "step": args.step, "refit": args.refit}
+    result = cv.run(cfg, variants=variants, console=console, **settings)
+    title = f"{cfg.name}: every window of every series ({args.n_windows} per series, refit {args.refit})"
+    console.print(cv.rich_scores(result.scores, title=title))
+    if args.metrics_out:
+        write_json(result.scores, args.metrics_out)
+    if args.output:
+        cv.write_table(result.table, args.output)
+        console.print(f"Wrote {len(result.table)} rows to {args.output}")
+    else:
+        console.print(f"{len(result.table)} rows: write them with --output FILE (.csv or .parquet)")
+    if result.run_id is not None:
+        console.print(f"Parent run {result.run_id} (kind {cv.KIND}) holds the table and a child run per fit.")
+    return 0
+
+
 def cmd_predict(args, given) -> int:
     from forecaster.data.notes import report
     from forecaster.scores.intervals import parse_levels
@@ -276,6 +303,7 @@ COMMANDS = {
     "train": cmd_train,
     "compare": cmd_compare,
     "tune": cmd_tune,
+    "cross-validation": cmd_cross_validation,
     "predict": cmd_predict,
     "evaluate": cmd_evaluate,
     "report": cmd_report,
@@ -292,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     from forecaster.parser import command_line
 
     argv = typed = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] in (["train"], ["compare"], ["tune"], ["data"]):
+    if argv[:1] in (["train"], ["compare"], ["tune"], ["cross-validation"], ["data"]):
         argv = command_line(argv)
     parser = build_parser()
     show_notes()

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import re
 
-CONFIG_COMMANDS = ("train", "compare", "tune", "data")  # the commands that take `--<section>.<field>` flags
+# the commands that take `--<section>.<field>` flags
+CONFIG_COMMANDS = ("train", "compare", "tune", "cross-validation", "data")
 _CONFIG_FLAG = re.compile(r"--(data|model|trainer|tracking)\.|--seed\b")
 
 

@@ -1,6 +1,6 @@
 """The `forecaster` command line's parser: subcommands, their options and the config fields.
 
-jsonargparse builds it; the config fields of `train`, `compare`, `tune` and `data inspect` come from
+jsonargparse builds it; the config fields of `train`, `compare`, `tune`, `cross-validation` and `data inspect` come from
 forecaster.config's dataclasses, so `--help` lists each with its type and default. Imports nothing
 heavy: `--help` stays fast. The commands themselves are in `cli.py`.
 """
@@ -103,6 +103,25 @@ def _tune(sub) -> None:
     sub.add_subcommand("tune", tune, help="tune a variant's settings on the validation loss")
 
 
+def _cross_validation(sub) -> None:
+    from forecaster.config import VARIANTS
+
+    cv = _command(
+        description="Forecast several cutoffs per series, each from a fit on the rows before it, as a table "
+        "(unique_id, ds, cutoff, y, <variant>, <variant>-lo-80, ...) with each variant's scores. " + CONFIG_HELP
+    )
+    _common(cv)
+    cv.add_argument("--variants", help=f"comma-separated variants (default: the config's): {','.join(VARIANTS)}")
+    cv.add_argument("--n-windows", type=int, default=3, help="forecast windows per series, the newest at its end")
+    cv.add_argument("--step", type=int, help="rows between windows (default: the horizon)")
+    cv.add_argument(
+        "--refit", type=int, default=0, help="fit before every K-th window (1: before each); 0: once, before the oldest"
+    )
+    cv.add_argument("--output", metavar="FILE", help="write the table here: .csv or .parquet")
+    _config_fields(cv)
+    sub.add_subcommand("cross-validation", cv, help="forecast several cutoffs per series, each from a fit before it")
+
+
 def _predict(sub) -> None:
     predict = _command(description="Forecast the next horizon steps of every series.")
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
@@ -140,7 +159,8 @@ def _ui(sub) -> None:
     sub.add_subcommand("ui", ui, help="open the MLflow UI on 127.0.0.1 for the runs")
 
 
-SUBCOMMANDS = (_data, _train, _compare, _tune, _predict, _evaluate, _report, _ui)  # `forecaster --help`'s order
+# `forecaster --help`'s order
+SUBCOMMANDS = (_data, _train, _compare, _tune, _cross_validation, _predict, _evaluate, _report, _ui)
 
 
 def _common(p) -> None:

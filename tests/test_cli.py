@@ -15,7 +15,8 @@ import cli
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["data", "inspect"], ["train"], ["compare"], ["tune"], ["predict"], ["evaluate"], ["report"], ["ui"]],
+    [[], ["data", "inspect"], ["train"], ["compare"], ["tune"], ["cross-validation"], ["predict"], ["evaluate"]]
+    + [["report"], ["ui"]],
 )
 def test_every_command_has_help(command, capsys):
     with pytest.raises(SystemExit) as info:

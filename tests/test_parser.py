@@ -18,7 +18,7 @@ def test_data_file_and_comma_lists_are_rewritten_and_nothing_else():
     ]  # fmt: skip
 
 
-@pytest.mark.parametrize("command", [["train"], ["compare"], ["tune"], ["data", "inspect"]])
+@pytest.mark.parametrize("command", [["train"], ["compare"], ["tune"], ["cross-validation"], ["data", "inspect"]])
 def test_help_lists_every_config_field_with_type_and_default(command, capsys):
     with pytest.raises(SystemExit):
         run_cli(capsys, *command, "--help")

@@ -230,3 +230,15 @@ class SeriesFrame:
             None if self.static is None else [self.static[i] for i in indices],
             None if self.future is None else [self.future[i] for i in indices],
         )
+
+    def head(self, rows: list[int]) -> SeriesFrame:
+        """A new frame of the first `rows[i]` rows of each series i (what a fit or a forecast before
+        a cutoff may read; `forecaster.compare.cross_validation`); ids, static values and notes kept."""
+        if len(rows) != len(self.times) or any(not 0 < n <= len(t) for n, t in zip(rows, self.times)):
+            raise ValueError(f"rows must give 1..length rows for each of the {len(self.times)} series, got {rows}")
+        return dataclasses.replace(
+            self,
+            times=[t[:n] for t, n in zip(self.times, rows)],
+            values=[v[:n] for v, n in zip(self.values, rows)],
+            future=None,
+        )

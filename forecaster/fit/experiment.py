@@ -47,6 +47,7 @@ class Outcome:
     model_uri: str | None
     run_id: str | None
     window_se: np.ndarray  # per-test-window MSE on scaled values, for paired tests
+    calibration: Calibration | None = None  # the package's conformal intervals (None: no model.levels)
 
 
 @dataclass
@@ -98,7 +99,7 @@ def train(
         model_uri = save_deployed(run, cfg, network, data, result.best_steps, deploy)
         if (shown := progress.current()) is not None:
             shown.end_fit(result.epochs)
-    return Outcome(metrics, network, model_uri, run.run_id, scores.window_se)
+    return Outcome(metrics, network, model_uri, run.run_id, scores.window_se, scores.calibration)
 
 
 def build(cfg: Config, data: PreparedData) -> nn.Module:

@@ -97,6 +97,17 @@ def test_lenient_reading_reports_typed_diagnostics(tmp_path):
     assert frame.diagnostics[0].message == "series 's1': sorted 60 rows by time"
 
 
+def test_head_keeps_the_first_rows_of_each_series_and_leaves_its_input_alone(long_csv):
+    frame = read_frame(DataConfig(path=str(long_csv)))  # series of 200, 150, 260 rows
+    head = frame.head([10, 20, 30])
+    assert [len(t) for t in head.times] == [10, 20, 30] and [len(v) for v in head.values] == [10, 20, 30]
+    assert head.schema == frame.schema and [len(t) for t in frame.times] == [200, 150, 260]
+    np.testing.assert_array_equal(head.values[2], frame.values[2][:30])
+    assert head.times[1].equals(frame.times[1][:20])
+    with pytest.raises(ValueError, match=r"1\.\.length rows"):
+        frame.head([10, 0, 30])
+
+
 def test_the_schema_module_imports_neither_torch_nor_pandas():
     code = (
         f"import sys; sys.path.insert(0, {str(ROOT)!r}); import forecaster.data.schema; "
