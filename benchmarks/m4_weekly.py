@@ -9,10 +9,15 @@ internal test set, the 13 before them validation, the rest training), saved as a
 package forecasts the 13 weeks after each series' last training week. Those forecasts are scored
 against `m4_weekly_test.csv` with M4's sMAPE, MASE (m = 1 for weekly data, scale from each series'
 whole training file) and OWA against Naive2 (forecaster.scores.seasonality.naive2, which reproduces M4's
-published Naive2 row). Choices use validation only: the validation winner is the variant with the
-lowest mean validation loss over seeds (MSE of each window's errors over its MASE scale:
-`trainer.loss_scale naive`, which `--auto` sets for many series), and the ensemble is, per seed, the median
-of the top-k variants' forecasts by that validation loss. The test file is read only to score.
+published Naive2 row). Choices use validation only: `--auto` sets rolling-origin validation
+(`data.val_windows` origins a horizon apart per series) and every choice uses the yardstick
+`selection.metric` (auto: the mean over series of each series' MASE); the validation winner is the
+variant with the lowest mean validation score over seeds, and the ensemble is, per seed, the median
+of the top-k variants' forecasts by that score. Every package is saved as `train --save` saves
+it: refitted on every row of the training file (the steps its validation fit kept, same seed;
+`--refit false`: the validation fit itself), and forecasts the test weeks; the *deployed* row is the
+winner's, what `compare --auto --save-best` gives a user. Its regret is its sMAPE and OWA over the
+best row of the table, minus 1. The test file is read only to score.
 """
 
 from __future__ import annotations
@@ -34,7 +39,7 @@ PUBLISHED = [  # M4 "Evaluation and Ranks" sheet, Weekly (shared/data/README.md)
     ("ES-RNN, Smyl (published)", 7.817, 2.356, 0.851),
     ("best in M4 (published)", 6.582, 2.107, 0.739),
 ]
-DEFAULT_VARIANTS = "naive2,linear,lstm,causal,local,hybrid"
+DEFAULT_VARIANTS = "naive2,ets,theta,arima,linear,lstm,causal,local,hybrid"
 
 
 def main() -> int:
@@ -48,6 +53,7 @@ def main() -> int:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--work", default=str(ROOT / "out" / "m4_weekly"), help="packages and the MLflow store")
     p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "m4_weekly.json"))
+    p.add_argument("--refit", choices=["true", "false"], default="true", help="deploy the winner refitted on every row")
     p.add_argument("--print-only", action="store_true", help="print the table of --json and exit")
     args = p.parse_args()
     if not args.print_only:
@@ -68,7 +74,7 @@ def run(args) -> dict:
     from forecaster.data.io import read_frame
     from forecaster.data.windows import prepare
     from forecaster.fit.experiment import train
-    from forecaster.scores.metrics import error_scale
+    from forecaster.scores.metrics import selection_metric, yardstick
 
     torch.set_num_threads(args.threads)
     work = Path(args.work)
@@ -81,6 +87,7 @@ def run(args) -> dict:
         ("tracking.plots", False),
         ("trainer.progress_bar", False),
         ("trainer.threads", args.threads),
+        ("selection.refit", args.refit == "true"),
     ]
     cfg, derived = apply(load(None, given), explicit_keys(None, [k for k, _ in given]))
     print(auto.describe(derived), file=sys.stderr)
@@ -88,6 +95,7 @@ def run(args) -> dict:
     history = read_frame(cfg.data)  # the whole training file, read once: every package forecasts from it
     actual, insample, ids = read_test(args.train, args.test)
     rows, val_preds, test_preds = [], {}, {}
+    metric = selection_metric(cfg.selection.metric, data)
     for variant in args.variants.split(","):
         for k in range(args.seeds):
             vcfg = with_variant(cfg, variant)
@@ -100,37 +108,43 @@ def run(args) -> dict:
                 quiet=True,
                 derived=auto.as_records(derived),
             )
-            val_preds[variant, k], val_mse = validation(outcome.network, data, vcfg.trainer.loss_scale)
+            val_preds[variant, k] = validation(outcome.network, data)
             test_preds[variant, k] = package_forecast(work / f"{variant}-seed{vcfg.seed}", history, ids)
             row = {
                 "variant": variant,
                 "seed": vcfg.seed,
-                "val_loss": val_mse,
+                "val_loss": outcome.metrics["val_score"],
                 "wall_seconds": time.perf_counter() - start,
             }
             row.update(score(actual, test_preds[variant, k], insample))
-            row.update({key: outcome.metrics[key] for key in ("epochs", "train_seconds", "n_params")})
+            row.update({key: outcome.metrics.get(key) for key in ("epochs", "train_seconds", "n_params", "best_steps")})
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
     ranked = sorted({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
     members = ranked[: args.ensemble_k] if args.ensemble_k > 1 and len(ranked) > 1 else []  # a median of 2+
-    if members:
-        x, y = data.dataset("val").__getitems__(list(range(data.n_windows("val"))))
-        scale = np.asarray(error_scale(x, y.shape[-1], cfg.trainer.loss_scale))
-        y = y.numpy()
-        for k in range(args.seeds):
-            forecast = np.median(np.stack([test_preds[v, k] for v in members]), axis=0)
-            val = np.median(np.stack([val_preds[v, k] for v in members]), axis=0)
-            row = {"variant": "ensemble", "seed": args.seed + k, "val_loss": float(np.mean(((val - y) / scale) ** 2))}
-            rows.append({**row, **score(actual, forecast, insample), "members": members})
+    for k in range(args.seeds) if members else []:
+        forecast = np.median(np.stack([test_preds[v, k] for v in members]), axis=0)
+        val = np.median(np.stack([val_preds[v, k] for v in members]), axis=0)
+        row = {"variant": "ensemble", "seed": args.seed + k, "val_loss": yardstick(metric, val, data, "val")}
+        rows.append({**row, **score(actual, forecast, insample), "members": members})
     winner = min({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
+    # what `compare --save-best` deploys: the winner's package (each fit's package is saved the way `train --save`
+    # saves it: refitted on every row unless --refit false), or the median of the members' packages
+    deployed = [
+        {"variant": f"deployed: {winner}", "seed": r["seed"], **{k: r[k] for k in ("smape", "mase", "owa")}}
+        for r in rows
+        if r["variant"] == winner
+    ]
     return {
         "command": " ".join(sys.argv),
         "derived": auto.as_records(derived),
+        "selection_metric": metric,
+        "refit": args.refit == "true",
         "naive2": score(actual, naive2_forecasts(insample), insample),
         "validation_winner": winner,
         "ensemble_members": members,
         "rows": rows,
+        "deployed": deployed,
     }
 
 
@@ -156,12 +170,11 @@ def package_forecast(directory: Path, frame, ids: list[str]):
     return pred[[order[sid] for sid in ids]]
 
 
-def validation(network, data, loss_scale: str):
-    """Forecasts of the validation windows (scaled) and the validation loss every choice is made on."""
-    from forecaster.scores.metrics import evaluate, validation_loss
+def validation(network, data):
+    """Forecasts of the validation windows (scaled), for the ensemble's validation score."""
+    from forecaster.scores.metrics import forecasts
 
-    predictions = evaluate(network, data.dataset("val"), data.scaler, keep_errors=True)["predictions"]
-    return predictions, validation_loss(network, data.dataset("val"), loss_scale)
+    return forecasts(network, data.dataset("val"))
 
 
 def naive2_forecasts(insample):
@@ -188,24 +201,35 @@ def mean(rows: list[dict], variant: str, key: str) -> float:
 def table(result: dict) -> str:
     rows = result["rows"]
     variants = sorted({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
+    metric = result.get("selection_metric", "loss")
     lines = [
-        "| method | sMAPE | MASE | OWA | validation loss | seeds | train s |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        f"| method | sMAPE | MASE | OWA | regret (sMAPE / OWA) | validation {metric} | seeds | train s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
+    deployed = result.get("deployed") or []
+    if deployed:  # first: what a user gets, then the table it was chosen from
+        best = {key: min(mean(rows, v, key) for v in variants) for key in ("smape", "owa")}
+        regret = lambda key: f"{100 * (statistics.mean(r[key] for r in deployed) / best[key] - 1):+.1f} %"
+        cell = lambda key, f: fmt([r[key] for r in deployed], f)
+        how = "refitted on every row" if result.get("refit") else "the validation fit"
+        lines.append(
+            f"| **{deployed[0]['variant']}** ({how}) | {cell('smape', '.3f')} | {cell('mase', '.3f')} "
+            f"| {cell('owa', '.3f')} | {regret('smape')} / {regret('owa')} | - | {len(deployed)} | - |"
+        )
     for v in variants:
         group = [r for r in rows if r["variant"] == v]
         cell = lambda key, f, group=group: fmt([r[key] for r in group], f)
         name = v + (" (validation winner)" if v == result["validation_winner"] else "")
         if v == "ensemble":
             name += f": median of {', '.join(result['ensemble_members'])}"
-        secs = fmt([r["train_seconds"] for r in group], ".0f") if "train_seconds" in group[0] else "-"
+        secs = fmt([r["train_seconds"] for r in group], ".0f") if group[0].get("train_seconds") is not None else "-"
         lines.append(
-            f"| {name} | {cell('smape', '.3f')} | {cell('mase', '.3f')} | {cell('owa', '.3f')} "
+            f"| {name} | {cell('smape', '.3f')} | {cell('mase', '.3f')} | {cell('owa', '.3f')} | - "
             f"| {cell('val_loss', '.4f')} | {len(group)} | {secs} |"
         )
     n2 = result["naive2"]
-    lines.append(f"| Naive2 (this script) | {n2['smape']:.3f} | {n2['mase']:.3f} | {n2['owa']:.3f} | - | - | - |")
-    lines += [f"| {name} | {s:.3f} | {m:.3f} | {o:.3f} | - | - | - |" for name, s, m, o in PUBLISHED]
+    lines.append(f"| Naive2 (this script) | {n2['smape']:.3f} | {n2['mase']:.3f} | {n2['owa']:.3f} | - | - | - | - |")
+    lines += [f"| {name} | {s:.3f} | {m:.3f} | {o:.3f} | - | - | - | - |" for name, s, m, o in PUBLISHED]
     return "\n".join(lines)
 
 
