@@ -198,10 +198,10 @@ class EnsemblePackage(ForecastPackage):
 
     def predict_array(self, frame, horizon: int | None = None) -> np.ndarray:
         """The combination of the members' forecasts on the original scale: (series, H, K)."""
-        stack = np.stack([m.predict_array(frame, horizon) for m in self.members.values()])  # (M, series, H, K)
         if self.weights is None:
-            return np.median(stack, axis=0)
-        return np.tensordot(np.asarray(self.weights), stack, axes=1)
+            return np.median(np.stack([m.predict_array(frame, horizon) for m in self.members.values()]), axis=0)
+        used = [(w, m) for w, m in zip(self.weights, self.members.values()) if w > 0]  # weight 0: not run
+        return sum(w * m.predict_array(frame, horizon) for w, m in used)  # (series, H, K)
 
 
 def read_index(file: Path) -> tuple[list[str], list[float] | None]:
