@@ -98,7 +98,7 @@ def compare(
             errors_out.update(errors)
         _log_summary(parent, cfg, ranking, (overlay, fits[0].data if fits else None))
         if ranking.best is not None and (save_best or register):
-            _deploy(parent, fits, ranking.best["variant"], ranking.members, save_best, register, say)
+            _deploy(parent, fits, ranking.best["variant"], ranking.rows, save_best, register, say)
     return ranking.rows, ranking.summary
 
 
@@ -189,12 +189,12 @@ def _log_summary(parent, cfg: Config, ranking: Ranking, overlay: tuple) -> None:
     log_parent(parent, cfg, ranking.rows, summary, best, overlay[1])  # the table, winner, charts, p-values, data
 
 
-def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], save_best, register, say) -> None:
+def _deploy(parent, fits: list[selection.Fit], variant: str, rows: list[Row], save_best, register, say) -> None:
     """Save and/or register the validation winner's package (see `selection.best_package`); with
-    `selection.refit`, its settings fitted again on every row (`forecaster.fit.experiment.refit`)."""
+    `selection.refit`, a single variant's settings fitted again on every row (`forecaster.fit.experiment.refit`)."""
     if _refit_winner(fits, variant, save_best, register, say):
         return
-    package = selection.best_package(fits, variant, names)
+    package = selection.best_package(fits, variant, rows)
     if package is None:
         say(
             f"[yellow]The validation winner '{variant}' finished before the resume: its network is not in "
@@ -208,7 +208,7 @@ def _deploy(parent, fits: list[selection.Fit], variant: str, names: list[str], s
         if register:
             from forecaster.serve.pyfunc import log_model
 
-            source = names[0] if variant == selection.ENSEMBLE else variant  # the ensemble's members share data
+            source = next(iter(package.members)) if variant == selection.ENSEMBLE else variant  # members share data
             first = next(f for f in fits if f.row.variant == source)
             log_model(parent, package, target, input_example(first.data), register=register)
             say(f"Registered the validation winner '{variant}' as {register}@champion")

@@ -1,20 +1,22 @@
-"""Choosing on validation: each fit's validation MSE, the validation winner, the median ensemble.
+"""Choosing on validation: each fit's validation score, the validation winner, the ensemble.
 
 A comparison ranks on the test split, but what a user should deploy is chosen on validation
-only, so that no choice reads a test row: every fit, trained or not (naive baselines have nothing
-to train), is scored on the validation windows by the trainer's validation loss
-(`forecaster.scores.metrics.validation_loss`: MSE on scaled values, as the test `mse`; with
-`trainer.loss_scale naive`, which `--auto` sets for many series, each window's errors over its
-MASE scale first), and the variant with the lowest mean validation MSE over seeds is the
-*validation winner*.
+only, so that no choice reads a test row: every fit, trained or not (naive and classical baselines
+have nothing to train), is scored on the validation windows (rolling origins: `data.val_windows`)
+by one yardstick, `selection.metric` (`forecaster.scores.metrics.yardstick`: mse, mae, or per
+series mase or smape; auto = mase for a long file of several series, else mse), and the variant with
+the lowest mean validation score over seeds is the *validation winner*.
 
-The `ensemble` variant is the median (per window, step and target) of the k variants with the
-lowest validation MSE whose networks read the same windows as the best one (the same data
-settings, hence one prepared dataset and scaler); a variant ranked before the last member that
-cannot join (other data settings, or no network in memory after a resume) is skipped with a
-note. With several seeds, seed j's ensemble combines each member's seed-j network, so the
-ensemble has one row per seed like any variant. Its validation MSE is computed in the same way,
-so it can be the winner too.
+The `ensemble` variant combines the k variants with the lowest validation score whose networks read
+the same windows as the best one (the same data settings, hence one prepared dataset and scaler);
+a variant ranked before the last member that cannot join (other data settings, or no network in
+memory after a resume) is skipped with a note. It is their median or their greedy weighted mean,
+whichever scores lower on validation (`forecaster.compare.ensembling`, which keeps both scores in
+the ensemble rows' `ensemble` record). With several seeds, seed j's ensemble combines each member's
+seed-j network, so the ensemble has one row per seed like any variant. Its validation score is that
+of the rule used, computed as every variant's, so it can be the winner too (a tie goes to the
+variant); its package is calibrated on its own validation residuals, so `predict --level` works
+whatever wins.
 """
 
 from __future__ import annotations
@@ -24,13 +26,15 @@ from dataclasses import dataclass
 import numpy as np
 from torch import nn
 
+from forecaster.compare import ensembling
 from forecaster.compare.table import Row
 from forecaster.config import Config
 from forecaster.data.windows import PreparedData
 from forecaster.errors import ConfigError
+from forecaster.scores.interval_metrics import interval_metrics
 from forecaster.scores.intervals import calibrate
 from forecaster.scores.metrics import evaluate, m4_metrics, validation_score
-from forecaster.serve.ensemble import EnsemblePackage, MedianEnsemble
+from forecaster.serve.ensemble import EnsembleForecaster, EnsemblePackage
 from forecaster.serve.package import ForecastPackage
 
 ENSEMBLE = "ensemble"
@@ -49,8 +53,7 @@ class Fit:
 
 
 def validation_mse(network: nn.Module, data: PreparedData, cfg: Config) -> float:
-    """The trainer's validation loss over every validation window: MSE on scaled values (as the test
-    `mse`), each window's errors divided by its scale with `trainer.loss_scale naive`."""
+    """The validation score every choice is made by (`selection.metric` over the validation windows)."""
     return validation_score(network, data, cfg.selection.metric, batch_size=cfg.data.eval_batch_size)
 
 
@@ -61,8 +64,8 @@ def check_ensemble_k(k: int) -> int:
 
 
 def by_validation(fits: list[Fit]) -> list[tuple[str, float]]:
-    """(variant, mean validation MSE over seeds), best first; ties keep the order variants were
-    given (never the test rank). Variants without a validation MSE are left out."""
+    """(variant, mean validation score over seeds), best first; ties keep the order variants were
+    given (never the test rank). Variants without a validation score are left out."""
     values: dict[str, list[float]] = {}
     for fit in fits:
         values.setdefault(fit.row.variant, [])
@@ -74,7 +77,7 @@ def by_validation(fits: list[Fit]) -> list[tuple[str, float]]:
 
 
 def winner(summary: list[dict], variants: list[str]) -> dict | None:
-    """The summary item with the lowest mean validation MSE (ties: the order of `variants`,
+    """The summary item with the lowest mean validation score (ties: the order of `variants`,
     then the ensemble); None when no variant has one."""
     order = {v: i for i, v in enumerate([*variants, ENSEMBLE])}
     scored = [s for s in summary if s.get("val_mse") is not None]
@@ -82,7 +85,7 @@ def winner(summary: list[dict], variants: list[str]) -> dict | None:
 
 
 def members(fits: list[Fit], k: int) -> tuple[list[str], list[str]]:
-    """The ensemble's members (at most `k`, best validation MSE first) and notes on the variants
+    """The ensemble's members (at most `k`, best validation score first) and notes on the variants
     skipped. Fewer than two members: no ensemble (the notes say why)."""
     ranked = by_validation(fits)
     if k < 2 or len(ranked) < 2:
@@ -105,14 +108,22 @@ def members(fits: list[Fit], k: int) -> tuple[list[str], list[str]]:
 
 
 def ensemble_rows(fits: list[Fit], names: list[str]) -> tuple[list[Row], list[np.ndarray]]:
-    """One row per seed for the median of `names`' networks of that seed (validation and test
-    metrics computed from their forecasts), and its per-test-window errors per seed."""
-    rows, errors = [], []
+    """One row per seed for the combination of `names`' networks of that seed (the rule and weights
+    chosen on validation, `forecaster.compare.ensembling`; test metrics from its forecasts, interval
+    metrics from its own conformal calibration on validation), and its per-test-window errors per seed."""
     seeds = [f.row.seed for f in fits if f.row.variant == names[0]]
-    for seed in seeds:
-        group = [next(f for f in fits if f.row.variant == v and f.row.seed == seed) for v in names]
+    groups = [_seed_group(fits, names, seed) for seed in seeds]
+    measured = []
+    for group in groups:
         data, cfg = group[0].data, group[0].cfg
-        network = MedianEnsemble([f.network for f in group])
+        forecasts = ensembling.validation_forecasts(
+            [f.network for f in group], data, batch_size=cfg.data.eval_batch_size
+        )
+        measured.append((forecasts, ensembling.yardstick(cfg, data)))
+    rows, errors = [], []
+    for seed, group, combination in zip(seeds, groups, ensembling.choose(names, measured)):
+        data, cfg = group[0].data, group[0].cfg
+        network = EnsembleForecaster([f.network for f in group], combination.network_weights())
         metrics = evaluate(
             network, data.dataset("test"), data.scaler, batch_size=cfg.data.eval_batch_size, keep_errors=True
         )
@@ -120,24 +131,39 @@ def ensemble_rows(fits: list[Fit], names: list[str]) -> tuple[list[Row], list[np
         predictions = metrics.pop("predictions")
         if cfg.data.split == "last":
             metrics.update(m4_metrics(data, predictions))
+        calibration = calibrate(network, data, levels=cfg.model.levels, batch_size=cfg.data.eval_batch_size)
+        if calibration is not None:  # its intervals scored on test like every variant's
+            metrics.update(interval_metrics(network, data, calibration, batch_size=cfg.data.eval_batch_size))
         costs = {k: sum(float(f.row.metrics[k]) for f in group) for k in ("n_params", "train_seconds")}
-        val_mse = validation_mse(network, data, cfg)
-        rows.append(Row(ENSEMBLE, seed, None, {**metrics, **costs}, val_mse=val_mse, members=list(names)))
+        val_mse, record = validation_mse(network, data, cfg), combination.to_json()  # the variants' yardstick
+        rows.append(
+            Row(ENSEMBLE, seed, None, {**metrics, **costs}, val_mse=val_mse, members=list(names), ensemble=record)
+        )
     return rows, errors
 
 
-def best_package(fits: list[Fit], variant: str, names: list[str]) -> ForecastPackage | None:
-    """The package of the validation winner `variant` (its first seed's network; for the ensemble,
-    an `EnsemblePackage` of `names`' first-seed packages); None if a network is not in memory."""
+def _seed_group(fits: list[Fit], names: list[str], seed: int) -> list[Fit]:
+    """The fits of `names` (in that order) for `seed`."""
+    return [next(f for f in fits if f.row.variant == v and f.row.seed == seed) for v in names]
 
-    def package(name: str) -> ForecastPackage | None:
-        fit = next(f for f in fits if f.row.variant == name)
+
+def best_package(fits: list[Fit], variant: str, rows: list[Row]) -> ForecastPackage | None:
+    """The package of the validation winner `variant` (its first seed's network, calibrated on
+    validation); for the ensemble, an `EnsemblePackage` of its members' packages of the first seed
+    of its `rows`, with that seed's rule and weights and intervals calibrated on the ensemble's own
+    validation forecasts. None if a network is not in memory."""
+    if variant != ENSEMBLE:
+        fit = next(f for f in fits if f.row.variant == variant)
         if fit.network is None:
             return None
         calibration = calibrate(fit.network, fit.data, levels=fit.cfg.model.levels)  # as the fit's own package
         return ForecastPackage(fit.cfg, fit.data.schema, fit.data.scaler, fit.network, None, calibration)
-
-    if variant != ENSEMBLE:
-        return package(variant)
-    parts = {name: package(name) for name in names}
-    return EnsemblePackage(parts) if all(p is not None for p in parts.values()) else None
+    row = min((r for r in rows if r.variant == ENSEMBLE), key=lambda r: r.seed)  # the first seed's, as for a variant
+    group = _seed_group(fits, row.members, row.seed)
+    if any(f.network is None for f in group):
+        return None
+    parts = {f.row.variant: ForecastPackage(f.cfg, f.data.schema, f.data.scaler, f.network, None) for f in group}
+    package = EnsemblePackage(parts, weights=ensembling.Combination.from_json(row.ensemble).network_weights())
+    cfg, data = group[0].cfg, group[0].data
+    package.calibration = calibrate(package.network, data, levels=cfg.model.levels, batch_size=cfg.data.eval_batch_size)
+    return package

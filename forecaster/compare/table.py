@@ -25,7 +25,9 @@ class Row:
 
     `metrics` are the fit's test metrics and costs as it logged them (`mse`, `mae`, ...,
     `train_seconds`, `n_params`); `val_mse` its validation yardstick (None for a child that finished
-    before a resume that predates it); `members` the ensemble's variants.
+    before a resume that predates it); `members` the ensemble's variants and `ensemble` how it
+    combines them (`forecaster.compare.ensembling.Combination.to_json`: the rule used, the greedy
+    weights per member, the validation scores of the median and of the weighted mean).
     """
 
     variant: str
@@ -34,6 +36,7 @@ class Row:
     metrics: dict[str, Any] = field(default_factory=dict)
     val_mse: float | None = None
     members: list[str] | None = None
+    ensemble: dict[str, Any] | None = None
     val_winner: bool = False
     p_vs_best: float | None = None
 
@@ -44,6 +47,8 @@ class Row:
     def to_json(self) -> dict[str, Any]:
         """The row as `--metrics-out` and the parent run's `metrics.json` hold it (one flat object)."""
         members = {"members": list(self.members)} if self.members else {}
+        if self.ensemble:
+            members["ensemble"] = dict(self.ensemble)
         head = {"variant": self.variant, "seed": self.seed, "run_id": self.run_id, **members}
         tail = {"val_mse": self.val_mse, "val_winner": self.val_winner, "p_vs_best": self.p_vs_best}
         return {**head, **self.metrics, **tail}
@@ -55,7 +60,16 @@ class Row:
         return cls(**{"run_id": None, **known}, metrics={k: v for k, v in raw.items() if k not in ROW_FIELDS})
 
 
-ROW_FIELDS = ("variant", "seed", "run_id", "val_mse", "members", "val_winner", "p_vs_best")  # the rest: metrics
+ROW_FIELDS = (
+    "variant",
+    "seed",
+    "run_id",
+    "val_mse",
+    "members",
+    "ensemble",
+    "val_winner",
+    "p_vs_best",
+)  # the rest: metrics
 
 
 SUMMARY_KEYS = (  # per-fit metrics averaged over seeds (with their spread) in the ranked summary
@@ -104,6 +118,8 @@ def summarise(rows: list[Row], errors: dict[str, list] | None = None, *, lag: in
             item[f"{key}_std"] = (statistics.stdev(values) if len(values) > 1 else 0.0) if values else None
         if group[0].members:
             item["members"] = ",".join(group[0].members)
+        if group[0].ensemble:
+            item.update(_combination(group))
         out.append(item)
     out.sort(key=lambda r: r["mse"])
     for i, item in enumerate(out, 1):
@@ -113,6 +129,15 @@ def summarise(rows: list[Row], errors: dict[str, list] | None = None, *, lag: in
             best, this = (np.mean(errors[v], axis=0) for v in (out[0]["variant"], item["variant"]))
             item["p_vs_best"] = diebold_mariano(best, this, lag=lag)[1] if len(best) == len(this) else None
     return out
+
+
+def _combination(group: list[Row]) -> dict:
+    """The ensemble's rule, its first seed's weights (what `--save-best` deploys) and both rules'
+    mean validation scores, as summary fields."""
+    first = group[0].ensemble
+    weights = ",".join(f"{name}:{w:.3g}" for name, w in first["weights"].items())
+    means = {f"val_mse_{k[4:]}": float(np.mean([r.ensemble[k] for r in group])) for k in ("val_median", "val_weighted")}
+    return {"ensemble_rule": first["rule"], "ensemble_weights": weights, **means}
 
 
 def mark(rows: list[Row], summary: list[dict], best: dict | None) -> None:
@@ -207,6 +232,10 @@ def deploy_line(summary: list[dict]) -> str:
     if best is None:
         return "Deploy: no variant has a validation MSE (finished before a resume that predates it)"
     members = f" (median of {best['members']})" if best.get("members") else ""
+    if best.get("ensemble_rule") == "weighted":  # both rules were measured on validation: say the other's
+        members = f" (weighted mean of {best['ensemble_weights']}; their median: {best['val_mse_median']:.4f})"
+    elif best.get("ensemble_rule") == "median":
+        members = f" (median of {best['members']}; their weighted mean: {best['val_mse_weighted']:.4f})"
     return (
         f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation loss {best['val_mse']:.4f}; "
         "the test ranking is for reporting, not for choosing)"

@@ -155,8 +155,8 @@ def no_calibration(where: str) -> ConfigError:
     """The error for intervals asked of a package saved without them."""
     return ConfigError(
         f"{where}: this model package has no calibrated intervals (it was saved before forecaster "
-        "calibrated them, or it is an ensemble): train and save the model again "
-        "(`forecaster train ... --save DIR`) to use --level"
+        "calibrated them): train and save the model again (`forecaster train ... --save DIR`, or "
+        "`forecaster compare ... --save-best DIR` for an ensemble) to use --level"
     )
 
 

@@ -1,28 +1,35 @@
-"""A median ensemble: several model packages that forecast as one.
+"""An ensemble package: several model packages that forecast as one, by their median or a weighted mean.
 
 Layout (one directory; `ensemble.json` tells it from a single model's package):
 
-    ensemble.json   format version, forecaster version, the rule ("median") and the member names
-    <member>/       one model package per member (the `forecaster.serve.package` layout), in the order
-                    that `ensemble.json` lists them
+    ensemble.json   format version, forecaster version, the rule ("median" or "weighted"), the member
+                    names and, for "weighted", one weight per member (in the members' order)
+    intervals.json  optional: conformal radii of the ensemble's own forecasts on the validation
+                    windows (`forecaster.scores.intervals`), as a single package's
+    <member>/       one model package per member (the `forecaster.serve.package` layout)
 
-The forecast is the median, per series, step and target, of the members' forecasts (with an even
-number of members the mean of the two middle ones, as `numpy.median`). The median rather than the
-mean because one member that fails on a series moves it least. Members read the same windows: the
-same columns, targets, frequency, context length, horizon and scaler, which is what `forecaster
-compare` produces (its members share one prepared dataset). So `EnsemblePackage` is a
-`ForecastPackage` whose network is `MedianEnsemble` of the members' networks, and `read`,
-`forecast`, `forecaster evaluate` and the MLflow pyfunc model work on it unchanged.
+The forecast, per series, step and target, is the median of the members' forecasts (with an even
+number of members the mean of the two middle ones, as `numpy.median`; one member that fails on a
+series moves it least), or their weighted mean with weights chosen on validation
+(`forecaster.compare.ensembling`: Caruana et al.'s greedy ensemble selection; non-negative, summing
+to 1). Members read the same windows: the same columns, targets, covariates, frequency, context
+length, horizon and scaler, which is what `forecaster compare` produces (its members share one
+prepared dataset). So `EnsemblePackage` is a `ForecastPackage` whose network is an
+`EnsembleForecaster` of the members' networks, and `read`, `forecast` (with `levels` when it has
+intervals), `forecaster evaluate` and the MLflow pyfunc model work on it unchanged.
 
-Read as untrusted input: `ensemble.json` is checked (known keys only, the rule, 2 to
-`MAX_MEMBERS` distinct plain folder names that exist in the directory), every member is loaded
-through `ForecastPackage.load` (every file checked), and the members must agree as above. Like
-`forecaster.serve.package`, this imports neither Lightning nor MLflow.
+Format versions: 2 (this one: the rule "weighted" and its weights; intervals beside it) and 1 (the
+median only), which is still read. Read as untrusted input: `ensemble.json` is checked (known keys
+of its version only, the rule, 2 to `MAX_MEMBERS` distinct plain folder names that exist in the
+directory, weights finite, non-negative, one per member and summing to 1), `intervals.json` as a
+package's, every member is loaded through `ForecastPackage.load` (every file checked), and the
+members must agree as above. Like `forecaster.serve.package`, this imports neither Lightning nor MLflow.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import re
 from pathlib import Path
 
@@ -35,15 +42,40 @@ from forecaster.atomic import replace_dir
 from forecaster.data.times import same_freq
 from forecaster.errors import PackageError
 from forecaster.nn.common import Network
+from forecaster.scores import intervals
 from forecaster.serve import checks as checks
-from forecaster.serve.package import ENSEMBLE, ForecastPackage, check_present, check_target, save_package
+from forecaster.serve.package import (
+    ENSEMBLE,
+    ForecastPackage,
+    check_present,
+    check_target,
+    read_calibration,
+    save_package,
+)
 
-FORMAT_VERSION = 1
-RULES = ("median",)
+FORMAT_VERSION = 2
+READS = (1, 2)  # format 1: the median only, written before weights and intervals
+RULES = ("median", "weighted")
 MAX_MEMBERS = 32  # far more than a top-k of a comparison; bounds the work a crafted file can ask for
-KEYS = ("format_version", "forecaster_version", "rule", "members")
+KEYS_V1 = ("format_version", "forecaster_version", "rule", "members")
+KEYS = {1: KEYS_V1, 2: (*KEYS_V1, "weights")}  # the fields each format version may have
+WEIGHT_SUM_TOLERANCE = 1e-6  # counts / rounds written as JSON floats sum to 1 within rounding
 MEMBER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
-SHARED = ("layout", "time_col", "id_col", "columns", "n_targets", "context_len", "horizon", "calendar", "static")
+SHARED = (
+    "layout",
+    "time_col",
+    "id_col",
+    "columns",
+    "n_targets",
+    "context_len",
+    "horizon",
+    "future_covariates",
+    "calendar",
+    "static",
+    "static_categories",
+    "static_mean",
+    "static_scale",
+)
 
 
 def median(stack: torch.Tensor) -> torch.Tensor:
@@ -54,35 +86,69 @@ def median(stack: torch.Tensor) -> torch.Tensor:
     return middle if n % 2 else (ordered[n // 2 - 1] + middle) / 2
 
 
-class MedianEnsemble(Network):
-    """The median of networks that read the same windows: x (B, L, F) -> (B, H, K).
+def weight_problem(weights, n_members: int) -> str | None:
+    """What is wrong with `weights` as an ensemble's weights of `n_members` members, or None."""
+    if not isinstance(weights, list | tuple) or len(weights) != n_members:
+        return f"'weights' must list one weight per member ({n_members})"
+    if not all(isinstance(w, int | float) and not isinstance(w, bool) and math.isfinite(w) and w >= 0 for w in weights):
+        return "'weights' must be finite numbers >= 0"
+    if abs(math.fsum(weights) - 1) > WEIGHT_SUM_TOLERANCE:
+        return f"'weights' must sum to 1, got {math.fsum(weights):.6g}"
+    return None
 
-    Its members come fitted and it is never fitted as one; it forecasts a point (the median of the
-    members' medians), needs no units (a member that needs them has them) and reads x alone.
+
+class EnsembleForecaster(Network):
+    """The median (`weights` None) or weighted mean of networks that read the same windows:
+    x (B, L, F) [, future (B, H, Fk), static (B, Z)] -> (B, H, K).
+
+    Its members come fitted and it is never fitted as one; it forecasts a point (the combination of
+    the members' points: a quantile member's median), needs no units (a member that needs them has
+    them) and reads the union of what its members read, passing each member the covariates it
+    declares (`Network.COVARIATES`). A member of weight 0 is not run.
     """
 
     TRAINABLE = False
     HAS_QUANTILES = False
     NEEDS_UNITS = False
     SHOWS_ATTENTION = False
-    COVARIATES = frozenset()
 
-    def __init__(self, members: list[nn.Module]):
+    def __init__(self, members: list[nn.Module], weights: list[float] | None = None):
         super().__init__()
+        problem = None if weights is None else weight_problem(list(weights), len(members))
+        if problem:
+            raise ValueError(problem)
         self.members = nn.ModuleList(members)
+        self.weights = None if weights is None else tuple(float(w) for w in weights)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return median(torch.stack([m(x) for m in self.members]))  # (M, B, H, K) -> (B, H, K)
+    @property
+    def COVARIATES(self) -> frozenset[str]:  # what any member reads
+        return frozenset().union(*(m.COVARIATES for m in self.members))
+
+    def forward(self, x: torch.Tensor, future=None, static=None) -> torch.Tensor:
+        def run(m: nn.Module) -> torch.Tensor:
+            return m(x, future if "future" in m.COVARIATES else None, static if "static" in m.COVARIATES else None)
+
+        if self.weights is None:
+            return median(torch.stack([run(m) for m in self.members]))  # (M, B, H, K) -> (B, H, K)
+        return sum(w * run(m) for m, w in zip(self.members, self.weights) if w > 0)  # (B, H, K)
 
 
 class EnsemblePackage(ForecastPackage):
-    """Member packages by name (in order) forecasting as their median; `path` as ForecastPackage's.
+    """Member packages by name (in order) forecasting as their median, or their weighted mean with
+    `weights` (one per member); `path` and `calibration` (the ensemble's own intervals) as ForecastPackage's.
 
     Raises:
-        PackageError: fewer than two members, or members that do not read the same windows.
+        PackageError: fewer than two members, members that do not read the same windows, or bad weights.
     """
 
-    def __init__(self, members: dict[str, ForecastPackage], path: Path | None = None):
+    def __init__(
+        self,
+        members: dict[str, ForecastPackage],
+        path: Path | None = None,
+        *,
+        weights: list[float] | None = None,
+        calibration: intervals.Calibration | None = None,
+    ):
         where = path or "the ensemble"
         if not 2 <= len(members) <= MAX_MEMBERS:
             raise PackageError(f"{where}: an ensemble needs 2 to {MAX_MEMBERS} members, got {len(members)}")
@@ -91,18 +157,26 @@ class EnsemblePackage(ForecastPackage):
             problem = _disagreement(first, member)
             if problem:
                 raise PackageError(f"{where}: members '{first_name}' and '{name}' {problem}; they cannot be combined")
-        network = MedianEnsemble([m.network for m in members.values()]).eval()
-        super().__init__(first.cfg, first.schema, first.scaler, network, path)
-        self.members, self.rule = members, "median"
+        problem = None if weights is None else weight_problem(weights, len(members))
+        if problem:
+            raise PackageError(f"{where}: {problem}")
+        network = EnsembleForecaster([m.network for m in members.values()], weights).eval()
+        super().__init__(first.cfg, first.schema, first.scaler, network, path, calibration)
+        self.members, self.weights = members, None if weights is None else [float(w) for w in weights]
+        self.rule = "median" if weights is None else "weighted"
 
     def save(self, directory: str | Path) -> Path:
-        """Write `ensemble.json` and every member's package (replacing an earlier package there)."""
+        """Write `ensemble.json`, `intervals.json` (when calibrated) and every member's package
+        (replacing an earlier package there)."""
         directory = Path(directory)
         check_target(directory)
 
         def build(tmp: Path) -> None:
             meta = {"format_version": FORMAT_VERSION, "forecaster_version": __version__, "rule": self.rule}
-            (tmp / ENSEMBLE).write_text(json.dumps({**meta, "members": list(self.members)}, indent=2))
+            weights = {} if self.weights is None else {"weights": self.weights}
+            (tmp / ENSEMBLE).write_text(json.dumps({**meta, "members": list(self.members), **weights}, indent=2))
+            if self.calibration is not None:
+                (tmp / intervals.FILE).write_text(json.dumps(self.calibration.to_dict()))
             for name, m in self.members.items():
                 save_package(tmp / name, cfg=m.cfg, network=m.network, scaler=m.scaler, schema=m.schema)
 
@@ -110,41 +184,60 @@ class EnsemblePackage(ForecastPackage):
 
     @classmethod
     def load(cls, directory: str | Path) -> EnsemblePackage:
-        """Read and check `ensemble.json`, then every member through `ForecastPackage.load`.
+        """Read and check `ensemble.json`, then every member through `ForecastPackage.load`, then
+        the ensemble's `intervals.json` if it has one.
 
         Raises:
             PackageError: naming the file and field (or the member) that cannot be used.
         """
         path = check_present(directory)
-        names = read_members(path / ENSEMBLE)
-        return cls({name: ForecastPackage.load(path / name) for name in names}, path)
+        names, weights = read_index(path / ENSEMBLE)
+        members = {name: ForecastPackage.load(path / name) for name in names}
+        calibration = read_calibration(path, next(iter(members.values())).schema)
+        return cls(members, path, weights=weights, calibration=calibration)
 
     def predict_array(self, frame, horizon: int | None = None) -> np.ndarray:
-        """The median of the members' forecasts on the original scale: (series, H, K)."""
-        return np.median(np.stack([m.predict_array(frame, horizon) for m in self.members.values()]), axis=0)
+        """The combination of the members' forecasts on the original scale: (series, H, K)."""
+        if self.weights is None:
+            return np.median(np.stack([m.predict_array(frame, horizon) for m in self.members.values()]), axis=0)
+        used = [(w, m) for w, m in zip(self.weights, self.members.values()) if w > 0]  # weight 0: not run
+        return sum(w * m.predict_array(frame, horizon) for w, m in used)  # (series, H, K)
 
 
-def read_members(file: Path) -> list[str]:
-    """The member names of `ensemble.json`, every field checked; members must be folders beside it."""
+def read_index(file: Path) -> tuple[list[str], list[float] | None]:
+    """`ensemble.json`'s member names and weights (None: the median), every field checked; members
+    must be folders beside it."""
     try:
         raw = json.loads(checks.read_text(file))
     except ValueError as exc:
         raise checks.corrupted(file, f"not valid JSON ({exc})") from None
     if not isinstance(raw, dict):
         raise checks.corrupted(file, f"expected a JSON object, got a JSON {type(raw).__name__}")
-    unknown = [k for k in raw if k not in KEYS]
-    if unknown:
-        raise checks.corrupted(file, f"unknown field(s) {', '.join(map(repr, unknown))}; known: {', '.join(KEYS)}")
-    if raw.get("format_version") != FORMAT_VERSION or isinstance(raw.get("format_version"), bool):
+    version = raw.get("format_version")
+    if version not in READS or isinstance(version, bool):
         raise PackageError(
-            f"{file.parent}: ensemble format version {raw.get('format_version')!r} is not supported "
-            f"(this forecaster {__version__} reads version {FORMAT_VERSION})"
+            f"{file.parent}: ensemble format version {version!r} is not supported "
+            f"(this forecaster {__version__} reads versions {', '.join(map(str, READS))})"
         )
+    unknown = [k for k in raw if k not in KEYS[version]]
+    if unknown:
+        known = ", ".join(KEYS[version])
+        raise checks.corrupted(file, f"unknown field(s) {', '.join(map(repr, unknown))}; known: {known}")
     if not isinstance(raw.get("forecaster_version"), str):
         raise checks.corrupted(file, "field 'forecaster_version' must be a string")
-    if raw.get("rule") not in RULES:
-        raise checks.corrupted(file, f"field 'rule' must be one of {', '.join(RULES)}, got {raw.get('rule')!r}")
-    names = raw.get("members")
+    rules = RULES if version >= 2 else ("median",)
+    if raw.get("rule") not in rules:
+        raise checks.corrupted(file, f"field 'rule' must be one of {', '.join(rules)}, got {raw.get('rule')!r}")
+    names = _member_names(file, raw.get("members"))
+    if (raw["rule"] == "weighted") != ("weights" in raw):
+        raise checks.corrupted(file, "field 'weights' goes with the rule 'weighted', and only with it")
+    problem = weight_problem(raw["weights"], len(names)) if "weights" in raw else None
+    if problem:
+        raise checks.corrupted(file, f"field {problem}")
+    return names, [float(w) for w in raw["weights"]] if "weights" in raw else None
+
+
+def _member_names(file: Path, names) -> list[str]:
     if not isinstance(names, list) or not 2 <= len(names) <= MAX_MEMBERS or len(set(map(str, names))) < len(names):
         raise checks.corrupted(file, f"field 'members' must list 2 to {MAX_MEMBERS} distinct member folder names")
     for name in names:

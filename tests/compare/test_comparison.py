@@ -38,12 +38,12 @@ def test_compare_names_saves_and_registers_the_validation_winner(mlflow_uri, wid
     assert registered.schema.horizon == 6 and type(registered) is type(load_any(str(best)))
 
 
-def _choices(csv, split: list[str]) -> tuple[dict, str, list | None, dict]:
+def _choices(csv, split: list[str]) -> tuple[dict, str, tuple | None, dict]:
     cfg = load(None, dotted_pairs([*QUICK, *split, "--data.path", str(csv), "--tracking.enabled", "false"]))
     rows, summary = compare(cfg, variants=["naive", "linear", "causal"], ensemble_k=3)
     val = {(r.variant, r.seed): r.val_mse for r in rows}
     test = {(r.variant, r.seed): r.metrics["mse"] for r in rows}
-    members = next((r.members for r in rows if r.variant == "ensemble"), None)
+    members = next(((r.members, r.ensemble) for r in rows if r.variant == "ensemble"), None)  # and its weights
     return val, next(s["variant"] for s in summary if s["val_winner"]), members, test
 
 

@@ -17,7 +17,7 @@ from forecaster.models import build_network
 from forecaster.nn.common import CAPABILITIES, COVARIATE_KINDS, Network
 from forecaster.nn.quantiles import MEDIAN, QuantileForecaster
 from forecaster.nn.registry import MODELS
-from forecaster.serve.ensemble import MedianEnsemble
+from forecaster.serve.ensemble import EnsembleForecaster
 
 SMALL = dict(d_model=8, n_heads=2, n_layers=1, d_ff=8, patch_len=4, stride=4, window=2, hidden_size=8, dropout=0.0)
 # two targets, a past-only covariate and a future-known one (the last), two static covariates
@@ -146,15 +146,21 @@ def test_the_quantile_head_passes_on_what_passes_through_it():
         QuantileForecaster(units, quantiles=(0.1, 0.5), horizon=6, n_targets=2)
 
 
-def test_the_median_ensemble_declares_a_point_forecast_of_x_alone():
-    dims = SimpleNamespace(**{**vars(DIMS), "n_future": 0, "static_cardinalities": []})  # members of x alone
-    members = [network("linear", "causal", dims=dims), network("naive", "causal", dims=dims)]
-    ensemble = MedianEnsemble(members).eval()
+def test_the_ensemble_declares_a_point_forecast_of_what_its_members_read():
+    members = [network("seasonal_naive", "causal"), network("naive", "causal")]  # members of x alone
+    ensemble = EnsembleForecaster(members).eval()
     assert not (ensemble.TRAINABLE or ensemble.HAS_QUANTILES or ensemble.NEEDS_UNITS or ensemble.SHOWS_ATTENTION)
     assert frozenset() == ensemble.COVARIATES and ensemble.quantiles == ()
     assert not any(hasattr(ensemble, m) for m in ("quantile_forecast", "set_units", "attention_weights"))
     with torch.no_grad():
         assert ensemble(inputs()[0]).shape == (3, 6, 2)
+    readers = [network("linear", "causal"), network("naive", "causal"), network("transformer", "causal")]
+    ensemble = EnsembleForecaster(readers, [0.5, 0.25, 0.25]).eval()
+    assert ensemble.COVARIATES == COVARIATE_KINDS  # the union: each member is given what it declares
+    x, future, static = inputs()
+    with torch.no_grad():
+        expected = sum(w * m(x, future, static) for w, m in zip((0.5, 0.25, 0.25), readers))
+        torch.testing.assert_close(ensemble(x, future, static), expected)
 
 
 PROBES = re.compile(

@@ -1,4 +1,5 @@
-"""The ensemble package: save -> load -> the median of its members' forecasts; bad ensembles refused."""
+"""The ensemble package: save -> load -> the median or weighted mean of its members' forecasts, with
+covariates and intervals; format-1 packages still read; bad ensembles refused."""
 
 from __future__ import annotations
 
@@ -6,31 +7,39 @@ import json
 import re
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
-from conftest import run_cli
+from conftest import SMALL_NETWORK, run_cli
 
 from forecaster.config import load, with_variant
 from forecaster.data.windows import prepare
 from forecaster.errors import PackageError
 from forecaster.models import build_network
-from forecaster.serve.ensemble import ENSEMBLE, MAX_MEMBERS, EnsemblePackage, median
+from forecaster.nn.common import COVARIATE_KINDS
+from forecaster.scores.intervals import calibrate
+from forecaster.serve.ensemble import ENSEMBLE, FORMAT_VERSION, MAX_MEMBERS, EnsemblePackage, median
 from forecaster.serve.loading import load_any
 from forecaster.serve.package import ForecastPackage
 
 MEMBERS = ("linear", "naive", "seasonal_naive")
 
 
-def _members(path, variants=MEMBERS, context_len: int = 24) -> dict[str, ForecastPackage]:
+def _members(path, variants=MEMBERS, context_len: int = 24, calendar=()) -> dict[str, ForecastPackage]:
     """In-memory packages of untrained networks on the same prepared data (weights seeded)."""
-    cfg = load(None, [("data.path", str(path)), ("data.context_len", context_len), ("data.horizon", 6)])
+    return _prepared(path, variants, context_len, calendar)[0]
+
+
+def _prepared(path, variants=MEMBERS, context_len: int = 24, calendar=()) -> tuple[dict[str, ForecastPackage], object]:
+    settings = [("data.path", str(path)), ("data.context_len", context_len), ("data.horizon", 6)]
+    cfg = load(None, [*settings, *SMALL_NETWORK, *([("data.calendar", list(calendar))] if calendar else [])])
     data = prepare(cfg.data)
     out = {}
     for k, variant in enumerate(variants):
         vcfg = with_variant(cfg, variant)
         torch.manual_seed(k)
         out[variant] = ForecastPackage(vcfg, data.schema, data.scaler, build_network(vcfg.model, data.schema), None)
-    return out
+    return out, data
 
 
 @pytest.fixture
@@ -71,8 +80,16 @@ def test_the_network_is_the_median_of_the_member_networks():
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda raw: {**raw, "weights": "median"}, "unknown field(s) 'weights'"),
-        (lambda raw: {**raw, "rule": "mean"}, "field 'rule' must be one of median"),
+        (lambda raw: {**raw, "weights": [0.5, 0.25, 0.25]}, "field 'weights' goes with the rule 'weighted'"),
+        (lambda raw: {**raw, "rule": "weighted"}, "field 'weights' goes with the rule 'weighted'"),
+        (lambda raw: {**raw, "rule": "weighted", "weights": [0.5, 0.5]}, "one weight per member (3)"),
+        (lambda raw: {**raw, "rule": "weighted", "weights": [1.5, -0.25, -0.25]}, "finite numbers >= 0"),
+        (lambda raw: {**raw, "rule": "weighted", "weights": [float("nan"), 0.5, 0.5]}, "finite numbers >= 0"),
+        (lambda raw: {**raw, "rule": "weighted", "weights": [True, 0, 0]}, "finite numbers >= 0"),
+        (lambda raw: {**raw, "rule": "weighted", "weights": [0.5, 0.25, 0.3]}, "must sum to 1, got 1.05"),
+        (lambda raw: {**raw, "format_version": 1, "rule": "weighted"}, "field 'rule' must be one of median,"),
+        (lambda raw: {**raw, "format_version": 1, "weights": [1, 0, 0]}, "unknown field(s) 'weights'"),
+        (lambda raw: {**raw, "rule": "mean"}, "field 'rule' must be one of median, weighted"),
         (lambda raw: {**raw, "members": ["linear"]}, "2 to"),
         (lambda raw: {**raw, "members": ["linear"] * (MAX_MEMBERS + 1)}, "2 to"),
         (lambda raw: {**raw, "members": ["linear", "../elsewhere"]}, "not a plain folder name"),
@@ -137,3 +154,56 @@ def test_a_registered_ensemble_loads_back_through_mlflow(saved, mlflow_uri, wide
     np.testing.assert_allclose(loaded.predict_array(frame), package.predict_array(frame))
     served = mlflow.pyfunc.load_model("models:/ens@champion").predict(input_example(data))
     np.testing.assert_allclose(served[["a", "b", "c"]].to_numpy(), package.forecast(frame)[["a", "b", "c"]].to_numpy())
+
+
+def test_a_weighted_ensemble_forecasts_the_weighted_mean_and_all_weight_on_one_member_is_that_member(
+    wide_csv, tmp_path
+):
+    members = _members(wide_csv)
+    loaded = load_any(str(EnsemblePackage(members, weights=[0.5, 0.3, 0.2]).save(tmp_path / "ens")))
+    raw = json.loads((tmp_path / "ens" / ENSEMBLE).read_text())
+    assert (raw["format_version"], raw["rule"], raw["weights"]) == (FORMAT_VERSION, "weighted", [0.5, 0.3, 0.2])
+    frame = loaded.read(wide_csv)
+    each = [m.forecast(frame)[["a", "b", "c"]].to_numpy() for m in members.values()]
+    by_hand = 0.5 * each[0] + 0.3 * each[1] + 0.2 * each[2]
+    np.testing.assert_allclose(loaded.forecast(frame)[["a", "b", "c"]].to_numpy(), by_hand, rtol=1e-6)
+    one = EnsemblePackage(members, weights=[0.0, 1.0, 0.0])
+    np.testing.assert_array_equal(one.forecast(frame)[["a", "b", "c"]].to_numpy(), each[1])
+    x, *_ = one.inputs(frame)
+    with torch.no_grad():  # the network too: the member itself, exactly
+        assert torch.equal(one.network(x), members["naive"].network(x))
+
+
+def test_members_reading_calendar_covariates_forecast_with_intervals_through_predict(wide_csv, tmp_path, capsys):
+    members, data = _prepared(wide_csv, ("linear", "causal"), calendar=["hour"])
+    assert data.schema.calendar == ["hour"]
+    package = EnsemblePackage(members, weights=[0.25, 0.75])
+    assert package.network.COVARIATES == COVARIATE_KINDS
+    package.calibration = calibrate(package.network, data, levels=[80])  # its own validation residuals
+    target = package.save(tmp_path / "ens")
+    assert (target / "intervals.json").is_file()
+    out = tmp_path / "f.csv"
+    code, _, err = run_cli(
+        capsys, "predict", "--model", target, "--data", wide_csv, "--level", "80,90", "--output", out
+    )
+    assert code == 0, err
+    table = pd.read_csv(out)
+    assert list(table.columns[:4]) == ["date", "a", "a-lo-80", "a-hi-80"] and len(table) == 6
+    assert (table["a-lo-90"] <= table["a-lo-80"]).all() and (table["a-lo-80"] <= table["a"]).all()
+    assert (table["a"] <= table["a-hi-80"]).all() and (table["a-hi-80"] <= table["a-hi-90"]).all()
+    frame = package.read(wide_csv)
+    np.testing.assert_allclose(table[["a", "b", "c"]].to_numpy(), package.predict_array(frame)[0], rtol=1e-5)
+
+
+def test_a_format_1_median_ensemble_still_loads_and_says_it_has_no_intervals(wide_csv, tmp_path, capsys):
+    members = _members(wide_csv)
+    target = EnsemblePackage(members).save(tmp_path / "old")
+    old = {"format_version": 1, "forecaster_version": "0.1.0", "rule": "median", "members": list(MEMBERS)}
+    (target / ENSEMBLE).write_text(json.dumps(old))  # exactly what forecaster wrote before weights and intervals
+    loaded = load_any(str(target))
+    assert (loaded.rule, loaded.weights, loaded.calibration) == ("median", None, None)
+    frame = loaded.read(wide_csv)
+    by_hand = np.median([m.forecast(frame)[["a", "b", "c"]].to_numpy() for m in members.values()], axis=0)
+    np.testing.assert_allclose(loaded.forecast(frame)[["a", "b", "c"]].to_numpy(), by_hand, rtol=1e-6)
+    code, _, err = run_cli(capsys, "predict", "--model", target, "--data", wide_csv, "--level", "80")
+    assert code == 2 and "no calibrated intervals" in err
