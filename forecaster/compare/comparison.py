@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -194,7 +194,10 @@ def _deploy(parent, fits: list[selection.Fit], variant: str, rows: list[Row], sa
     `selection.refit`, a single variant's settings fitted again on every row (`forecaster.fit.experiment.refit`)."""
     if _refit_winner(fits, variant, save_best, register, say):
         return
-    package = selection.best_package(fits, variant, rows)
+    refitting = variant == selection.ENSEMBLE and fits[0].cfg.selection.refit
+    if refitting:
+        say("Refitting the ensemble's trainable members on every row")
+    package = selection.best_package(fits, variant, rows, refit=_refitted if refitting else None)
     if package is None:
         say(
             f"[yellow]The validation winner '{variant}' finished before the resume: its network is not in "
@@ -230,6 +233,16 @@ def _refit_winner(fits: list[selection.Fit], variant: str, save_best, register, 
     if register:
         say(f"Registered the validation winner '{variant}', refitted on every row, as {register}@champion")
     return True
+
+
+def _refitted(fit: selection.Fit):
+    """`fit`'s network fitted again on every row (the steps its validation fit kept), in a child run
+    that logs no model of its own (the ensemble's package is what is deployed); itself when untrainable."""
+    steps = int(fit.row.metrics.get("best_steps") or 0)
+    if fit.network is None or not fit.network.TRAINABLE or not steps:
+        return fit.network
+    cfg = replace(fit.cfg, tracking=replace(fit.cfg.tracking, log_model=False))
+    return refit(cfg, fit.data, steps, Deploy(None, None), refit_of=fit.row.run_id)[0]
 
 
 def _fit_job(job: fanout.Job, console=None) -> tuple[selection.Fit, np.ndarray]:

@@ -147,11 +147,12 @@ def _seed_group(fits: list[Fit], names: list[str], seed: int) -> list[Fit]:
     return [next(f for f in fits if f.row.variant == v and f.row.seed == seed) for v in names]
 
 
-def best_package(fits: list[Fit], variant: str, rows: list[Row]) -> ForecastPackage | None:
+def best_package(fits: list[Fit], variant: str, rows: list[Row], refit=None) -> ForecastPackage | None:
     """The package of the validation winner `variant` (its first seed's network, calibrated on
     validation); for the ensemble, an `EnsemblePackage` of its members' packages of the first seed
     of its `rows`, with that seed's rule and weights and intervals calibrated on the ensemble's own
-    validation forecasts. None if a network is not in memory."""
+    validation forecasts, each member's network `refit(fit)` when given (fitted again on every row;
+    the calibration stays the validated ensemble's). None if a network is not in memory."""
     if variant != ENSEMBLE:
         fit = next(f for f in fits if f.row.variant == variant)
         if fit.network is None:
@@ -162,8 +163,12 @@ def best_package(fits: list[Fit], variant: str, rows: list[Row]) -> ForecastPack
     group = _seed_group(fits, row.members, row.seed)
     if any(f.network is None for f in group):
         return None
+    weights = ensembling.Combination.from_json(row.ensemble).network_weights()
     parts = {f.row.variant: ForecastPackage(f.cfg, f.data.schema, f.data.scaler, f.network, None) for f in group}
-    package = EnsemblePackage(parts, weights=ensembling.Combination.from_json(row.ensemble).network_weights())
+    package = EnsemblePackage(parts, weights=weights)
     cfg, data = group[0].cfg, group[0].data
     package.calibration = calibrate(package.network, data, levels=cfg.model.levels, batch_size=cfg.data.eval_batch_size)
-    return package
+    if refit is None:
+        return package
+    parts = {f.row.variant: ForecastPackage(f.cfg, f.data.schema, f.data.scaler, refit(f), None) for f in group}
+    return EnsemblePackage(parts, weights=weights, calibration=package.calibration)

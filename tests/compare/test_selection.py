@@ -147,6 +147,21 @@ def test_a_saved_ensemble_with_calendar_covariates_predicts_with_intervals(wide_
     )
     assert code == 0, err
     assert {"a-lo-80", "a-hi-90", "c-hi-90"} <= set(pd.read_csv(out).columns)
+    import copy
+
+    refitted = {}  # a stand-in refit: a copy of each network with other weights, recorded per member
+
+    def refit(fit):
+        network = copy.deepcopy(fit.network)
+        for p in network.parameters():
+            p.data += 0.1
+        refitted[fit.row.variant] = network
+        return network
+
+    deployed = best_package(fits, ENSEMBLE, rows, refit=refit)
+    assert set(refitted) == {"causal", "linear", "naive"}
+    assert all(deployed.members[name].network is refitted[name] for name in refitted)  # the refitted networks
+    assert deployed.calibration.to_dict() == package.calibration.to_dict()  # intervals from the validated ensemble
 
 
 def test_the_ensemble_choice_reads_no_test_row(tmp_path):
