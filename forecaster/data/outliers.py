@@ -7,14 +7,15 @@ values equal, e.g. a sparse count), the median distance of the values that diffe
 A column whose values are all equal has nothing far.
 
 Each column is measured over every series together, on the rows the scaler
-(`forecaster.data.scaling`) is fitted on: when training reads a file (`read_frame(...,
-fit_on_train=True)`, which `forecaster.data.windows.prepare` asks for), the *training* rows of
-each series only, so no validation or test value moves the bound that screens the training rows
-(a test period with another spread would otherwise widen or narrow what training keeps). The
-bound then screens every row, test rows included: a test value 1e30 is refused all the same. A
-file read without its split (the recent history `predict` is given, `--auto`'s first look at a
-file) is measured over all its rows, as are the columns of a file whose training rows hold no
-value at all (it cannot train; `check_lengths` says why).
+(`forecaster.data.scaling`) is fitted on: when a file is read with its split (`read_frame(...,
+fit_on_train=True)`: training's `forecaster.data.windows.prepare`, `data inspect`, and
+`evaluate`, which reads its file as training did), the *training* rows of each series only, so
+no validation or test value moves the bound that screens the training rows (a test period with
+another spread would otherwise widen or narrow what training keeps). The bound then screens
+every row, test rows included: a test value 1e30 is refused all the same. A file read without
+its split (the recent history `predict` is given, `--auto`'s first look at a file,
+`cross-validation`'s file) is measured over all its rows, as are the columns of a file whose
+training rows hold no value at all (it cannot train; `check_lengths` says why).
 
 Why 1e6 spreads: a standardised column is stored in float32 (24-bit mantissa, ~1.7e7 steps). One
 value 1e6 spreads out either lands in the training rows and inflates the fitted scale until the
