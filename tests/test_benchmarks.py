@@ -148,3 +148,59 @@ def test_peer_table_ranks_by_mse_and_times_against_our_causal():
     assert lines[2].startswith("| forecaster | causal | 0.3700 ± 0.0000 |") and lines[2].endswith("| 1.00 |")
     assert lines[3].startswith("| neuralforecast | patchtst |")
     assert lines[3].endswith("| 5,000 steps | 300 | 100 | 3.00 |")  # 100 of its 300 s validating
+
+
+def test_etth1_auto_chooses_like_compare_among_every_row_the_ensemble_included(tmp_path):
+    auto = _module("etth1_auto")
+    auto.TUNED = tmp_path / "etth1.json"
+    tuned = [
+        {**_row(v, s, m, horizon=96), "val_mse": vm}
+        for v, m, vm in [("causal", 0.37, 0.69), ("hybrid", 0.38, 0.68)]
+        for s in (1, 2)
+    ]
+    auto.TUNED.write_text(json.dumps(tuned))
+    rows = [
+        {"variant": "hybrid", "seed": 1, "mse": 0.36, "mae": 0.3, "val_mse": 0.68, "best_val_loss": 0.67},
+        {"variant": "causal", "seed": 1, "mse": 0.35, "mae": 0.3, "val_mse": 0.69, "best_val_loss": 0.69},
+        {"variant": "ensemble", "seed": 1, "mse": 0.37, "mae": 0.3, "val_mse": 0.66},  # lowest on validation
+    ]
+    assert auto.validation_winner(rows) == "ensemble"  # not hybrid, the best attention row on validation
+    text = auto.table({"rows": rows}, {})
+    assert "Validation winner (lowest mean val_mse, the ensemble included): ensemble, test MSE 0.3700." in text
+    assert "Tuned attention rows: best on test causal 0.3700 (p -); their validation pick hybrid 0.3800 (p -)" in text
+    old = [{k: v for k, v in r.items() if k != "val_mse"} for r in rows]  # rows written before val_mse was kept
+    assert auto.validation_winner(old) is None
+    text = auto.table({"rows": old}, {})
+    assert "Validation winner: not recomputable from this file" in text
+    assert "Among the attention rows alone, without the ensemble (trainer's validation loss): hybrid" in text
+
+
+def _printed_tables() -> dict[str, str]:
+    """Each benchmark's table as its `--print-only` prints it from the committed results files."""
+    results = ROOT / "benchmarks" / "results"
+    load = lambda name: json.loads((results / name).read_text())
+    errors = lambda name: dict(np.load(results / name))
+    long_context = load("long_context.json")
+    return {
+        "etth1": _module("etth1").table(load("etth1.json"), errors("etth1_errors.npz")),
+        "etth1_auto": _module("etth1_auto").table(load("etth1_auto.json"), errors("etth1_auto_errors.npz")),
+        "etth1_intervals": _module("etth1_intervals").table(load("etth1.json")),
+        "m4_weekly": _module("m4_weekly").table(load("m4_weekly.json")),
+        "fanout": _module("fanout").table(load("fanout.json")),
+        "attention_scaling": _module("attention_scaling").table(load("attention_scaling.json")),
+        "long_context": _module("long_context").table(
+            long_context["rows"], list(dict.fromkeys(r["pattern"] for r in long_context["rows"]))
+        ),
+    }
+
+
+def test_every_benchmark_table_in_the_readmes_is_what_its_results_file_prints(monkeypatch):
+    """The READMEs' tables are the scripts' `--print-only` output from the committed files, line for
+    line (a number edited by hand, or a results file changed without its table, fails here)."""
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # etth1_intervals imports etth1
+    readme, tables = (ROOT / "benchmarks" / "README.md").read_text(), _printed_tables()
+    for name, printed in tables.items():
+        missing = [line for line in printed.splitlines() if line and line not in readme]
+        assert not missing, (name, missing)
+    intervals = tables["etth1_intervals"].splitlines()
+    assert all(line in (ROOT / "README.md").read_text() for line in intervals)  # the README's own copy

@@ -175,10 +175,10 @@ def _log_summary(parent, cfg: Config, ranking: Ranking, overlay: tuple) -> None:
     parent.log_text(to_csv(summary), "comparison.csv")
     parent.log_text(to_markdown(summary), "comparison.md")
     tracking.log_json(parent, [row.to_json() for row in ranking.rows], "metrics.json")
-    if summary:
+    if summary:  # the test ranking's first row, named as such: for reporting, never what to deploy
         top = summary[0]
-        parent.log_metrics({"best_mse": top["mse"], "best_mae": top["mae"]})
-        parent.set_tags({"best_variant": top["variant"]})
+        parent.log_metrics({"test_best_mse": top["mse"], "test_best_mae": top["mae"]})
+        parent.set_tags({"test_best_variant": top["variant"]})
     if best is not None:  # what to deploy: chosen on validation, never on test
         parent.log_metrics({"val_winner_val_mse": best["val_mse"]})
         parent.set_tags({"val_winner": best["variant"]})

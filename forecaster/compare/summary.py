@@ -6,7 +6,9 @@
 - the ranked table as an MLflow table artifact (`comparison_table.json`, shown as a table in the
   run's artifact view and readable with `mlflow.load_table`);
 - the validation winner's metrics on the parent (`val_winner_mse`, ...; the `val_winner` tag names
-  it) and each variant's Diebold-Mariano p-value against the best (`p_vs_best.<variant>`);
+  it: what to deploy) and each variant's Diebold-Mariano p-value against the best *on test*, the
+  first row of the ranking (`p_vs_best.<variant>`; `compare` tags that row `test_best_variant`,
+  with `test_best_mse` and `test_best_mae`, for reporting only);
 - two charts: test MSE per variant with every seed as a dot (`plots/mse_by_seed.png`) and accuracy
   against training time (`plots/accuracy_vs_time.png`);
 - the comparison's config (`config.yaml`) and its data as dataset inputs, like each child's.

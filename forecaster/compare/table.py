@@ -101,8 +101,8 @@ def summarise(rows: list[Row], errors: dict[str, list] | None = None, *, lag: in
     A key that a variant's rows lack (an ensemble has no epochs, a resumed fit may have no
     `val_mse`) is None for it; `M4_KEYS` are summarised when any row has them. With per-window
     errors, each variant also gets `p_vs_best`: the one-sided Diebold-Mariano p-value of "the best
-    variant forecasts better than this one" (seed-averaged per-window squared errors, Newey-West lag
-    `lag`; see `forecaster.scores.metrics.diebold_mariano`).
+    variant on test (the first row) forecasts better than this one" (seed-averaged per-window
+    squared errors, Newey-West lag `lag`; see `forecaster.scores.metrics.diebold_mariano`).
     """
     groups = defaultdict(list)
     for row in rows:

@@ -33,12 +33,15 @@ from forecaster.data.windows import WindowDataset
 from forecaster.errors import DataError
 
 
-def read_input(source: str | Path | pd.DataFrame, schema: Schema, cfg: DataConfig) -> SeriesFrame:
+def read_input(
+    source: str | Path | pd.DataFrame, schema: Schema, cfg: DataConfig, *, fit_on_train: bool = False
+) -> SeriesFrame:
     """The series of `source` (a CSV path or a request table) for a model of `schema`, with each
     series' known future covariates in `SeriesFrame.future` when the model has any.
 
     The columns, layout and time-stamp convention are the schema's; `cfg`, the config the model
-    was trained with, gives the delimiter and how to read (fill, sort, outliers).
+    was trained with, gives the delimiter and how to read (fill, sort, outliers); `fit_on_train`
+    reads a file to score on `cfg`'s split as training read it (`forecaster.data.io.frame_from_table`).
 
     Raises:
         DataError: as `read_frame`, and for a missing future covariate column, too few future rows,
@@ -48,11 +51,13 @@ def read_input(source: str | Path | pd.DataFrame, schema: Schema, cfg: DataConfi
     path = "request" if is_table else str(source)
     table, lines = request_table(source, path) if is_table else read_table(path, cfg.delimiter)
     if not schema.future_covariates:
-        return frame_from_table(table, lines, from_schema(table, schema, path), cfg, path, tz=schema.tz)
+        names = from_schema(table, schema, path)
+        return frame_from_table(table, lines, names, cfg, path, tz=schema.tz, fit_on_train=fit_on_train)
     history, kept, rows = split_future(table, lines, schema, horizon=schema.horizon, path=path)
     if history.empty:
         raise DataError("no history rows (every row's target is empty)", file=path, fix="give the recent history")
-    frame = frame_from_table(history, kept, from_schema(history, schema, path), cfg, path, tz=schema.tz)
+    names = from_schema(history, schema, path)
+    frame = frame_from_table(history, kept, names, cfg, path, tz=schema.tz, fit_on_train=fit_on_train)
 
     def parse(col: pd.Series, at: np.ndarray) -> pd.DatetimeIndex:
         return parse_times(col.reset_index(drop=True), at, path, schema.time_col, expect=frame.schema.tz)[0]

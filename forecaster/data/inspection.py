@@ -15,7 +15,7 @@ from forecaster.data.windows import check_lengths, season_period
 
 def inspect_file(path: str, cfg: DataConfig) -> str:
     """A plain-text report; raises `DataError` (exit 2) when the file cannot be used for training."""
-    frame = check_lengths(read_frame(cfg, path), cfg)
+    frame = check_lengths(read_frame(cfg, path, fit_on_train=True), cfg)  # read as training reads it
     s, kinds = frame.schema, {d.kind for d in frame.diagnostics}
     lengths = [len(t) for t in frame.times]
     lines = [

@@ -28,6 +28,7 @@ from forecaster.data import outliers
 from forecaster.data.columns import Columns, from_config
 from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
+from forecaster.data.split import split_bounds
 from forecaster.data.times import common_freq, infer_freq, parse_times, regularise
 from forecaster.errors import DataError
 
@@ -36,14 +37,19 @@ FLOAT32_MAX = float(np.finfo(np.float32).max)
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
-def read_frame(cfg: DataConfig, path: str | Path | None = None, *, tz: str | None = None) -> SeriesFrame:
+def read_frame(
+    cfg: DataConfig, path: str | Path | None = None, *, tz: str | None = None, fit_on_train: bool = False
+) -> SeriesFrame:
     """Read `path` (default `cfg.path`) and validate it as configured by `cfg`.
 
     `tz`, if given, is the time-stamp convention the file must follow (see `forecaster.data.times`).
+    `fit_on_train`: the file is read to train on with `cfg`'s split, so the outlier screen's spread
+    is measured on each series' training rows only and missing values are filled without a later
+    validation or test value (see `frame_from_table`).
     """
     path = str(path if path is not None else cfg.path)
     table, lines = read_table(path, cfg.delimiter)
-    return frame_from_table(table, lines, from_config(table, cfg, path), cfg, path, tz=tz)
+    return frame_from_table(table, lines, from_config(table, cfg, path), cfg, path, tz=tz, fit_on_train=fit_on_train)
 
 
 def request_table(df: pd.DataFrame, source: str = "request") -> tuple[pd.DataFrame, np.ndarray]:
@@ -58,11 +64,29 @@ def request_table(df: pd.DataFrame, source: str = "request") -> tuple[pd.DataFra
 
 
 def frame_from_table(
-    table: pd.DataFrame, lines: np.ndarray, names: Columns, cfg: DataConfig, path: str, *, tz: str | None = None
+    table: pd.DataFrame,
+    lines: np.ndarray,
+    names: Columns,
+    cfg: DataConfig,
+    path: str,
+    *,
+    tz: str | None = None,
+    fit_on_train: bool = False,
 ) -> SeriesFrame:
     """Validate the `names` columns of a table of strings whose row i came from line `lines[i]` of
     `path`, read as `cfg` says (fill, sort, outliers); `tz`, if given, is the time-stamp convention
-    the stamps must follow."""
+    the stamps must follow.
+
+    Each series is ordered and made regular first, then the outliers are screened
+    (`forecaster.data.outliers`), then missing values are filled. With `fit_on_train` (a file read
+    to train on with `cfg`'s split) nothing a series holds after its training rows shapes what
+    is kept before it: the outliers' spread is measured on the training rows, and `interpolate`
+    fills only gaps inside the training rows; the rest (a gap running into the validation rows,
+    every missing value of the validation and test periods) is forward-filled, from the past only,
+    as a forecaster would have seen it then, and the note says so. Interpolating there would fill
+    a window's last inputs from its own targets. Without it (predict's recent history, all of it
+    past) the whole series is used.
+    """
     layout, time_col, id_col = names.layout, names.time_col, names.id_col
     columns = names.targets + names.covariates
     times, found_tz = parse_times(table[time_col], lines, path, time_col, expect=tz)
@@ -71,38 +95,58 @@ def frame_from_table(
     data.insert(0, "__time", times)
     data["__line"] = lines
     data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
-    clipped = outliers.screen(data, columns, policy=cfg.outliers, path=path)  # before any series is split off
-    ids, series_times, values, diagnostics, freqs = [], [], [], [], []
+    parts = []
     for sid, rows in data.groupby("__id", sort=False):
         where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "", found_tz)
-        idx, vals, freq, found = _one_series(rows, columns, cfg, where)
-        ids.append(str(sid))
-        series_times.append(idx)
-        values.append(vals)
-        diagnostics += found
-        freqs.append(freq)
-    diagnostics += clipped
+        parts.append(_one_series(rows, columns, cfg, where))
+    n_train = [min(split_bounds(len(p.times), cfg)[0][1], len(p.times)) for p in parts] if fit_on_train else None
+    ids, values = [p.where.sid for p in parts], [p.values for p in parts]
+    clipped = outliers.screen(
+        values, [p.lines for p in parts], ids, columns, policy=cfg.outliers, path=path, fit_rows=n_train
+    )
+    diagnostics = []
+    for k, p in enumerate(parts):
+        values[k], filled = _fill_missing(p.values, p.lines, cfg, p.where, columns, n_train[k] if n_train else None)
+        diagnostics += p.found + ([filled] if filled else [])
     static = static_values(table, lines, names.static, id_col=id_col, path=path)
+    schema = _schema(names, layout, [p.freq for p in parts], ids, found_tz, path)
+    return SeriesFrame(
+        schema, path, list(table.columns), [p.times for p in parts], values, diagnostics + clipped, static
+    )
+
+
+def _schema(names: Columns, layout: str, freqs: list[str], ids: list[str], tz: str, path: str) -> Schema:
     freq = common_freq(freqs)
     if freq is None:
         raise DataError(
             f"series have different frequencies ({', '.join(sorted(set(freqs)))})",
             file=path,
-            column=time_col,
+            column=names.time_col,
             fix="put series of one frequency in a file, or resample them first",
         )
-    schema = Schema(
+    return Schema(
         layout=layout,
-        time_col=time_col,
-        id_col=id_col,
-        columns=columns,
+        time_col=names.time_col,
+        id_col=names.id_col,
+        columns=names.targets + names.covariates,
         n_targets=len(names.targets),
         freq=freq,
         series_ids=ids,
-        tz=found_tz,
+        tz=tz,
         static=list(names.static),
     )
-    return SeriesFrame(schema, path, list(table.columns), series_times, values, diagnostics, static)
+
+
+@dataclass
+class _Series:
+    """One series ordered and made regular, before its missing values are filled."""
+
+    where: _Where
+    times: pd.DatetimeIndex
+    values: np.ndarray  # (rows, F), NaN where missing
+    lines: np.ndarray  # each row's line (0 for a row inserted to fill a gap)
+    freq: str
+    found: list[Diagnostic]
 
 
 @dataclass(frozen=True)
@@ -231,10 +275,8 @@ def _overflowed(numbers: np.ndarray, text: pd.Series, missing: np.ndarray) -> No
             numbers[i] = float(text.iloc[i])
 
 
-def _one_series(
-    rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: _Where
-) -> tuple[pd.DatetimeIndex, np.ndarray, str, list[Diagnostic]]:
-    """Order, regularise and fill one series; returns its index, values, frequency and diagnostics."""
+def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: _Where) -> _Series:
+    """Order and regularise one series (its missing values not yet filled)."""
     path, label, time_col, found = where.path, where.label, where.time_col, []
     times = pd.DatetimeIndex(rows["__time"])
     lines = rows["__line"].to_numpy()
@@ -273,8 +315,7 @@ def _one_series(
     if freq is None:
         times, values, freq, gaps = regularise(times, values, lines, cfg.fill, where)
         found.append(gaps)
-    values, filled = _fill_missing(values, _lines_for(times, rows, lines), cfg, where, columns)
-    return times, values, freq, found + ([filled] if filled else [])
+    return _Series(where, times, values, _lines_for(times, rows, lines), freq, found)
 
 
 def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
@@ -286,8 +327,10 @@ def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -
 
 
 def _fill_missing(
-    values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where: _Where, columns: list[str]
+    values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where: _Where, columns: list[str], n_train: int | None
 ) -> tuple[np.ndarray, Diagnostic | None]:
+    """Fill missing values as `cfg.fill` says; with `n_train` (the series' training rows) only from
+    the past after them (see `frame_from_table`)."""
     nan = np.isnan(values)
     if not nan.any():
         return values, None
@@ -306,8 +349,19 @@ def _fill_missing(
             f"unknown fill policy '{cfg.fill}'", file=where.path, fix="use --data.fill error|ffill|interpolate"
         )
     table = pd.DataFrame(values, columns=columns)
-    table = table.ffill() if cfg.fill == "ffill" else table.interpolate(limit_direction="both")
-    table = table.bfill()
+    if cfg.fill == "ffill":
+        table = table.ffill()
+    elif n_train is None:
+        table = table.interpolate(limit_direction="both")
+    else:  # inside the training rows only; after them from the past only
+        table = pd.concat([table.iloc[:n_train].interpolate(limit_area="inside"), table.iloc[n_train:]]).ffill()
+    table = table.bfill()  # leading cells: the first value
     counts = ", ".join(f"{c}: {n}" for c, n in zip(columns, nan.sum(axis=0)) if n)
     message = f"{label}filled {int(nan.sum())} missing values by {cfg.fill} ({counts})"
+    late = int(nan[n_train:].sum()) if n_train is not None and cfg.fill == "interpolate" else 0
+    if late:
+        message += (
+            f"; interpolated inside the training rows only: the {late} in the validation and test rows "
+            "forward-filled, from the past only"
+        )
     return table.to_numpy(), Diagnostic("filled_missing", where.sid, message)

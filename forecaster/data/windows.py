@@ -157,7 +157,7 @@ def prepare(
     `fitted`: a model package's schema, whose covariates (future-known columns, calendar features,
     static categories and standardisation) are encoded, instead of the config's fitted on `frame`.
     """
-    frame = check_lengths(frame if frame is not None else read_frame(cfg), cfg)
+    frame = check_lengths(frame if frame is not None else read_frame(cfg, fit_on_train=True), cfg)
     notes.report(frame.diagnostics)
     bounds = [split_bounds(len(t), cfg) for t in frame.times]
     if scaler is None:

@@ -23,7 +23,7 @@ BACKTEST_KEYS = ("mse", "mae", "mse_original", "mae_original")
 def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: int = 0, step: int = 1) -> dict:
     """Test-split metrics (the split recorded in the package), plus a rolling-origin backtest:
     the last `backtest_windows` forecast origins of every series, `step` steps apart."""
-    frame = package.read(path)
+    frame = package.read(path, fit_on_train=True)  # screened and filled as training read it
     data = prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
     batch = package.cfg.data.eval_batch_size
     metrics = evaluate(package.network, data.dataset("test"), data.scaler, batch_size=batch)

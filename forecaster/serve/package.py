@@ -154,10 +154,11 @@ class ForecastPackage:
         network = checks.build_checked(path / WEIGHTS, cfg, schema, config_file=path / CONFIG)
         return cls(cfg, schema, scaler, network.eval(), path, calibration=read_calibration(path, schema))
 
-    def read(self, source: str | Path | pd.DataFrame) -> SeriesFrame:
+    def read(self, source: str | Path | pd.DataFrame, *, fit_on_train: bool = False) -> SeriesFrame:
         """Read and validate recent history as the schema says (its layout, columns and time-stamp
-        convention; the training config says how to read: delimiter, fill, sort, outliers)."""
-        frame = read_input(source, self.schema, self.cfg.data)  # with future covariates: their future rows split off
+        convention; the training config says how to read: delimiter, fill, sort, outliers);
+        `fit_on_train`: a file to score on the training split, read as training read it."""
+        frame = read_input(source, self.schema, self.cfg.data, fit_on_train=fit_on_train)  # future rows split off
         self._check(frame)
         return frame
 

@@ -66,6 +66,10 @@ def test_compare_from_elsewhere_fills_the_mlflow_view_and_keeps_artifacts_beside
     assert parent.data.metrics["val_winner_mse"] == pytest.approx(best["mse"])
     for r in ranked[1:]:
         assert parent.data.metrics[f"p_vs_best.{r['variant']}"] == pytest.approx(r["p_vs_best"])
+    # the test ranking's first row is labelled as the test's, never as the (validation) winner
+    assert parent.data.tags["test_best_variant"] == ranked[0]["variant"] and "best_variant" not in parent.data.tags
+    assert parent.data.metrics["test_best_mse"] == pytest.approx(ranked[0]["mse"])
+    assert not {"best_mse", "best_mae"} & set(parent.data.metrics)
     plots = {a.path for a in client.list_artifacts(parent.info.run_id, "plots")}
     assert {"plots/mse_by_seed.png", "plots/accuracy_vs_time.png", "plots/mse_by_variant.png"} <= plots
     assert "name: tiny" in mlflow.artifacts.load_text(f"runs:/{parent.info.run_id}/config.yaml")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from conftest import ETTH1, long_frame, run_cli, wide_frame
 
 from forecaster.config import DataConfig
 from forecaster.data.io import read_frame, request_table
+from forecaster.data.windows import prepare
 from forecaster.errors import DataError
 
 
@@ -202,3 +205,31 @@ def test_a_request_table_has_empty_cells_where_values_are_missing():
     table, lines = request_table(df)
     assert table.to_numpy().tolist() == [["2020-01-01", "1.5", "a"], ["", "", ""]]
     assert lines.tolist() == [2, 3]
+
+
+def _with_holes(tmp_path, name: str, later: float | None = None):
+    """100 hourly rows (ratio split: training rows 0-69, validation 70-79, test 80-99) with column a
+    missing on a training row (30), the last training row (69) and a test row (85); `later`, if
+    given, replaces the test row after the hole (86)."""
+    w = wide_frame(100)
+    w.loc[[30, 69, 85], "a"] = np.nan
+    if later is not None:
+        w.loc[86, "a"] = later
+    return _write(tmp_path, _rows(w), f"{name}.csv")
+
+
+def test_interpolation_reads_no_later_value_of_the_validation_or_test_rows(tmp_path):
+    cfg = DataConfig(fill="interpolate", context_len=8, horizon=4)
+    plain, moved = _with_holes(tmp_path, "plain"), _with_holes(tmp_path, "moved", later=1e3)
+    frames = [read_frame(cfg, p, fit_on_train=True) for p in (plain, moved)]
+    a = frames[0].values[0][:, 0]
+    assert a[30] == pytest.approx((a[29] + a[31]) / 2)  # inside the training rows: interpolated
+    assert a[69] == a[68]  # the last training row is not filled from the first validation row
+    assert a[85] == a[84]  # a test row from the past only: forward-filled
+    np.testing.assert_array_equal(frames[0].values[0][:86], frames[1].values[0][:86])  # row 86 moves nothing before it
+    (note,) = [d.message for d in frames[0].diagnostics if d.kind == "filled_missing"]
+    assert "filled 3 missing values by interpolate" in note and "the 1 in the validation and test rows" in note
+    whole = read_frame(cfg, plain).values[0][:, 0]  # predict's history, all of it past: interpolated throughout
+    assert whole[85] == pytest.approx((whole[84] + whole[86]) / 2)
+    prepared = prepare(replace(cfg, path=str(moved)))  # training reads it so
+    np.testing.assert_array_equal(prepared.frame.values[0][:86], frames[1].values[0][:86])

@@ -35,3 +35,18 @@ def test_the_backtest_scores_the_newest_origins_step_apart_and_the_test_split_as
         evaluate_package(package, str(wide_csv), backtest_windows=3, step=0)
     with pytest.raises(DataError, match=r"200 origins 2 steps apart need 428 rows per series"):
         evaluate_package(package, str(wide_csv), backtest_windows=200, step=2)
+
+
+def test_the_test_split_is_read_as_training_read_it_holes_filled_from_the_past(wide_csv, tmp_path):
+    frame = pd.read_csv(wide_csv)
+    frame.loc[[250, 280], "a"] = np.nan  # two test rows (ratio split: the last 60 of 300)
+    path = tmp_path / "holes.csv"
+    frame.to_csv(path, index=False)
+    given = [("data.path", str(path)), ("data.context_len", 24), ("data.horizon", 6), ("data.fill", "interpolate")]
+    cfg = with_variant(load(None, given), "naive")
+    data = prepare(cfg.data)  # training's reading: forward-filled in the test rows
+    package = ForecastPackage(cfg, data.schema, data.scaler, build_network(cfg.model, data.schema).eval(), None)
+    trained = evaluate(package.network, data.dataset("test"), data.scaler)
+    metrics = evaluate_package(package, str(path))
+    assert all(metrics[k] == pytest.approx(trained[k], rel=1e-12) for k in ("mse", "mae", "n_test_windows"))
+    assert data.frame.values[0][250, 0] == data.frame.values[0][249, 0]
