@@ -77,6 +77,7 @@ def run(args) -> tuple[list[dict], dict[str, np.ndarray]]:
                 "seed": fit["seed"],
                 "lookback": cfg.data.context_len,
                 **{k: fit.get(k) for k in KEEP},
+                "val_mse": fit.get("val_score"),  # compare's yardstick: MSE on scaled values for ETTh1's columns
                 **({"settings": [" ".join(o) for o in (*args.set, *args.long_set)]} if args.label else {}),
             }
             rows.append(row)

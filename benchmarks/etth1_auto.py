@@ -81,7 +81,7 @@ def run(args) -> tuple[dict, dict[str, np.ndarray]]:
     ranked, _ = compare(
         cfg, variants=parse_variants(args.variants), seeds=args.seeds, derived=derived, errors_out=errors
     )
-    rows = [row.to_json() for row in ranked]
+    rows = [{**row.to_json(), "val_mse": row.val_score} for row in ranked]  # the yardstick: MSE for ETTh1's columns
     keep = ("variant", "seed", "mse", "mae", "val_mse", "best_val_loss", "epochs", "train_seconds", "n_params")
     window_errors, seen = {}, defaultdict(int)
     for row in rows:  # compare's errors are per variant, in the order of its rows' seeds

@@ -180,7 +180,7 @@ def _log_summary(parent, cfg: Config, ranking: Ranking, overlay: tuple) -> None:
         parent.log_metrics({"test_best_mse": top["mse"], "test_best_mae": top["mae"]})
         parent.set_tags({"test_best_variant": top["variant"]})
     if best is not None:  # what to deploy: chosen on validation, never on test
-        parent.log_metrics({"val_winner_val_mse": best["val_mse"]})
+        parent.log_metrics({"val_winner_val_score": best["val_score"]})
         parent.set_tags({"val_winner": best["variant"]})
     if ranking.members:
         parent.set_tags({"ensemble_members": ",".join(ranking.members)})
@@ -255,12 +255,12 @@ def _fit_job(job: fanout.Job, console=None) -> tuple[selection.Fit, np.ndarray]:
             console.print(f"[bold]{vcfg.variant()}[/] seed {vcfg.seed}: finished earlier, not refitted")
         progress.skip()
         row, window_se = _finished(earlier.info.run_id)
-        row.run_id, row.val_mse = earlier.info.run_id, row.metrics.get("val_score")
+        row.run_id = earlier.info.run_id  # its metrics.json holds val_score, logged by the fit itself
         return selection.Fit(vcfg, job.key, data, None, row), window_se
     resume = earlier.info.run_id if earlier is not None else None
     outcome = train(vcfg, prepared=data, nested=True, quiet=True, resume=resume, derived=job.derived)
     # the yardstick of the choice, logged by the fit in its own run (a resumed comparison reads it there)
-    row = Row(vcfg.variant(), vcfg.seed, outcome.run_id, dict(outcome.metrics), val_mse=outcome.metrics["val_score"])
+    row = Row(vcfg.variant(), vcfg.seed, outcome.run_id, dict(outcome.metrics), val_score=outcome.metrics["val_score"])
     return selection.Fit(vcfg, job.key, data, outcome.network, row), outcome.window_se
 
 

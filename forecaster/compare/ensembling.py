@@ -17,7 +17,7 @@ Two rules are measured per comparison, each on the validation windows only:
 The rule with the lower mean validation score over seeds is used (a tie keeps the median: it has
 nothing fitted to validation); seed j's weights are chosen on seed j's networks. Both scores are
 kept with the choice (`Combination`), for the comparison's rows and `--metrics-out`; the ensemble
-row's `val_mse` is then its network's, computed as every variant's (`selection.validation_mse`), so
+row's `val_score` is then its network's, computed as every variant's (`selection.validation_mse`), so
 a weighted ensemble with every weight on one member ties with that member exactly. The weighted
 score is in-sample for its weights, so it is optimistic against the median's by a little, as in
 AutoGluon; with the many windows of a validation split the weights are few numbers fitted to many.

@@ -69,8 +69,8 @@ def by_validation(fits: list[Fit]) -> list[tuple[str, float]]:
     values: dict[str, list[float]] = {}
     for fit in fits:
         values.setdefault(fit.row.variant, [])
-        if fit.row.val_mse is not None:
-            values[fit.row.variant].append(float(fit.row.val_mse))
+        if fit.row.val_score is not None:
+            values[fit.row.variant].append(float(fit.row.val_score))
     order = {v: i for i, v in enumerate(values)}
     ranked = [(v, float(np.mean(x))) for v, x in values.items() if x]
     return sorted(ranked, key=lambda item: (item[1], order[item[0]]))
@@ -80,8 +80,8 @@ def winner(summary: list[dict], variants: list[str]) -> dict | None:
     """The summary item with the lowest mean validation score (ties: the order of `variants`,
     then the ensemble); None when no variant has one."""
     order = {v: i for i, v in enumerate([*variants, ENSEMBLE])}
-    scored = [s for s in summary if s.get("val_mse") is not None]
-    return min(scored, key=lambda s: (s["val_mse"], order.get(s["variant"], len(order)))) if scored else None
+    scored = [s for s in summary if s.get("val_score") is not None]
+    return min(scored, key=lambda s: (s["val_score"], order.get(s["variant"], len(order)))) if scored else None
 
 
 def members(fits: list[Fit], k: int) -> tuple[list[str], list[str]]:
@@ -135,9 +135,9 @@ def ensemble_rows(fits: list[Fit], names: list[str]) -> tuple[list[Row], list[np
         if calibration is not None:  # its intervals scored on test like every variant's
             metrics.update(interval_metrics(network, data, calibration, batch_size=cfg.data.eval_batch_size))
         costs = {k: sum(float(f.row.metrics[k]) for f in group) for k in ("n_params", "train_seconds")}
-        val_mse, record = validation_mse(network, data, cfg), combination.to_json()  # the variants' yardstick
+        val_score, record = validation_mse(network, data, cfg), combination.to_json()  # the variants' yardstick
         rows.append(
-            Row(ENSEMBLE, seed, None, {**metrics, **costs}, val_mse=val_mse, members=list(names), ensemble=record)
+            Row(ENSEMBLE, seed, None, {**metrics, **costs}, val_score=val_score, members=list(names), ensemble=record)
         )
     return rows, errors
 

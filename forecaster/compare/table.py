@@ -24,7 +24,7 @@ class Row:
     """One fit of a comparison (a variant and a seed), or one seed of the ensemble.
 
     `metrics` are the fit's test metrics and costs as it logged them (`mse`, `mae`, ...,
-    `train_seconds`, `n_params`); `val_mse` its validation yardstick (None for a child that finished
+    `train_seconds`, `n_params`); `val_score` its validation yardstick (None for a child that finished
     before a resume that predates it); `members` the ensemble's variants and `ensemble` how it
     combines them (`forecaster.compare.ensembling.Combination.to_json`: the rule used, the greedy
     weights per member, the validation scores of the median and of the weighted mean).
@@ -34,15 +34,15 @@ class Row:
     seed: int
     run_id: str | None
     metrics: dict[str, Any] = field(default_factory=dict)
-    val_mse: float | None = None
+    val_score: float | None = None
     members: list[str] | None = None
     ensemble: dict[str, Any] | None = None
     val_winner: bool = False
     p_vs_best: float | None = None
 
     def value(self, key: str) -> Any:
-        """A metric of the row (`val_mse` included), None when it has none."""
-        return self.val_mse if key == "val_mse" else self.metrics.get(key)
+        """A metric of the row (`val_score` included), None when it has none."""
+        return self.val_score if key == "val_score" else self.metrics.get(key)
 
     def to_json(self) -> dict[str, Any]:
         """The row as `--metrics-out` and the parent run's `metrics.json` hold it (one flat object)."""
@@ -50,7 +50,7 @@ class Row:
         if self.ensemble:
             members["ensemble"] = dict(self.ensemble)
         head = {"variant": self.variant, "seed": self.seed, "run_id": self.run_id, **members}
-        tail = {"val_mse": self.val_mse, "val_winner": self.val_winner, "p_vs_best": self.p_vs_best}
+        tail = {"val_score": self.val_score, "val_winner": self.val_winner, "p_vs_best": self.p_vs_best}
         return {**head, **self.metrics, **tail}
 
     @classmethod
@@ -64,7 +64,7 @@ ROW_FIELDS = (
     "variant",
     "seed",
     "run_id",
-    "val_mse",
+    "val_score",
     "members",
     "ensemble",
     "val_winner",
@@ -82,7 +82,7 @@ SUMMARY_KEYS = (  # per-fit metrics averaged over seeds (with their spread) in t
     "seconds_per_epoch",
     "train_seconds",
     "predict_ms_per_window",
-    "val_mse",
+    "val_score",
 )
 M4_KEYS = ("smape", "mase", "owa")  # averaged too when the rows have them (split `last`)
 INTERVAL_KEYS = (
@@ -99,7 +99,7 @@ def summarise(rows: list[Row], errors: dict[str, list] | None = None, *, lag: in
     """Mean and standard deviation over seeds per variant, ranked by mean test MSE.
 
     A key that a variant's rows lack (an ensemble has no epochs, a resumed fit may have no
-    `val_mse`) is None for it; `M4_KEYS` are summarised when any row has them. With per-window
+    `val_score`) is None for it; `M4_KEYS` are summarised when any row has them. With per-window
     errors, each variant also gets `p_vs_best`: the one-sided Diebold-Mariano p-value of "the best
     variant on test (the first row) forecasts better than this one" (seed-averaged per-window
     squared errors, Newey-West lag `lag`; see `forecaster.scores.metrics.diebold_mariano`).
@@ -136,7 +136,9 @@ def _combination(group: list[Row]) -> dict:
     mean validation scores, as summary fields."""
     first = group[0].ensemble
     weights = ",".join(f"{name}:{w:.3g}" for name, w in first["weights"].items())
-    means = {f"val_mse_{k[4:]}": float(np.mean([r.ensemble[k] for r in group])) for k in ("val_median", "val_weighted")}
+    means = {
+        f"val_score_{k[4:]}": float(np.mean([r.ensemble[k] for r in group])) for k in ("val_median", "val_weighted")
+    }
     return {"ensemble_rule": first["rule"], "ensemble_weights": weights, **means}
 
 
@@ -164,7 +166,7 @@ def _cells(item: dict) -> list[str]:
         pm("mse", ".4f"),
         pm("mae", ".4f"),
         one("mse_original", ".4g"),
-        pm("val_mse", ".4f"),
+        pm("val_score", ".4f"),
         one("n_params", ",.0f"),
         one("epochs", ".1f"),
         one("seconds_per_epoch", ".2f"),
@@ -185,7 +187,7 @@ HEADERS = [
     "MSE",
     "MAE",
     "MSE (original)",
-    "val loss",
+    "val score",
     "params",
     "epochs",
     "s/epoch",
@@ -233,11 +235,11 @@ def deploy_line(summary: list[dict]) -> str:
         return "Deploy: no variant has a validation MSE (finished before a resume that predates it)"
     members = f" (median of {best['members']})" if best.get("members") else ""
     if best.get("ensemble_rule") == "weighted":  # both rules were measured on validation: say the other's
-        members = f" (weighted mean of {best['ensemble_weights']}; their median: {best['val_mse_median']:.4f})"
+        members = f" (weighted mean of {best['ensemble_weights']}; their median: {best['val_score_median']:.4f})"
     elif best.get("ensemble_rule") == "median":
-        members = f" (median of {best['members']}; their weighted mean: {best['val_mse_weighted']:.4f})"
+        members = f" (median of {best['members']}; their weighted mean: {best['val_score_weighted']:.4f})"
     return (
-        f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation loss {best['val_mse']:.4f}; "
+        f"Deploy: [bold]{best['variant']}[/]{members} (lowest validation score {best['val_score']:.4f}; "
         "the test ranking is for reporting, not for choosing)"
     )
 

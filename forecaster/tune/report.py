@@ -93,7 +93,7 @@ def rich_table(studies: dict[str, Any], title: str):
 
     found = best_trials(studies)
     table = Table(title=title)
-    for head in ("variant", "trial", "state", "val loss", "epochs", "values"):
+    for head in ("variant", "trial", "state", "val score", "epochs", "values"):
         table.add_column(head, justify="left" if head in ("variant", "state", "values") else "right")
     for variant, study in studies.items():
         best = found.get(variant)

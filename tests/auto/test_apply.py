@@ -123,7 +123,7 @@ def test_train_auto_on_demo_long_chooses_context_and_loss_on_validation(capsys, 
     code, _, err = run_cli(capsys, *args, "--tracking.enabled", "false")
     assert code == 0, err
     context = next(line for line in err.splitlines() if line.startswith("auto: data.context_len"))
-    assert "lowest validation loss of the linear model" in context and " mae " in context and " mse " in context
+    assert "lowest validation score of the linear model" in context and " mae " in context and " mse " in context
     linear = next(line for line in err.splitlines() if line.startswith("auto: variants.linear.trainer.loss"))
-    assert "lowest validation loss of the linear model" in linear
+    assert "lowest validation score of the linear model" in linear
     assert any(line.startswith("auto: trainer.loss") and "= mae" in line for line in err.splitlines())

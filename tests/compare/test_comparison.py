@@ -24,9 +24,9 @@ def test_compare_names_saves_and_registers_the_validation_winner(mlflow_uri, wid
     assert code == 0, err
     rows = json.loads(metrics.read_text())  # still one row per fit (and per seed of the ensemble)
     assert {r["variant"] for r in rows} == {"naive", "linear", "causal", "ensemble"}
-    chosen = min(rows, key=lambda r: r["val_mse"])
+    chosen = min(rows, key=lambda r: r["val_score"])
     assert all(r["val_winner"] == (r["variant"] == chosen["variant"]) for r in rows)
-    assert f"Deploy: {chosen['variant']}" in out and "val loss" in out
+    assert f"Deploy: {chosen['variant']}" in out and "val score" in out
     parent = mlflow.MlflowClient().search_runs(
         [mlflow.get_experiment_by_name("forecaster").experiment_id], "tags.kind = 'comparison'"
     )[0]
@@ -41,7 +41,7 @@ def test_compare_names_saves_and_registers_the_validation_winner(mlflow_uri, wid
 def _choices(csv, split: list[str]) -> tuple[dict, str, tuple | None, dict]:
     cfg = load(None, dotted_pairs([*QUICK, *split, "--data.path", str(csv), "--tracking.enabled", "false"]))
     rows, summary = compare(cfg, variants=["naive", "linear", "causal"], ensemble_k=3)
-    val = {(r.variant, r.seed): r.val_mse for r in rows}
+    val = {(r.variant, r.seed): r.val_score for r in rows}
     test = {(r.variant, r.seed): r.metrics["mse"] for r in rows}
     members = next(((r.members, r.ensemble) for r in rows if r.variant == "ensemble"), None)  # and its weights
     return val, next(s["variant"] for s in summary if s["val_winner"]), members, test

@@ -39,7 +39,7 @@ def _children(uri: str) -> dict[str, list]:
 def _same_metrics(a: list[dict], b: list[dict]) -> None:
     assert [(r["variant"], r["seed"]) for r in a] == [(r["variant"], r["seed"]) for r in b]
     for x, y in zip(a, b):
-        for key in ("mse", "mae", "val_mse", "mse_original", "epochs"):
+        for key in ("mse", "mae", "val_score", "mse_original", "epochs"):
             assert x.get(key) == y.get(key), (x["variant"], x["seed"], key)
 
 

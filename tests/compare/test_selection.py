@@ -28,20 +28,20 @@ from forecaster.data.windows import prepare
 from forecaster.models import build_network
 
 
-def _fit(variant: str, seed: int, val_mse: float | None, key: str = "d", network=True) -> Fit:
-    return Fit(None, key, None, object() if network else None, Row(variant, seed, None, val_mse=val_mse))
+def _fit(variant: str, seed: int, val_score: float | None, key: str = "d", network=True) -> Fit:
+    return Fit(None, key, None, object() if network else None, Row(variant, seed, None, val_score=val_score))
 
 
 def test_the_validation_winner_is_the_lowest_mean_validation_mse_never_the_test_rank():
     summary = [
-        {"variant": "a", "mse": 0.1, "val_mse": 0.5},
-        {"variant": "b", "mse": 0.2, "val_mse": 0.3},
-        {"variant": "c", "mse": 0.3, "val_mse": 0.3},
-        {"variant": "d", "mse": 0.4, "val_mse": None},
+        {"variant": "a", "mse": 0.1, "val_score": 0.5},
+        {"variant": "b", "mse": 0.2, "val_score": 0.3},
+        {"variant": "c", "mse": 0.3, "val_score": 0.3},
+        {"variant": "d", "mse": 0.4, "val_score": None},
     ]
     assert winner(summary, ["c", "b", "a", "d"])["variant"] == "c"  # a tie keeps the order given
     assert winner(summary, ["a", "b", "c", "d"])["variant"] == "b"
-    assert winner([{"variant": "a", "mse": 0.1, "val_mse": None}], ["a"]) is None
+    assert winner([{"variant": "a", "mse": 0.1, "val_score": None}], ["a"]) is None
 
 
 def test_ensemble_members_are_the_k_best_on_validation_that_read_the_same_windows():
@@ -124,7 +124,11 @@ def _network_fits(csv, variants: list[str], *overrides) -> list[Fit]:
         torch.manual_seed(k)
         network = build_network(vcfg.model, data.schema).eval()
         row = Row(
-            variant, cfg.seed, None, {"n_params": 1, "train_seconds": 0.0}, val_mse=validation_mse(network, data, vcfg)
+            variant,
+            cfg.seed,
+            None,
+            {"n_params": 1, "train_seconds": 0.0},
+            val_score=validation_mse(network, data, vcfg),
         )
         fits.append(Fit(vcfg, "d", data, network, row))
     return fits
@@ -172,7 +176,7 @@ def test_the_ensemble_choice_reads_no_test_row(tmp_path):
     (tmp_path / "two.csv").write_text(changed.to_csv(index=False))
     names = ["seasonal_naive", "linear", "naive"]
     one, two = (ensemble_rows(_network_fits(tmp_path / f, names), names)[0][0] for f in ("one.csv", "two.csv"))
-    assert one.ensemble == two.ensemble and one.val_mse == two.val_mse and one.members == two.members
+    assert one.ensemble == two.ensemble and one.val_score == two.val_score and one.members == two.members
     assert one.metrics["mse"] != two.metrics["mse"]  # the test split did change
 
 

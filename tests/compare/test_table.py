@@ -44,14 +44,14 @@ def test_summarise_tests_the_best_against_each_other_on_seed_averaged_window_err
 
 def test_summarise_averages_validation_and_m4_keys_when_present_and_shows_missing_as_a_dash():
     rows = [
-        _row("a", 1, 0.5, val_mse=0.2, smape=10.0),
-        _row("a", 2, 0.7, val_mse=0.4, smape=12.0),
-        _row("ensemble", 1, 0.6, epochs=None, val_mse=None, members=["a", "b"]),
+        _row("a", 1, 0.5, val_score=0.2, smape=10.0),
+        _row("a", 2, 0.7, val_score=0.4, smape=12.0),
+        _row("ensemble", 1, 0.6, epochs=None, val_score=None, members=["a", "b"]),
     ]
     summary = summarise(rows)
     a, ens = summary
-    assert a["val_mse"] == pytest.approx(0.3) and a["smape"] == pytest.approx(11.0)
-    assert ens["val_mse"] is None and ens["smape"] is None and ens["epochs"] is None and ens["members"] == "a,b"
+    assert a["val_score"] == pytest.approx(0.3) and a["smape"] == pytest.approx(11.0)
+    assert ens["val_score"] is None and ens["smape"] is None and ens["epochs"] is None and ens["members"] == "a,b"
     assert "| 2 | ensemble | 0.6000 |" in to_markdown(summary) and "| - |" in to_markdown(summary)
     assert "members" in to_csv(summary).splitlines()[0]
     assert "smape" not in summarise([_row("a", 1, 0.5)])[0]  # M4 keys only when the split gives them
