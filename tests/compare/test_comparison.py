@@ -7,7 +7,7 @@ import json
 
 import mlflow
 import pytest
-from conftest import TINY, run_cli, wide_frame
+from conftest import long_frame, TINY, run_cli, wide_frame
 
 from forecaster.compare.comparison import compare
 from forecaster.config import load
@@ -51,7 +51,14 @@ def dotted_pairs(args: list[str]) -> list[tuple[str, str]]:
     return [(args[i].removeprefix("--"), args[i + 1]) for i in range(0, len(args), 2) if args[i] != "--tracking.plots"]
 
 
-@pytest.mark.parametrize("split", [["--data.split", "ratio"], ["--data.split", "last", "--data.test_windows", "20"]])
+@pytest.mark.parametrize(
+    "split",
+    [
+        ["--data.split", "ratio"],
+        ["--data.split", "last", "--data.test_windows", "20"],
+        ["--data.split", "last", "--data.test_windows", "20", "--data.val_windows", "3", "--selection.metric", "mase"],
+    ],
+)
 def test_changing_test_rows_changes_no_choice(tmp_path, split):
     frame = wide_frame(300)
     n_test = 60 if split[1] == "ratio" else 6 + 20 - 1  # the rows whose values only the test windows see
@@ -63,3 +70,20 @@ def test_changing_test_rows_changes_no_choice(tmp_path, split):
     val2, winner2, members2, test2 = _choices(tmp_path / "two.csv", split)
     assert val1 == val2 and winner1 == winner2 and members1 == members2 and members1
     assert all(test1[k] != test2[k] for k in test1)
+
+
+def test_compare_save_best_deploys_the_winner_refitted_on_every_row(mlflow_uri, long_csv, tmp_path, capsys):
+    args = ["compare", "--data", long_csv, *QUICK, "--variants", "linear", "--ensemble-k", "0"]
+    args += ["--data.split", "last", "--data.val_windows", "3", "--tracking.plots", "false"]
+    code, out, err = run_cli(capsys, *args, "--save-best", tmp_path / "best", "--metrics-out", tmp_path / "rows.json")
+    assert code == 0, err
+    rows = json.loads((tmp_path / "rows.json").read_text())
+    winner = next(r for r in rows if r["val_winner"])
+    client = mlflow.MlflowClient()
+    runs = client.search_runs([mlflow.get_experiment_by_name("forecaster").experiment_id])
+    parent = next(r for r in runs if r.data.tags.get("kind") == "comparison")
+    (refit,) = [r for r in runs if r.info.run_name.endswith("-refit")]
+    assert refit.data.tags["mlflow.parentRunId"] == parent.info.run_id  # a child of the comparison
+    assert refit.data.tags["refit_of"] == winner["run_id"] and "refitted on every row" in out
+    (dataset,) = client.get_run(refit.info.run_id).inputs.dataset_inputs
+    assert json.loads(dataset.dataset.profile)["rows"] == len(long_frame())  # every row of the file
