@@ -7,7 +7,7 @@ import json
 
 import mlflow
 import pytest
-from conftest import long_frame, TINY, run_cli, wide_frame
+from conftest import TINY, long_frame, run_cli, wide_frame
 
 from forecaster.compare.comparison import compare
 from forecaster.config import load
