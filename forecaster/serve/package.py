@@ -8,8 +8,8 @@ Layout (all plain files, format version in `forecaster.json`):
                         first), frequency, context length, horizon, seasonal period, series ids
     scaler.json         per-column mean and scale fitted on the training rows
     weights.safetensors the network's weights (safetensors: loading never unpickles); empty for the
-                        classical references (`ets`, `theta`, `arima`: they fit on the history
-                        `predict` is given, in the units of scaler.json)
+                        classical references (`ets`, `theta`, `arima`: they fit on the window of
+                        history `predict` is given, in the units of scaler.json)
     intervals.json      optional: conformal interval radii from the validation split
                         (`forecaster.scores.intervals`); a package without it loads, and `--level`
                         then says to save the model again
