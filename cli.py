@@ -131,6 +131,7 @@ def cmd_compare(args, given) -> int:
     console = Console(width=None if sys.stdout.isatty() else 150)
     choice = {"ensemble_k": args.ensemble_k, "save_best": args.save_best, "register": args.register}
     choice["plan"] = Plan(workers=args.workers, address=args.ray_address)
+    choice["classical_by_cost"] = not args.variants  # all variants: ets, theta, arima where the data are small
     rows, summary = compare(
         cfg, variants=variants, seeds=args.seeds, console=console, resume=args.resume, derived=derived, **choice
     )

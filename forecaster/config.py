@@ -26,8 +26,9 @@ from forecaster.nn.patterns import PATTERNS
 
 ATTENTION_PATTERNS = tuple(PATTERNS)  # the pattern table's names (forecaster.nn.patterns imports nothing)
 BASELINES = ("lstm", "naive", "seasonal_naive", "naive2", "linear")
-VARIANTS = ATTENTION_PATTERNS + BASELINES
-MODEL_NAMES = ("transformer",) + BASELINES
+CLASSICAL = ("ets", "theta", "arima")  # statsforecast's AutoETS, AutoTheta, AutoARIMA (forecaster.classical)
+VARIANTS = ATTENTION_PATTERNS + BASELINES + CLASSICAL
+MODEL_NAMES = ("transformer",) + BASELINES + CLASSICAL
 LOSS_SCALES = ("none", "naive")  # forecaster.scores.metrics.error_scale
 
 

@@ -1,7 +1,8 @@
 """From the model section of the config to a network: the one place that reads `ModelConfig`.
 
-Networks in `forecaster.nn` take explicit keyword arguments and know nothing of the config;
-`build_network` picks the class from the registry, checks the settings (a bad one is a
+Networks in `forecaster.nn` (and the classical references of `forecaster.classical`) take explicit
+keyword arguments and know nothing of the config; `build_network` picks the class from `NETWORKS`
+(`forecaster.nn.registry`'s and the classical ones), checks the settings (a bad one is a
 `ConfigError` naming the config key) and passes each network only the arguments it uses: the
 covariate arguments only to a network that declares it reads them (`Network.COVARIATES`), a
 quantile head only to one that declares weights to train (`Network.TRAINABLE`).
@@ -16,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
+from forecaster.classical.networks import CLASSICAL_MODELS
 from forecaster.config import ModelConfig
 from forecaster.errors import ConfigError
 from forecaster.nn.attention import attention_problems
@@ -23,6 +25,8 @@ from forecaster.nn.baselines import kernel_problems, season_problems
 from forecaster.nn.common import Network, dropout_problems, patch_problems
 from forecaster.nn.quantiles import QuantileForecaster, quantile_problems, quantile_set
 from forecaster.nn.registry import MODELS
+
+NETWORKS: dict[str, type[Network]] = {**MODELS, **CLASSICAL_MODELS}  # model.name -> class
 
 
 class Dims(Protocol):
@@ -44,18 +48,18 @@ def build_network(cfg: ModelConfig, dims: Dims) -> Network:
     Raises:
         ConfigError: an unknown name or a setting the network cannot be built with.
     """
-    if cfg.name not in MODELS:
-        raise ConfigError(f"unknown model.name '{cfg.name}'; valid: {', '.join(MODELS)}")
+    if cfg.name not in NETWORKS:
+        raise ConfigError(f"unknown model.name '{cfg.name}'; valid: {', '.join(NETWORKS)}")
     problem = next(PROBLEMS[cfg.name](cfg, dims), None)
     if problem is not None:
         raise ConfigError(problem)
     # networks with weights; the naive baselines stay point forecasts (their intervals are conformal)
-    quantiles = quantile_set(cfg.quantiles, cfg.levels) if MODELS[cfg.name].TRAINABLE else ()
+    quantiles = quantile_set(cfg.quantiles, cfg.levels) if NETWORKS[cfg.name].TRAINABLE else ()
     try:
         if not quantiles:
-            return MODELS[cfg.name](**network_arguments(cfg, dims))
+            return NETWORKS[cfg.name](**network_arguments(cfg, dims))
         # Q blocks of H steps from the same network (forecaster.nn.quantiles)
-        network = MODELS[cfg.name](**{**network_arguments(cfg, dims), "horizon": len(quantiles) * dims.horizon})
+        network = NETWORKS[cfg.name](**{**network_arguments(cfg, dims), "horizon": len(quantiles) * dims.horizon})
         return QuantileForecaster(network, quantiles=quantiles, horizon=dims.horizon, n_targets=dims.n_targets)
     except ValueError as exc:  # a rule not checked above; still the user's setting
         raise ConfigError(f"model: {exc}") from None
@@ -64,7 +68,7 @@ def build_network(cfg: ModelConfig, dims: Dims) -> Network:
 def network_arguments(cfg: ModelConfig, dims: Dims) -> dict[str, Any]:
     """The constructor arguments of `cfg.name`'s network: its settings, and the data's covariates
     of the kinds it declares it reads (`Network.COVARIATES`)."""
-    reads = MODELS[cfg.name].COVARIATES
+    reads = NETWORKS[cfg.name].COVARIATES
     covariates = {
         "n_future": dims.n_future if "future" in reads else None,
         "static_cardinalities": list(dims.static_cardinalities) if "static" in reads else None,
@@ -146,6 +150,10 @@ ARGUMENTS: dict[str, Callable[[ModelConfig, Dims], dict[str, Any]]] = {
         "period": dims.period,
     },
     "linear": _linear,
+    **{
+        name: lambda cfg, dims: {"n_targets": dims.n_targets, "horizon": dims.horizon, "period": dims.period}
+        for name in CLASSICAL_MODELS
+    },
 }
 
 
@@ -194,4 +202,6 @@ PROBLEMS: dict[str, Callable[[ModelConfig, Dims], Iterator[str]]] = {
     "seasonal_naive": _seasonal_problems,
     "naive2": lambda cfg, dims: iter(()),  # any period >= 1 works: the test is skipped when L < 3m
     "linear": _linear_problems,
+    # any period >= 1 works: a season too long for a window's fit falls back (forecaster.classical.networks)
+    **{name: lambda cfg, dims: iter(()) for name in CLASSICAL_MODELS},
 }

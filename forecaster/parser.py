@@ -70,7 +70,11 @@ def _compare(sub) -> None:
 
     compare = _command(description="Train every variant (and seed) and rank them. " + CONFIG_HELP)
     _common(compare)
-    compare.add_argument("--variants", help=f"comma-separated variants (default: all): {','.join(VARIANTS)}")
+    compare.add_argument(
+        "--variants",
+        help=f"comma-separated variants (default: all, the classical ets, theta, arima only where their fits "
+        f"on the data are cheap): {','.join(VARIANTS)}",
+    )
     compare.add_argument("--seeds", type=int, default=1, help="seeds per variant")
     compare.add_argument(
         "--resume", metavar="RUN_ID", help="continue this stopped comparison (parent run): skip children that finished"

@@ -22,6 +22,7 @@ LIBRARIES = {
     "mlflow": ("track/", "serve/pyfunc.py", "serve/pyfunc_model.py", "tune/"),
     "ray": ("compare/ray_tasks.py",),
     "optuna": ("tune/",),
+    "statsforecast": ("classical/networks.py",),
 }
 MAX_TOP_LEVEL = 12  # modules beside the subpackages, __init__ included
 MAX_LINES = 400

@@ -148,10 +148,10 @@ def test_settings_a_network_ignores_are_not_checked():
 def test_each_network_receives_only_the_arguments_it_declares():
     import inspect
 
-    from forecaster.models import ARGUMENTS, network_arguments
+    from forecaster.models import ARGUMENTS, NETWORKS, network_arguments
 
-    assert ARGUMENTS.keys() == MODELS.keys()
-    for name, cls in MODELS.items():
+    assert ARGUMENTS.keys() == NETWORKS.keys() == {**MODELS, "ets": 0, "theta": 0, "arima": 0}.keys()
+    for name, cls in NETWORKS.items():
         declared = set(inspect.signature(cls).parameters)
         assert set(network_arguments(ModelConfig(name=name), SHAPE)) == declared, name
     assert set(inspect.signature(MODELS["naive"]).parameters) == {"n_targets", "horizon"}

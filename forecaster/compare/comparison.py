@@ -21,10 +21,12 @@ import torch
 
 from forecaster import progress
 from forecaster.auto.rules import as_records
+from forecaster.classical import cost
+from forecaster.classical.networks import FITTED
 from forecaster.compare import fanout, selection
 from forecaster.compare.summary import log_parent
 from forecaster.compare.table import Row, mark, summarise, to_csv, to_markdown
-from forecaster.config import VARIANTS, Config, check_variant, with_variant
+from forecaster.config import CLASSICAL, VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError
 from forecaster.fit.experiment import WINDOW_ERRORS, Deploy, experiment_name, input_example, refit, train
@@ -33,7 +35,9 @@ from forecaster.track import tracking
 
 
 def parse_variants(text: str | None) -> list[str]:
-    """Variant names from `a,b,...` (all of them when empty), each checked by `check_variant`."""
+    """Variant names from `a,b,...` (all of them when empty), each checked by `check_variant`.
+    A comparison of all of them (`--variants` not given) keeps the classical ones only where the data
+    are small enough: `compare(..., classical_by_cost=True)`, `forecaster.classical.cost.left_out`."""
     names = [check_variant(v.strip()) for v in (text or ",".join(VARIANTS)).split(",") if v.strip()]
     if not names:
         raise ConfigError(f"--variants names no variant; valid: {', '.join(VARIANTS)}")
@@ -65,6 +69,7 @@ def compare(
     derived: list | None = None,
     errors_out: dict | None = None,
     plan: fanout.Plan | None = None,
+    classical_by_cost: bool = False,
 ) -> tuple[list[Row], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...), add the median ensemble
     of the `ensemble_k` best by validation MSE, and name the validation winner (`val_winner`).
@@ -79,6 +84,9 @@ def compare(
         errors_out: when given, filled with each variant's per-test-window squared errors, one
             array per seed in seed order (what the p-values are computed from).
         plan: where the fits run (`forecaster.compare.fanout`: Ray workers or a cluster); None: here, in order.
+        classical_by_cost: leave out the classical variants (`ets`, `theta`, `arima`) whose fits on these
+            data would cost more than `forecaster.classical.cost.BUDGET_S`, with a note saying so (what a
+            comparison without `--variants` does); False: fit every variant in `variants`.
 
     Returns:
         one `Row` per fit (and per seed of the ensemble), and the ranked summary per variant (see
@@ -87,12 +95,18 @@ def compare(
     check_request(cfg, seeds, ensemble_k, register, plan)
     say = console.print if console is not None else lambda *args: None
     records = as_records(derived) if derived else None
+    cache: dict[str, PreparedData] = {}  # data settings -> prepared data, shared by the variants
+    if classical_by_cost:
+        variants = affordable(cfg, variants, cache, say)
     with open_parent(cfg, variants, seeds, ensemble_k, resume) as parent:
         earlier = tracking.child_runs(parent.run_id) if resume else {}
         if records and not resume:
             tracking.log_json(parent, records, "auto.json")
         with progress.display(console, total=len(variants) * seeds):
-            fits, errors, overlay = _fit_all(cfg, variants, seeds, earlier, console, records, (plan, parent.run_id))
+            fits, errors, overlay = _fit_all(
+                cfg, variants, seeds, earlier, console, records, (plan, parent.run_id), cache
+            )
+        say_fallbacks(fits, say)
         ranking = rank(cfg, fits, errors, variants, ensemble_k, say)
         if errors_out is not None:
             errors_out.update(errors)
@@ -146,20 +160,70 @@ def rank(cfg: Config, fits: list[selection.Fit], errors: dict, variants: list[st
     return Ranking(rows, summary, best, members)
 
 
-def _fit_all(cfg: Config, variants: list[str], seeds: int, earlier: dict, console, derived=None, where=(None, None)):
+def affordable(cfg: Config, variants: list[str], cache: dict[str, PreparedData], say) -> list[str]:
+    """`variants` less the classical ones whose fits, one per validation and test window and target
+    column, would take longer than `forecaster.classical.cost.BUDGET_S` (each left out with a note)."""
+    kept = []
+    for variant in variants:
+        if variant in CLASSICAL:
+            data = _prepared(with_variant(cfg, variant), cache)[1]
+            s = data.schema
+            fits = (data.n_windows("val") + data.n_windows("test")) * s.n_targets
+            note = cost.left_out(variant, fits=fits, context_len=s.context_len, season=max(s.period or 1, 1))
+            if note is not None:
+                say(f"[dim]{note}[/]")
+                continue
+        kept.append(variant)
+    return kept
+
+
+def say_fallbacks(fits: list[selection.Fit], say) -> None:
+    """A note per classical variant whose fit failed on some windows (the first seed's network: the
+    windows are the same for every seed), saying how those windows were forecast instead."""
+    told_of = set()
+    for fit in fits:
+        if fit.row.variant not in CLASSICAL or fit.network is None or fit.row.variant in told_of:
+            continue
+        told_of.add(fit.row.variant)
+        outcomes = fit.network.outcomes()  # forecaster.classical.networks.ClassicalForecaster
+        fallbacks = {how: n for how, n in outcomes.items() if how != FITTED}
+        if fallbacks:
+            told = ", ".join(f"{n:,} {how}" for how, n in fallbacks.items())
+            say(
+                f"[dim]{fit.row.variant}: statsforecast could not fit {sum(fallbacks.values()):,} of "
+                f"{sum(outcomes.values()):,} windows x columns; those were {told}[/]"
+            )
+
+
+def _prepared(vcfg: Config, cache: dict[str, PreparedData]) -> tuple[str, PreparedData]:
+    """The prepared data of `vcfg.data` and its key in `cache` (prepared once per data settings)."""
+    key = json.dumps(vcfg.data.__dict__, sort_keys=True, default=str)
+    if key not in cache:
+        cache[key] = prepare(vcfg.data)
+    return key, cache[key]
+
+
+def _fit_all(
+    cfg: Config,
+    variants: list[str],
+    seeds: int,
+    earlier: dict,
+    console,
+    derived=None,
+    where=(None, None),
+    cache: dict[str, PreparedData] | None = None,
+):
     """Every variant and seed as a child run (variants with the same data settings share one
-    prepared dataset), run where `where` = (plan, parent run id) says (`forecaster.compare.fanout`).
-    Returns the fits, per-window test errors per variant and overlay windows."""
-    cache: dict[str, PreparedData] = {}
+    prepared dataset, kept in `cache`), run where `where` = (plan, parent run id) says
+    (`forecaster.compare.fanout`). Returns the fits, per-window test errors per variant and overlay windows."""
+    cache = {} if cache is None else cache
     jobs = []
     for variant in variants:
         for k in range(seeds):
             vcfg = with_variant(cfg, variant)
             vcfg.seed = cfg.seed + k
-            key = json.dumps(vcfg.data.__dict__, sort_keys=True, default=str)
-            if key not in cache:
-                cache[key] = prepare(vcfg.data)
-            jobs.append(fanout.Job(vcfg, key, cache[key], earlier.get(f"{variant}-seed{vcfg.seed}"), derived))
+            key, data = _prepared(vcfg, cache)
+            jobs.append(fanout.Job(vcfg, key, data, earlier.get(f"{variant}-seed{vcfg.seed}"), derived))
     fits, overlay, errors = [], {}, defaultdict(list)
     for fit, window_se in fanout.run_fits(jobs, _fit_job, plan=where[0], parent=where[1], console=console):
         variant = fit.row.variant

@@ -7,7 +7,9 @@ Layout (all plain files, format version in `forecaster.json`):
     schema.json         the data's `Schema`: layout, time/id columns, feature columns (targets
                         first), frequency, context length, horizon, seasonal period, series ids
     scaler.json         per-column mean and scale fitted on the training rows
-    weights.safetensors the network's weights (safetensors: loading never unpickles)
+    weights.safetensors the network's weights (safetensors: loading never unpickles); empty for the
+                        classical references (`ets`, `theta`, `arima`: they fit on the window of
+                        history `predict` is given, in the units of scaler.json)
     intervals.json      optional: conformal interval radii from the validation split
                         (`forecaster.scores.intervals`); a package without it loads, and `--level`
                         then says to save the model again
@@ -152,6 +154,9 @@ class ForecastPackage:
         scaler = checks.read_scaler(path / SCALER, schema)
         checks.check_agreement(path, meta, cfg, schema)
         network = checks.build_checked(path / WEIGHTS, cfg, schema, config_file=path / CONFIG)
+        if network.NEEDS_UNITS:  # from the scaler: a classical model saves no weights, so no units either
+            k = schema.n_targets
+            network.set_units(torch.as_tensor(scaler.mean[:k]), torch.as_tensor(scaler.scale[:k]))
         return cls(cfg, schema, scaler, network.eval(), path, calibration=read_calibration(path, schema))
 
     def read(self, source: str | Path | pd.DataFrame, *, fit_on_train: bool = False) -> SeriesFrame:

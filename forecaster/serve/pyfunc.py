@@ -140,7 +140,7 @@ def log_model(
             signature=signature,
             input_example=input_example,
             registered_model_name=register,
-            pip_requirements=_requirements(),
+            pip_requirements=requirements(package),
         )
     if register:
         version = info.registered_model_version
@@ -149,7 +149,14 @@ def log_model(
     return info.model_uri
 
 
-def _requirements() -> list[str]:
+def requirements(package) -> list[str]:
+    """The pinned packages the logged model's environment needs: statsforecast too when a classical
+    model (`ets`, `theta`, `arima`, alone or in an ensemble) fits on the history it is given."""
     from importlib.metadata import version
 
-    return [f"{name}=={version(name)}" for name in ("torch", "pandas", "numpy", "safetensors", "pyyaml", "mlflow")]
+    from forecaster.classical.networks import ClassicalForecaster
+
+    names = ["torch", "pandas", "numpy", "safetensors", "pyyaml", "mlflow"]
+    if any(isinstance(m, ClassicalForecaster) for m in package.network.modules()):
+        names.append("statsforecast")
+    return [f"{name}=={version(name)}" for name in names]
