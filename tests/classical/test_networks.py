@@ -162,11 +162,11 @@ def test_compare_ranks_the_classical_references_like_any_variant_and_deploys_one
     rows = {r["variant"]: r for r in json.loads(out_json.read_text())}
     assert set(rows) == {"ets", "theta", "naive"}
     for row in rows.values():  # the same windows and metrics as every variant: scores, p-values, validation
-        assert row["n_test_windows"] == 12 and row["val_mse"] > 0 and row["epochs"] == 0
+        assert row["n_test_windows"] == 12 and row["val_score"] > 0 and row["epochs"] == 0
         assert 0 < row["coverage_80"] <= 1 and "smape" in row and "p_vs_best" in row
     assert sum(r["p_vs_best"] is None for r in rows.values()) == 1  # only the best has none
     assert "ets" in out and "theta" in out
-    chosen = min(rows.values(), key=lambda r: r["val_mse"])["variant"]
+    chosen = min(rows.values(), key=lambda r: r["val_score"])["variant"]
     assert json.loads((best / "forecaster.json").read_text())["variant"] == chosen
 
 
