@@ -94,7 +94,7 @@ def run(args) -> dict:
     data = prepare(cfg.data)
     history = read_frame(cfg.data)  # the whole training file, read once: every package forecasts from it
     actual, insample, ids = read_test(args.train, args.test)
-    rows, val_preds, test_preds = [], {}, {}
+    rows, val_preds, test_preds, kept_preds = [], {}, {}, {}
     metric = selection_metric(cfg.selection.metric, data)
     for variant in args.variants.split(","):
         for k in range(args.seeds):
@@ -117,6 +117,8 @@ def run(args) -> dict:
                 "wall_seconds": time.perf_counter() - start,
             }
             row.update(score(actual, test_preds[variant, k], insample))
+            kept_preds[variant, k] = in_memory_forecast(vcfg, data, outcome.network, history, ids)  # not refitted
+            row["validated_fit"] = score(actual, kept_preds[variant, k], insample)
             row.update({key: outcome.metrics.get(key) for key in ("epochs", "train_seconds", "n_params", "best_steps")})
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
@@ -124,8 +126,10 @@ def run(args) -> dict:
     members = ranked[: args.ensemble_k] if args.ensemble_k > 1 and len(ranked) > 1 else []  # a median of 2+
     for k in range(args.seeds) if members else []:
         forecast = np.median(np.stack([test_preds[v, k] for v in members]), axis=0)
+        kept = np.median(np.stack([kept_preds[v, k] for v in members]), axis=0)
         val = np.median(np.stack([val_preds[v, k] for v in members]), axis=0)
         row = {"variant": "ensemble", "seed": args.seed + k, "val_loss": yardstick(metric, val, data, "val")}
+        row["validated_fit"] = score(actual, kept, insample)
         rows.append({**row, **score(actual, forecast, insample), "members": members})
     winner = min({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
     # what `compare --save-best` deploys: the winner's package (each fit's package is saved the way `train --save`
@@ -135,6 +139,7 @@ def run(args) -> dict:
         for r in rows
         if r["variant"] == winner
     ]
+    unrefitted = [{**d, **r["validated_fit"]} for d, r in zip(deployed, (r for r in rows if r["variant"] == winner))]
     return {
         "command": " ".join(sys.argv),
         "derived": auto.as_records(derived),
@@ -145,6 +150,7 @@ def run(args) -> dict:
         "ensemble_members": members,
         "rows": rows,
         "deployed": deployed,
+        "deployed_validated_fit": unrefitted,  # the same winner as --refit false deploys it: what refitting is worth
     }
 
 
@@ -166,6 +172,15 @@ def package_forecast(directory: Path, frame, ids: list[str]):
 
     package = ForecastPackage.load(directory)
     pred = package.predict_array(frame)[..., 0]
+    order = {sid: i for i, sid in enumerate(frame.schema.series_ids)}
+    return pred[[order[sid] for sid in ids]]
+
+
+def in_memory_forecast(cfg, data, network, frame, ids: list[str]):
+    """The validated network's forecasts (series, 13) after the training file: what `--refit false` deploys."""
+    from forecaster.serve.package import ForecastPackage
+
+    pred = ForecastPackage(cfg, data.schema, data.scaler, network, None).predict_array(frame)[..., 0]
     order = {sid: i for i, sid in enumerate(frame.schema.series_ids)}
     return pred[[order[sid] for sid in ids]]
 
@@ -216,6 +231,12 @@ def table(result: dict) -> str:
             f"| **{deployed[0]['variant']}** ({how}) | {cell('smape', '.3f')} | {cell('mase', '.3f')} "
             f"| {cell('owa', '.3f')} | {regret('smape')} / {regret('owa')} | - | {len(deployed)} | - |"
         )
+        kept = result.get("deployed_validated_fit") or []
+        if kept and result.get("refit"):
+            k = lambda key: fmt([r[key] for r in kept], ".3f")
+            lines.append(
+                f"| the same, not refitted (--refit false) | {k('smape')} | {k('mase')} | {k('owa')} | - | - | - | - |"
+            )
     for v in variants:
         group = [r for r in rows if r["variant"] == v]
         cell = lambda key, f, group=group: fmt([r[key] for r in group], f)

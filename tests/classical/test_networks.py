@@ -197,11 +197,11 @@ def test_a_saved_theta_package_holds_no_pickle_and_fits_on_the_history_predict_g
 
 
 def test_a_logged_classical_model_asks_its_environment_for_statsforecast():
-    from forecaster.serve.ensemble import MedianEnsemble
+    from forecaster.serve.ensemble import EnsembleForecaster
     from forecaster.serve.pyfunc import requirements
 
     naive = build_network(ModelConfig(name="naive"), dims())
     names = lambda network: [r.split("==")[0] for r in requirements(SimpleNamespace(network=network))]
     assert "statsforecast" not in names(naive) and "torch" in names(naive)
     assert "statsforecast" in names(classical("arima"))
-    assert "statsforecast" in names(MedianEnsemble([naive, classical("ets")]))
+    assert "statsforecast" in names(EnsembleForecaster([naive, classical("ets")]))
