@@ -143,7 +143,28 @@ def table(rows: list[dict], errors: dict[str, np.ndarray]) -> str:
             f"{val} | {len(g)} | {int(mean('n_params')):,} | {mean('epochs'):.1f} | {mean('seconds_per_epoch'):.1f} | "
             f"{mean('train_seconds'):.0f} | {format_p(p)} |"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *regret_lines(groups)])
+
+
+def regret_lines(groups: dict) -> list[str]:
+    """Per horizon, the row `compare` would deploy (the lowest mean val MSE, the yardstick for ETTh1's
+    standardised columns, among the rows that kept it) and its regret: its test MSE over the best row's."""
+    out = []
+    for horizon in sorted({h for h, _ in groups}):
+        here = {v: g for (h, v), g in groups.items() if h == horizon}
+        scored = {v: g for v, g in here.items() if all(r.get("val_mse") is not None for r in g)}
+        mse = {v: statistics.mean(r["mse"] for r in g) for v, g in here.items()}
+        if not scored:
+            out.append(f"- {horizon}: no row kept its val MSE: the deployed row cannot be named")
+            continue
+        chosen = min(scored, key=lambda v: statistics.mean(r["val_mse"] for r in scored[v]))
+        best = min(mse, key=mse.get)
+        out.append(
+            f"- {horizon}: validation winner {chosen} (test MSE {mse[chosen]:.4f}), regret "
+            f"{100 * (mse[chosen] / mse[best] - 1):+.1f} % against the best row, {best} ({mse[best]:.4f})"
+            + (f"; {len(here) - len(scored)} rows without a val MSE left out" if len(scored) < len(here) else "")
+        )
+    return out
 
 
 def main() -> None:
