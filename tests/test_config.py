@@ -77,7 +77,9 @@ def test_every_config_loads_and_builds_every_variant(path: Path):
     data = prepare(cfg.data)
     for variant in VARIANTS:
         network = build_network(with_variant(cfg, variant).model, data.schema)
-        if variant == "arima":  # AutoARIMA with a season of 24 on 336+ steps takes ~40 s a column: tests/classical runs it
+        if (
+            variant == "arima"
+        ):  # AutoARIMA with a season of 24 on 336+ steps takes ~40 s a column: tests/classical runs it
             continue
         x, _ = data.dataset("train")[0]
         assert network(x[None]).shape == (1, cfg.data.horizon, data.schema.n_targets)
