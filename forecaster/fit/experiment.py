@@ -36,6 +36,9 @@ from forecaster.serve.package import ForecastPackage
 from forecaster.track import run_inputs, tracking
 
 WINDOW_ERRORS = "window_se.json"
+MULTI_PROCESS_REFIT = (
+    "a multi-process fit deploys its validated network; for a refit on every row, train with one process"
+)
 
 
 @dataclass
@@ -240,6 +243,9 @@ class Deploy:
 def save_deployed(run, cfg: Config, network: nn.Module, data: PreparedData, steps: int | None, deploy: Deploy):
     """Save / log the package of `network`, or with `selection.refit` (a trainable network, saved or
     registered) of its settings fitted again on every row (`refit`). The logged model's URI, or None."""
+    if cfg.selection.refit and deploy.wanted and distributed.processes(cfg.trainer)[1] > 1:  # its other ranks left
+        notes.LOGGER.warning(MULTI_PROCESS_REFIT)
+        return save_package(run, cfg, network, data, deploy.save, deploy.register, deploy.calibration)
     if not (cfg.selection.refit and network.TRAINABLE and steps and deploy.wanted):
         return save_package(run, cfg, network, data, deploy.save, deploy.register, deploy.calibration)
     return refit(cfg, data, steps, deploy, refit_of=run.run_id)[1]

@@ -26,7 +26,7 @@ def test_compare_names_saves_and_registers_the_validation_winner(mlflow_uri, wid
     assert {r["variant"] for r in rows} == {"naive", "linear", "causal", "ensemble"}
     chosen = min(rows, key=lambda r: r["val_score"])
     assert all(r["val_winner"] == (r["variant"] == chosen["variant"]) for r in rows)
-    assert f"Deploy: {chosen['variant']}" in out and "val score" in out
+    assert f"Deploy: {chosen['variant']}" in out and "lowest validation score" in out
     parent = mlflow.MlflowClient().search_runs(
         [mlflow.get_experiment_by_name("forecaster").experiment_id], "tags.kind = 'comparison'"
     )[0]

@@ -41,8 +41,10 @@ def test_compare_from_elsewhere_fills_the_mlflow_view_and_keeps_artifacts_beside
     assert experiment.artifact_location == store.experiment_artifacts(uri, "tiny")
     runs = client.search_runs([experiment.experiment_id])
     (parent,) = [r for r in runs if r.info.run_name == "compare-tiny"]
-    children = [client.get_run(r.info.run_id) for r in runs if r is not parent]
+    children = [client.get_run(r.info.run_id) for r in runs if r is not parent and "refit" not in r.info.run_name]
     assert len(children) == 4
+    refits = [r for r in runs if r.info.run_name.endswith("-refit")]  # the registered winner, fitted on every row
+    assert len(refits) == (0 if parent.data.tags["val_winner"] == "naive" else 1)
     for run in children:  # the runs table's Dataset and Models columns
         assert Path(run.info.artifact_uri.removeprefix("file://")).is_relative_to(tmp_path / "store" / "mlartifacts")
         inputs = {i.tags[0].value: i.dataset for i in run.inputs.dataset_inputs}
@@ -53,7 +55,7 @@ def test_compare_from_elsewhere_fills_the_mlflow_view_and_keeps_artifacts_beside
         assert model.source_run_id == run.info.run_id
         assert Path(model.artifact_location.removeprefix("file://")).is_relative_to(tmp_path / "store")
     found = client.search_runs([experiment.experiment_id], "dataset.name = 'wide.csv'")
-    assert len(found) == 5  # the children and the parent, found by their data
+    assert len(found) == 5 + len(refits)  # the children (a refit too) and the parent, found by their data
     for seed in (42, 43):  # one line per fit, off a terminal
         assert f"naive seed {seed}: no training" in out and f"linear seed {seed}: 2 epochs, val loss" in out
     assert "[4/4]" in out
