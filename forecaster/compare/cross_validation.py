@@ -56,7 +56,12 @@ class CrossValidation:
     run_id: str | None
 
 
-def cross_validation(
+def cross_validation(cfg: Config, **settings) -> pd.DataFrame:
+    """`run(cfg, **settings)`'s table: `unique_id, ds, cutoff, y, <variant>, <variant>-lo-80, ...`."""
+    return run(cfg, **settings).table
+
+
+def run(
     cfg: Config,
     *,
     variants: list[str] | None = None,
@@ -64,9 +69,10 @@ def cross_validation(
     step: int | None = None,
     refit: int = 0,
     console=None,
-) -> pd.DataFrame:
-    """The cross-validation table of `variants` (default: the config's) on `cfg.data`'s file:
-    `unique_id, ds, cutoff, y, <variant>, <variant>-lo-80, ...` (see `forecaster.compare.cutoffs`).
+) -> CrossValidation:
+    """The cross-validation of `variants` (default: the config's) on `cfg.data`'s file: the table
+    `unique_id, ds, cutoff, y, <variant>, <variant>-lo-80, ...` (see `forecaster.compare.cutoffs`), each
+    variant's scores over every window and the parent run's id.
 
     Args:
         n_windows: forecast windows per series, the newest ending at the series' end.
@@ -79,19 +85,7 @@ def cross_validation(
         ConfigError: a setting out of range, a fixed-border split, or variants that read other series.
         DataError: the file, or a series too short for the windows and the fit before the oldest.
     """
-    return run(cfg, variants=variants, n_windows=n_windows, step=step, refit=refit, console=console).table
 
-
-def run(
-    cfg: Config,
-    *,
-    variants: list[str] | None = None,
-    n_windows: int = 3,
-    step: int | None = None,
-    refit: int = 0,
-    console=None,
-) -> CrossValidation:
-    """`cross_validation`, with the scores and the parent run (what the command line prints)."""
     configs = check_request(cfg, variants or [cfg.variant()], n_windows, step, refit)
     step, horizon = step or cfg.data.horizon, cfg.data.horizon
     frame = read_frame(cfg.data)
