@@ -1,11 +1,12 @@
 """M4 Weekly with `--auto`: no hand settings, scored as M4 scored it, against the published table.
 
-    .venv/bin/python benchmarks/m4_weekly.py --seeds 3 --json benchmarks/results/m4_weekly.json
+    .venv/bin/python benchmarks/m4_weekly.py --seeds 3 --threads 2 --work out/m4_weekly_r3
     .venv/bin/python benchmarks/m4_weekly.py --print-only          # the table from the JSON
 
 Protocol: every variant is trained on `m4_weekly_train.csv` alone with the settings `--auto` derives
 from it (horizon 13, the `last` split: per series the last 13 weeks of the training file are the
-internal test set, the 13 before them validation, the rest training), saved as a package, and the
+internal test set, up to 5 validation origins 13 weeks apart before them, the rest training), saved as a
+package, and the
 package forecasts the 13 weeks after each series' last training week. Those forecasts are scored
 against `m4_weekly_test.csv` with M4's sMAPE, MASE (m = 1 for weekly data, scale from each series'
 whole training file) and OWA against Naive2 (forecaster.scores.seasonality.naive2, which reproduces M4's
