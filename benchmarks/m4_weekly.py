@@ -5,9 +5,8 @@
 
 Protocol: every variant is trained on `m4_weekly_train.csv` alone with the settings `--auto` derives
 from it (horizon 13, the `last` split: per series the last 13 weeks of the training file are the
-internal test set, up to 5 validation origins 13 weeks apart before them, the rest training), saved as a
-package, and the
-package forecasts the 13 weeks after each series' last training week. Those forecasts are scored
+internal test set, up to 5 validation origins 13 weeks apart before them, the rest training), saved
+as a package, and the package forecasts the 13 weeks after each series' last training week. Those forecasts are scored
 against `m4_weekly_test.csv` with M4's sMAPE, MASE (m = 1 for weekly data, scale from each series'
 whole training file) and OWA against Naive2 (forecaster.scores.seasonality.naive2, which reproduces M4's
 published Naive2 row). Choices use validation only: `--auto` sets rolling-origin validation
