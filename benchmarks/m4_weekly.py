@@ -196,17 +196,19 @@ def package_forecast(directory: Path, frame, ids: list[str]):
     """The package's forecasts (series, 13) of the weeks after the training file (`frame`), in `ids` order."""
     from forecaster.serve.package import ForecastPackage
 
-    package = ForecastPackage.load(directory)
-    pred = package.predict_array(frame)[..., 0]
-    order = {sid: i for i, sid in enumerate(frame.schema.series_ids)}
-    return pred[[order[sid] for sid in ids]]
+    return in_order(ForecastPackage.load(directory), frame, ids)
 
 
 def in_memory_forecast(cfg, data, network, frame, ids: list[str]):
     """The validated network's forecasts (series, 13) after the training file: what `--refit false` deploys."""
     from forecaster.serve.package import ForecastPackage
 
-    pred = ForecastPackage(cfg, data.schema, data.scaler, network, None).predict_array(frame)[..., 0]
+    return in_order(ForecastPackage(cfg, data.schema, data.scaler, network, None), frame, ids)
+
+
+def in_order(package, frame, ids: list[str]):
+    """`package`'s forecasts of the steps after `frame`, first target, one row per series in `ids` order."""
+    pred = package.predict_array(frame)[..., 0]
     order = {sid: i for i, sid in enumerate(frame.schema.series_ids)}
     return pred[[order[sid] for sid in ids]]
 

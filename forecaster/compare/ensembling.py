@@ -45,33 +45,28 @@ Score = Callable[[np.ndarray], float]
 @dataclass
 class ValidationForecasts:
     """Every member's forecasts of the validation windows, scaled units: `members[i]` (N, H, K), in
-    the members' order; `y` (N, H, K) the targets, `scale` (N, 1, K) each window's MASE scale (the
-    mean absolute one-step change of its inputs) and `series` (N,) each window's series index."""
+    the members' order (the targets and scales are the yardstick's: `yardstick`)."""
 
     members: list[np.ndarray]
-    y: np.ndarray
-    scale: np.ndarray
-    series: np.ndarray
 
 
 def validation_forecasts(networks: list[nn.Module], data: PreparedData, *, batch_size: int) -> ValidationForecasts:
     """Run each network once over `data`'s validation windows (never a test row)."""
     dataset = data.dataset("val")
     runs = [window_forecasts(n, dataset, data.offsets, batch_size=batch_size) for n in networks]
-    return ValidationForecasts([r.point for r in runs], runs[0].y, runs[0].scale, runs[0].series)
+    return ValidationForecasts([r.point for r in runs])
 
 
 def yardstick(cfg: Config, data: PreparedData) -> Score:
     """The score of forecasts of `data`'s validation windows (N, H, K), lower is better: `selection.metric`,
     as `forecaster.scores.metrics.yardstick` computes it for every variant's `val_score`, so the ensemble
     is scored as the variants are. Change the yardstick of the ensemble's choices here and nowhere else."""
-    from forecaster.scores.metrics import selection_metric
-    from forecaster.scores.metrics import yardstick as measure
+    from forecaster.scores.metrics import scorer, selection_metric
 
-    metric = selection_metric(cfg.selection.metric, data)
+    measure = scorer(selection_metric(cfg.selection.metric, data), data, "val")
 
     def score(predictions: np.ndarray) -> float:
-        value = measure(metric, predictions, data, "val")
+        value = measure(predictions)
         return value if np.isfinite(value) else float("inf")  # a member that overflows is never chosen
 
     return score

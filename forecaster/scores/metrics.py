@@ -179,38 +179,50 @@ def validation_score(network: nn.Module, data: PreparedData, metric: str, *, bat
 
 
 def yardstick(metric: str, predictions: np.ndarray, data: PreparedData, split: str = "val") -> float:
-    """Score forecasts (windows, H, K; scaled) of `data.dataset(split)`'s windows by `metric`.
+    """Score forecasts (windows, H, K; scaled) of `data.dataset(split)`'s windows by `metric` (see `scorer`)."""
+    return scorer(metric, data, split)(predictions)
+
+
+def scorer(metric: str, data: PreparedData, split: str = "val"):
+    """`score(predictions) -> float` of forecasts (windows, H, K; scaled) of `data.dataset(split)`'s
+    windows by `metric`, lower is better; the targets and scales are gathered once, so scoring many
+    candidates (the ensemble's greedy rounds) reads the data once.
 
     `mse` and `mae` are the means over every window, step and target on scaled values (as the test
     `mse` / `mae`). `mase` and `smape` are per series first (each window's mean over steps and targets;
     MASE divides by the mean absolute one-step change of the series' rows before the window's origin,
     M4's in-sample scale; sMAPE on the data's own units), then the mean over series, so a series with
-    more windows does not weigh more. Lower is better.
+    more windows does not weigh more.
     """
+    if metric not in YARDSTICKS:
+        raise ValueError(f"unknown yardstick {metric!r}; valid: {', '.join(YARDSTICKS)}")
     dataset = data.dataset(split)
     starts = dataset.start_rows(torch.arange(len(dataset))).numpy()
     s = data.schema
     values = data.values[:, : s.n_targets].double().numpy()
     origins = starts + s.context_len
     actual = values[origins[:, None] + np.arange(s.horizon)]  # (N, H, K)
-    err = np.asarray(predictions, dtype=np.float64) - actual
-    if metric in ("mse", "mae"):
-        return float(np.mean(err**2) if metric == "mse" else np.mean(np.abs(err)))
     series = np.searchsorted(data.offsets, starts, side="right") - 1
-    if metric == "mase":
-        per_window = np.mean(
-            np.abs(err) / _insample_scale(values, data.offsets[series], origins)[:, None, :], axis=(1, 2)
-        )
-    elif metric == "smape":
-        f, y = (data.scaler.inverse(a)[..., : s.n_targets] for a in (np.asarray(predictions, np.float64), actual))
+    counts = np.bincount(series, minlength=len(data.offsets))
+    scale = _insample_scale(values, data.offsets[series], origins)[:, None, :] if metric == "mase" else None
+    y = data.scaler.inverse(actual)[..., : s.n_targets] if metric == "smape" else None
+
+    def per_series(per_window: np.ndarray) -> float:
+        sums = np.bincount(series, weights=per_window, minlength=len(data.offsets))
+        return float(np.mean(sums[counts > 0] / counts[counts > 0]))
+
+    def score(predictions: np.ndarray) -> float:
+        err = np.asarray(predictions, dtype=np.float64) - actual
+        if metric in ("mse", "mae"):
+            return float(np.mean(err**2) if metric == "mse" else np.mean(np.abs(err)))
+        if metric == "mase":
+            return per_series(np.mean(np.abs(err) / scale, axis=(1, 2)))
+        f = data.scaler.inverse(np.asarray(predictions, np.float64))[..., : s.n_targets]
         denominator = np.abs(y) + np.abs(f)
         ratio = np.divide(2 * np.abs(y - f), denominator, out=np.zeros_like(y), where=denominator > 0)
-        per_window = 100 * ratio.mean(axis=(1, 2))
-    else:
-        raise ValueError(f"unknown yardstick {metric!r}; valid: {', '.join(YARDSTICKS)}")
-    sums = np.bincount(series, weights=per_window, minlength=len(data.offsets))
-    counts = np.bincount(series, minlength=len(data.offsets))
-    return float(np.mean(sums[counts > 0] / counts[counts > 0]))
+        return per_series(100 * ratio.mean(axis=(1, 2)))
+
+    return score
 
 
 def _insample_scale(values: np.ndarray, firsts: np.ndarray, origins: np.ndarray) -> np.ndarray:

@@ -93,7 +93,7 @@ def test_greedy_weights_cancel_opposite_errors_where_the_median_cannot():
 
 
 def _validation(members: list[np.ndarray], y: np.ndarray) -> ValidationForecasts:
-    return ValidationForecasts(members, y, np.ones((len(y), 1, y.shape[2])), np.zeros(len(y), dtype=int))
+    return ValidationForecasts(members)  # `y` is the score's (`_mse(y)`)
 
 
 def test_the_rule_is_the_one_with_the_lower_validation_score_and_both_are_kept():
