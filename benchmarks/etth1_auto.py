@@ -165,8 +165,10 @@ def choice_lines(rows: list[dict], tuned: list[dict], errors: dict[str, np.ndarr
     with the one-sided DM p of the choice beating each (p > 0.05: equal within noise)."""
     chosen = validation_winner(rows)
     if chosen is not None:
+        best = min({r["variant"] for r in rows}, key=lambda v: _mean(_of(rows, v), "mse"))
+        regret = 100 * (_mean(_of(rows, chosen), "mse") / _mean(_of(rows, best), "mse") - 1)
         out = [f"Validation winner (lowest mean val_mse, the ensemble included): {chosen}, test MSE "]
-        out[0] += f"{_mean(_of(rows, chosen), 'mse'):.4f}."
+        out[0] += f"{_mean(_of(rows, chosen), 'mse'):.4f}; regret {regret:+.1f} % over the best test row ({best})."
     else:
         lacking = sorted({r["variant"] for r in rows if r.get("val_mse") is None})
         out = [f"Validation winner: not recomputable from this file ({', '.join(lacking)} rows lack val_mse)."]

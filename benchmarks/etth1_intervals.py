@@ -54,6 +54,7 @@ def run(args) -> list[dict]:
         rows += [
             {"variant": name, "horizon": 96, "seed": f["seed"], "lookback": cfg.data.context_len}
             | {k: f.get(k) for k in KEEP}
+            | {"val_mse": f.get("val_score")}  # compare's yardstick: MSE on scaled values for ETTh1's columns
             for f in fits
             if f["variant"] == "causal"
         ]
@@ -65,14 +66,31 @@ def table(rows: list[dict]) -> str:
     for r in rows:
         if r["variant"] in SETUPS:
             groups[r["variant"]].append(r)
-    lines = ["| setup | seeds | " + " | ".join(SHOWN) + " |", "|---|---:|" + "---:|" * len(SHOWN)]
+    lines = ["| setup | seeds | val_mse | " + " | ".join(SHOWN) + " |", "|---|---:|---:|" + "---:|" * len(SHOWN)]
     for name, g in groups.items():
         cell = lambda k, g=g: (
             f"{statistics.mean(r[k] for r in g):.4f}"
             + (f" ± {statistics.stdev(r[k] for r in g):.4f}" if len(g) > 1 else "")
         )
-        lines.append(f"| {name} | {len(g)} | " + " | ".join(cell(k) for k in SHOWN) + " |")
-    return "\n".join(lines)
+        val = cell("val_mse") if all(r.get("val_mse") is not None for r in g) else "-"
+        lines.append(f"| {name} | {len(g)} | {val} | " + " | ".join(cell(k) for k in SHOWN) + " |")
+    return "\n".join([*lines, "", choice_line(groups)])
+
+
+def choice_line(groups: dict[str, list[dict]]) -> str:
+    """The setup validation would deploy (lowest mean val_mse) and its regret: its test MSE over the
+    table's best test MSE, minus 1."""
+    mean = lambda g, k: statistics.mean(r[k] for r in g)
+    lacking = sorted(name for name, g in groups.items() if any(r.get("val_mse") is None for r in g))
+    if lacking or not groups:
+        return f"Validation winner: not recomputable ({', '.join(lacking)} rows lack val_mse; a rerun records it)."
+    chosen = min(groups, key=lambda name: mean(groups[name], "val_mse"))
+    best = min(groups, key=lambda name: mean(groups[name], "mse"))
+    regret = 100 * (mean(groups[chosen], "mse") / mean(groups[best], "mse") - 1)
+    return (
+        f"Validation winner (lowest mean val_mse): {chosen}, test MSE {mean(groups[chosen], 'mse'):.4f}; "
+        f"regret {regret:+.1f} % over the best test row ({best}, {mean(groups[best], 'mse'):.4f})."
+    )
 
 
 def main() -> None:

@@ -17,7 +17,8 @@ of the top-k variants' forecasts by that score. Every package is saved as `train
 it: refitted on every row of the training file (the steps its validation fit kept, same seed;
 `--refit false`: the validation fit itself), and forecasts the test weeks; the *deployed* row is the
 winner's, what `compare --auto --save-best` gives a user. Its regret is its sMAPE and OWA over the
-best row of the table, minus 1. The test file is read only to score.
+best row of the table, minus 1. Untrained variants (naive2 and the classical ones) do not depend on
+the seed: they are fitted once and stand for every seed. The test file is read only to score.
 """
 
 from __future__ import annotations
@@ -52,8 +53,10 @@ def main() -> int:
     p.add_argument("--ensemble-k", type=int, default=3)
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--work", default=str(ROOT / "out" / "m4_weekly"), help="packages and the MLflow store")
+    p.add_argument("--cache", help="folder of finished fits to reuse and add to (default: --work)")
     p.add_argument("--json", default=str(ROOT / "benchmarks" / "results" / "m4_weekly.json"))
     p.add_argument("--refit", choices=["true", "false"], default="true", help="deploy the winner refitted on every row")
+    p.add_argument("--fits-only", action="store_true", help="fit into --cache and stop (a lane of a parallel run)")
     p.add_argument("--print-only", action="store_true", help="print the table of --json and exit")
     p.add_argument("--references", action="store_true", help="add the full-history references to --json and exit")
     args = p.parse_args()
@@ -61,6 +64,9 @@ def main() -> int:
         result = json.loads(Path(args.json).read_text())
         result["full_history"] = full_history(args.train, args.test)
         Path(args.json).write_text(json.dumps(result, indent=2) + "\n")
+    elif args.fits_only:
+        run(args)
+        return 0
     elif not args.print_only:
         result = run(args)
         result["full_history"] = full_history(args.train, args.test)
@@ -76,10 +82,9 @@ def run(args) -> dict:
 
     from forecaster.auto import rules as auto
     from forecaster.auto.apply import apply, explicit_keys
-    from forecaster.config import load, with_variant
+    from forecaster.config import load
     from forecaster.data.io import read_frame
     from forecaster.data.windows import prepare
-    from forecaster.fit.experiment import train
     from forecaster.scores.metrics import selection_metric, yardstick
 
     torch.set_num_threads(args.threads)
@@ -102,30 +107,14 @@ def run(args) -> dict:
     actual, insample, ids = read_test(args.train, args.test)
     rows, val_preds, test_preds, kept_preds = [], {}, {}, {}
     metric = selection_metric(cfg.selection.metric, data)
+    fit = lambda variant, seed: fit_variant(variant, seed, cfg, data, history, (actual, insample, ids), args, derived)
     for variant in args.variants.split(","):
         for k in range(args.seeds):
-            vcfg = with_variant(cfg, variant)
-            vcfg.seed = args.seed + k
-            start = time.perf_counter()
-            outcome = train(
-                vcfg,
-                prepared=data,
-                save=work / f"{variant}-seed{vcfg.seed}",
-                quiet=True,
-                derived=auto.as_records(derived),
-            )
-            val_preds[variant, k] = validation(outcome.network, data)
-            test_preds[variant, k] = package_forecast(work / f"{variant}-seed{vcfg.seed}", history, ids)
-            row = {
-                "variant": variant,
-                "seed": vcfg.seed,
-                "val_loss": outcome.metrics["val_score"],
-                "wall_seconds": time.perf_counter() - start,
-            }
-            row.update(score(actual, test_preds[variant, k], insample))
-            kept_preds[variant, k] = in_memory_forecast(vcfg, data, outcome.network, history, ids)  # not refitted
-            row["validated_fit"] = score(actual, kept_preds[variant, k], insample)
-            row.update({key: outcome.metrics.get(key) for key in ("epochs", "train_seconds", "n_params", "best_steps")})
+            if k and not rows[-1]["trainable"]:  # naive and classical fits do not depend on the seed: one row
+                val_preds[variant, k], test_preds[variant, k] = val_preds[variant, 0], test_preds[variant, 0]
+                kept_preds[variant, k] = kept_preds[variant, 0]
+                continue
+            row, (val_preds[variant, k], test_preds[variant, k], kept_preds[variant, k]) = fit(variant, args.seed + k)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr)
     ranked = sorted({r["variant"] for r in rows}, key=lambda v: mean(rows, v, "val_loss"))
@@ -158,6 +147,41 @@ def run(args) -> dict:
         "deployed": deployed,
         "deployed_validated_fit": unrefitted,  # the same winner as --refit false deploys it: what refitting is worth
     }
+
+
+def fit_variant(variant: str, seed: int, cfg, data, history, test, args, derived) -> tuple[dict, tuple]:
+    """One fit, saved as `train --save` saves it: its row and its (validation, package, validated fit) forecasts.
+    Kept in `--cache` (a row JSON and an .npz per fit), so seeds can run as separate processes (each with its
+    own `--work` store) and a later run over every seed reads the finished ones instead of fitting again."""
+    import numpy as np
+
+    from forecaster.auto import rules as auto
+    from forecaster.config import with_variant
+    from forecaster.fit.experiment import train
+
+    cache = Path(args.cache or args.work) / f"{variant}-seed{seed}"
+    if cache.with_suffix(".npz").exists():
+        arrays = np.load(cache.with_suffix(".npz"))
+        return json.loads(cache.with_suffix(".json").read_text()), tuple(arrays[k] for k in ("val", "test", "kept"))
+    actual, insample, ids = test
+    vcfg = with_variant(cfg, variant)
+    vcfg.seed = seed
+    start = time.perf_counter()
+    save = Path(args.work) / f"{variant}-seed{seed}"
+    outcome = train(vcfg, prepared=data, save=save, quiet=True, derived=auto.as_records(derived))
+    val, forecast = validation(outcome.network, data), package_forecast(save, history, ids)
+    row = {"variant": variant, "seed": seed, "val_loss": outcome.metrics["val_score"]}
+    row["wall_seconds"] = time.perf_counter() - start
+    row["trainable"] = outcome.network.TRAINABLE
+    row.update(score(actual, forecast, insample))
+    kept = in_memory_forecast(vcfg, data, outcome.network, history, ids)  # not refitted
+    row["validated_fit"] = score(actual, kept, insample)
+    row.update({key: outcome.metrics.get(key) for key in ("epochs", "train_seconds", "n_params", "best_steps")})
+    row["threads"] = args.threads
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(cache.with_suffix(".npz"), val=val, test=forecast, kept=kept)
+    cache.with_suffix(".json").write_text(json.dumps(row))
+    return row, (val, forecast, kept)
 
 
 def full_history(train_csv: str, test_csv: str) -> dict:
