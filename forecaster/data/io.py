@@ -104,15 +104,16 @@ def frame_from_table(
     clipped = outliers.screen(
         values, [p.lines for p in parts], ids, columns, policy=cfg.outliers, path=path, fit_rows=n_train
     )
-    diagnostics = []
+    diagnostics, n_targets = [], len(names.targets)
+    observed = [~np.isnan(v[:, :n_targets]) for v in values]  # before filling: the cells the file gave
     for k, p in enumerate(parts):
         values[k], filled = _fill_missing(p.values, p.lines, cfg, p.where, columns, n_train[k] if n_train else None)
         diagnostics += p.found + ([filled] if filled else [])
     static = static_values(table, lines, names.static, id_col=id_col, path=path)
     schema = _schema(names, layout, [p.freq for p in parts], ids, found_tz, path)
-    return SeriesFrame(
-        schema, path, list(table.columns), [p.times for p in parts], values, diagnostics + clipped, static
-    )
+    times, notes = [p.times for p in parts], diagnostics + clipped
+    observed = None if all(m.all() for m in observed) else observed
+    return SeriesFrame(schema, path, list(table.columns), times, values, notes, static, observed=observed)
 
 
 def _schema(names: Columns, layout: str, freqs: list[str], ids: list[str], tz: str, path: str) -> Schema:

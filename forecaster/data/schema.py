@@ -209,6 +209,10 @@ class SeriesFrame:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     static: list[list[str]] | None = None  # per series, its value of each `schema.static` column, as text
     future: list[np.ndarray] | None = None  # predict: per series, (H, future covariates) known values
+    # per series, (rows, n_targets): True where the file gave the target's value, False where `data.fill`
+    # (or a filled gap) made it up; None when every target cell was observed. Filled cells are inputs,
+    # never targets: no loss, yardstick, metric or conformal score counts them (forecaster.data.windows)
+    observed: list[np.ndarray] | None = None
 
     @property
     def n_rows(self) -> int:
@@ -229,6 +233,7 @@ class SeriesFrame:
             [*self.diagnostics, *diagnostics],
             None if self.static is None else [self.static[i] for i in indices],
             None if self.future is None else [self.future[i] for i in indices],
+            None if self.observed is None else [self.observed[i] for i in indices],
         )
 
     def head(self, rows: list[int]) -> SeriesFrame:
@@ -241,4 +246,5 @@ class SeriesFrame:
             times=[t[:n] for t, n in zip(self.times, rows)],
             values=[v[:n] for v, n in zip(self.values, rows)],
             future=None,
+            observed=None if self.observed is None else [m[:n] for m, n in zip(self.observed, rows)],
         )

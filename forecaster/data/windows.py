@@ -6,7 +6,9 @@ features); a split is a list of (first start row, count) segments, one per serie
 maps to its start row with a binary search over the segments' cumulative counts, so memory grows
 with rows, not with windows, and no window is ever copied until a batch is gathered. The facts
 about the data (columns, targets, window sizes, period) live in one `Schema`, which
-`PreparedData.schema` exposes.
+`PreparedData.schema` exposes. Cells `data.fill` made up are inputs, never targets: windows read
+their targets from `PreparedData.targets`, NaN at those cells, which every loss and score leaves
+out, and a window with fewer than `MIN_OBSERVED` of its target cells observed is skipped.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class WindowDataset(Dataset):
         n_targets: the first `n_targets` features are the targets.
         n_future: the last `n_future` features are known over the horizon too.
         static: (rows, Z) each row's series' encoded static values, or None.
+        targets: (rows, n_targets) the targets `y` is read from, NaN where a cell was filled
+            (`PreparedData.targets`), or None: the first `n_targets` features of `values`.
     """
 
     def __init__(
@@ -58,8 +62,10 @@ class WindowDataset(Dataset):
         n_targets: int,
         n_future: int = 0,
         static: torch.Tensor | None = None,
+        targets: torch.Tensor | None = None,
     ):
         self.values, self.n_future, self.static = values, n_future, static
+        self.targets = values[:, :n_targets] if targets is None else targets
         self.starts = torch.as_tensor(starts, dtype=torch.long)
         self.cum = torch.as_tensor(np.cumsum(counts), dtype=torch.long)
         self.context_len, self.horizon, self.n_targets = context_len, horizon, n_targets
@@ -86,7 +92,7 @@ class WindowDataset(Dataset):
             raise IndexError(f"window index out of range [0, {len(self)})")
         rows = self.start_rows(index)[:, None]
         x = self.values[rows + self._x_steps]  # (B, C, F)
-        y = self.values[rows + self._y_steps, : self.n_targets]  # (B, H, T)
+        y = self.targets[rows + self._y_steps]  # (B, H, T), NaN where filled
         if not self.n_future and self.static is None:
             return x, y
         future = self.values[rows + self._y_steps, -self.n_future :] if self.n_future else None  # (B, H, Fk)
@@ -112,6 +118,7 @@ class PreparedData:
     offsets: np.ndarray  # first row of each series in `values`
     segments: dict[str, tuple[np.ndarray, np.ndarray]]  # split -> (starts, counts)
     static: torch.Tensor | None = None  # (rows, Z): each row's series' encoded static covariates
+    targets: torch.Tensor | None = None  # (rows, n_targets): scaled targets, NaN where filled; None: all observed
 
     @property
     def schema(self) -> Schema:
@@ -133,6 +140,7 @@ class PreparedData:
             n_targets=s.n_targets,
             n_future=s.n_future,
             static=self.static,
+            targets=self.targets,
         )
 
     def n_windows(self, split: str) -> int:
@@ -145,6 +153,7 @@ class PreparedData:
         lengths = np.diff(np.append(self.offsets, len(self.values)))
         ranges = [window_range(0, int(n), self.schema.context_len, self.schema.horizon) for n in lengths]
         train = (self.offsets + np.array([first for first, _ in ranges]), np.array([count for _, count in ranges]))
+        train, _ = observed_only(train, self.targets, self.schema.context_len, self.schema.horizon)
         return replace(self, segments={**self.segments, "train": train})
 
 
@@ -173,10 +182,57 @@ def prepare(
         segments[split] = (starts, np.array([count for _, count in ranges]))
     if val_step(cfg) > 1:  # rolling origins `val_step` rows apart: one window per segment
         segments["val"] = _strided_val(bounds, rows.offsets, cfg, frame)
+    targets = _targets(rows.values, frame)
+    segments = _observed_segments(segments, targets, cfg, frame)
     schema = schema.with_windows(
         context_len=cfg.context_len, horizon=cfg.horizon, period=season_period(frame.schema.freq, cfg)
     )
-    return PreparedData(replace(frame, schema=schema), scaler, rows.values, rows.offsets, segments, rows.static)
+    frame = replace(frame, schema=schema)
+    return PreparedData(frame, scaler, rows.values, rows.offsets, segments, rows.static, targets)
+
+
+MIN_OBSERVED = 0.5  # a window is trained on and scored when at least this share of its target cells was observed
+
+
+def _targets(values: torch.Tensor, frame: SeriesFrame) -> torch.Tensor | None:
+    """The scaled targets with NaN where `data.fill` made a cell up (`frame.observed`); None when none was."""
+    if frame.observed is None:
+        return None
+    observed = torch.as_tensor(np.concatenate(frame.observed))  # (rows, T), the rows in `values`' order
+    targets = values[:, : observed.shape[1]].clone()
+    targets[~observed] = float("nan")
+    return targets
+
+
+def observed_only(segment: tuple, targets: torch.Tensor | None, context_len: int, horizon: int) -> tuple:
+    """(the segment's windows with at least `MIN_OBSERVED` of their target cells observed, as runs of
+    consecutive start rows; how many were dropped). `segment` is (starts, counts); unchanged without NaN."""
+    starts, counts = segment
+    if targets is None or not len(starts):
+        return segment, 0
+    per_row = np.concatenate([[0], np.cumsum((~torch.isnan(targets)).sum(dim=1).numpy())])
+    every = np.repeat(starts, counts) + (np.arange(counts.sum()) - np.repeat(np.cumsum(counts) - counts, counts))
+    seen = per_row[every + context_len + horizon] - per_row[every + context_len]
+    kept = every[seen >= MIN_OBSERVED * horizon * targets.shape[1]]
+    runs = np.split(kept, np.flatnonzero(np.diff(kept) != 1) + 1) if len(kept) else []  # consecutive starts
+    firsts = np.array([run[0] for run in runs], dtype=np.int64)
+    return (firsts, np.array([len(run) for run in runs], dtype=np.int64)), len(every) - len(kept)
+
+
+def _observed_segments(segments: dict, targets: torch.Tensor | None, cfg: DataConfig, frame: SeriesFrame) -> dict:
+    """`segments` without the windows whose targets were mostly filled (`observed_only`), with a note per split."""
+    if targets is None:
+        return segments
+    out = {}
+    for split, segment in segments.items():
+        out[split], dropped = observed_only(segment, targets, cfg.context_len, cfg.horizon)
+        if dropped:
+            text = (
+                f"skipped {dropped} of {int(segment[1].sum())} {split} windows: fewer than "
+                f"{MIN_OBSERVED:.0%} of their target cells observed (the rest filled by data.fill)"
+            )
+            notes.report([Diagnostic("skipped_filled_windows", frame.schema.series_ids[0], text)])
+    return out
 
 
 def _strided_val(bounds: list, offsets: np.ndarray, cfg: DataConfig, frame: SeriesFrame) -> tuple:

@@ -41,12 +41,13 @@ def interval_metrics(network, data: PreparedData, calibration: Calibration, *, b
 def score(f: Forecasts, calibration: Calibration, data: PreparedData, dataset: WindowDataset, quantiles=()) -> dict:
     """The metrics of forecasts `f` of `dataset`'s windows (see the module docstring)."""
     b = bounds(calibration, f, data.schema.series_ids, list(calibration.levels), quantiles)
+    seen = ~np.isnan(f.y)  # a filled target (NaN) is scored nowhere
     out: dict[str, float] = {}
     for level in (80.0, 90.0):
         if level in b:
             lo, hi = b[level]
-            out[f"coverage_{level:g}"] = float(((lo <= f.y) & (f.y <= hi)).mean())
-            out[f"width_{level:g}"] = float((hi - lo).mean())
+            out[f"coverage_{level:g}"] = float(((lo <= f.y) & (f.y <= hi))[seen].mean())
+            out[f"width_{level:g}"] = float((hi - lo)[seen].mean())
     pairs = [(0.5, f.point)] + [(q, bound) for level, (lo, hi) in b.items() for q, bound in zip(tails(level), (lo, hi))]
     out["mql"] = float(np.mean([pinball(pred, f.y, q) for q, pred in pairs]))
     if MSIS_LEVEL in b:
@@ -56,8 +57,8 @@ def score(f: Forecasts, calibration: Calibration, data: PreparedData, dataset: W
 
 def pinball(pred: np.ndarray, y: np.ndarray, q: float) -> float:
     """Mean pinball loss of the q-quantile forecast `pred` for actuals `y`."""
-    err = y - pred
-    return float(np.maximum(q * err, (q - 1) * err).mean())
+    err = y - pred  # NaN where a target was filled: left out
+    return float(np.nanmean(np.maximum(q * err, (q - 1) * err)))
 
 
 def msis(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray, *, level: float) -> float:
@@ -65,7 +66,8 @@ def msis(y: np.ndarray, lo: np.ndarray, hi: np.ndarray, scale: np.ndarray, *, le
     alpha = 1 - level / 100
     penalty = (hi - lo) + 2 / alpha * (np.clip(lo - y, 0, None) + np.clip(y - hi, 0, None))  # (N, H, K)
     ok = np.isfinite(scale) & (scale > 0)
-    return float((penalty.mean(axis=1)[ok] / scale[ok]).mean()) if ok.any() else float("nan")
+    per_window = np.nanmean(penalty, axis=1)  # NaN penalties: filled targets, left out
+    return float((per_window[ok] / scale[ok]).mean()) if ok.any() else float("nan")
 
 
 def insample_scale(data: PreparedData, dataset: WindowDataset) -> np.ndarray:

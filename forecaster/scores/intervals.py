@@ -222,10 +222,18 @@ def _bases(f: Forecasts, kind: str, level: float, model_quantiles: tuple) -> tup
 
 
 def conformal_quantile(scores: np.ndarray, level: float) -> np.ndarray:
-    """The ⌈(n + 1)·level/100⌉-th smallest score over axis 0 (capped at n): (n, ...) -> (...)."""
-    n = len(scores)
-    rank = min(math.ceil((n + 1) * level / 100), n)
-    return np.partition(scores, rank - 1, axis=0)[rank - 1]
+    """The ⌈(n + 1)·level/100⌉-th smallest score over axis 0 (capped at n): (n, ...) -> (...). NaN
+    scores (a filled target: `forecaster.data.windows.PreparedData.targets`) are not scores: n counts
+    the others, per cell."""
+    missing = np.isnan(scores)
+    if not missing.any():
+        n = len(scores)
+        rank = min(math.ceil((n + 1) * level / 100), n)
+        return np.partition(scores, rank - 1, axis=0)[rank - 1]
+    n = (~missing).sum(axis=0)  # (...)
+    rank = np.clip(np.minimum(np.ceil((n + 1) * level / 100), n), 1, None).astype(np.int64)
+    ordered = np.sort(scores, axis=0)  # NaN last
+    return np.take_along_axis(ordered, (rank - 1)[None], axis=0)[0]
 
 
 def calibrate(network, data: PreparedData, *, levels=(), batch_size: int = 256) -> Calibration | None:

@@ -77,7 +77,8 @@ def smape(actual: np.ndarray, forecast: np.ndarray) -> np.ndarray:
     denom = np.abs(actual) + np.abs(forecast)
     # 0/0 (both zero) is an exact forecast: 0, not M4 code's NaN
     terms = np.divide(error, denom, out=np.zeros_like(error), where=denom > 0)
-    return 200.0 * terms.mean(axis=-1)
+    terms[np.isnan(error)] = np.nan  # a missing actual (a filled target) is left out of its series' mean
+    return 200.0 * np.nanmean(terms, axis=-1)
 
 
 def mase_scale(insample: np.ndarray, period: int) -> float:
@@ -98,7 +99,7 @@ def mase_scale(insample: np.ndarray, period: int) -> float:
 
 def mase(actual: np.ndarray, forecast: np.ndarray, scale: np.ndarray | float) -> np.ndarray:
     """MASE of each series: (..., H) -> (...); `scale` (from `mase_scale`) broadcasts to (...)."""
-    error = np.abs(np.asarray(actual, dtype=float) - np.asarray(forecast, dtype=float)).mean(axis=-1)
+    error = np.nanmean(np.abs(np.asarray(actual, dtype=float) - np.asarray(forecast, dtype=float)), axis=-1)
     return error / np.asarray(scale, dtype=float)
 
 

@@ -47,14 +47,17 @@ def evaluate(
         start = time.perf_counter()
         pred = network(x, *covariates)
         seconds += time.perf_counter() - start
-        err = (pred - y).double()  # (B, H, T)
+        err = (pred - y).double()  # (B, H, T), NaN where a target was filled: counted nowhere
+        seen = ~torch.isnan(err)
+        err = err.nan_to_num()
         sums += torch.stack(
             [err.square().sum(), err.abs().sum(), (err * scale).square().sum(), (err * scale).abs().sum()]
         )
         if keep_errors:
-            window_se.append(err.square().mean(dim=(1, 2)).numpy())
+            per_window = err.square().sum(dim=(1, 2)) / seen.sum(dim=(1, 2)).clamp_min(1)
+            window_se.append((per_window if not seen.all() else err.square().mean(dim=(1, 2))).numpy())
             predictions.append(pred.numpy())
-        count += err.numel()
+        count += int(seen.sum())
     network.train(was_training)
     mse, mae, mse_o, mae_o = (sums / max(count, 1)).tolist()
     _check_finite({"mse": mse, "mae": mae, "mse_original": mse_o, "mae_original": mae_o})
@@ -117,6 +120,14 @@ def format_p(p: float | None) -> str:
     return "-" if p is None else ("<0.001" if p < 0.001 else f"{p:.3f}")
 
 
+def observed(pred: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """`pred` and `y` at the target cells the file gave: a cell `data.fill` made up is NaN in `y`
+    (`forecaster.data.windows.PreparedData.targets`) and counts in no loss. pred: (B, H, K) or
+    (B, H, K, Q); y: (B, H, K). Unchanged, not copied, when every cell was observed."""
+    keep = ~torch.isnan(y)
+    return (pred, y) if bool(keep.all()) else (pred[keep], y[keep])
+
+
 SCALE_FLOOR = 1e-4  # in standardised units: a flat window's errors are not divided by ~0
 
 
@@ -141,9 +152,9 @@ def validation_loss(network: nn.Module, dataset: WindowDataset, loss_scale: str,
     network.eval()
     total, count = 0.0, 0
     for x, y, *covariates in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
-        err = (network(x, *covariates) - y) / error_scale(x, dataset.n_targets, loss_scale)
-        total += float(err.double().square().sum())
-        count += err.numel()
+        err = ((network(x, *covariates) - y) / error_scale(x, dataset.n_targets, loss_scale)).double()
+        total += float(err.nan_to_num().square().sum())  # NaN: a filled target, counted nowhere
+        count += int((~torch.isnan(err)).sum())
     network.train(was_training)
     return total / max(count, 1)
 
@@ -199,9 +210,10 @@ def scorer(metric: str, data: PreparedData, split: str = "val"):
     dataset = data.dataset(split)
     starts = dataset.start_rows(torch.arange(len(dataset))).numpy()
     s = data.schema
-    values = data.values[:, : s.n_targets].double().numpy()
+    values = data.values[:, : s.n_targets].double().numpy()  # filled cells included: the in-sample scale's rows
+    targets = values if data.targets is None else data.targets.double().numpy()  # NaN where filled
     origins = starts + s.context_len
-    actual = values[origins[:, None] + np.arange(s.horizon)]  # (N, H, K)
+    actual = targets[origins[:, None] + np.arange(s.horizon)]  # (N, H, K), NaN where filled: counted nowhere
     series = np.searchsorted(data.offsets, starts, side="right") - 1
     counts = np.bincount(series, minlength=len(data.offsets))
     scale = _insample_scale(values, data.offsets[series], origins)[:, None, :] if metric == "mase" else None
@@ -214,13 +226,14 @@ def scorer(metric: str, data: PreparedData, split: str = "val"):
     def score(predictions: np.ndarray) -> float:
         err = np.asarray(predictions, dtype=np.float64) - actual
         if metric in ("mse", "mae"):
-            return float(np.mean(err**2) if metric == "mse" else np.mean(np.abs(err)))
+            return float(np.nanmean(err**2) if metric == "mse" else np.nanmean(np.abs(err)))
         if metric == "mase":
-            return per_series(np.mean(np.abs(err) / scale, axis=(1, 2)))
+            return per_series(np.nanmean(np.abs(err) / scale, axis=(1, 2)))
         f = data.scaler.inverse(np.asarray(predictions, np.float64))[..., : s.n_targets]
         denominator = np.abs(y) + np.abs(f)
         ratio = np.divide(2 * np.abs(y - f), denominator, out=np.zeros_like(y), where=denominator > 0)
-        return per_series(100 * ratio.mean(axis=(1, 2)))
+        ratio[np.isnan(y)] = np.nan
+        return per_series(100 * np.nanmean(ratio, axis=(1, 2)))
 
     return score
 
@@ -261,8 +274,10 @@ def m4_metrics(data: PreparedData, predictions: np.ndarray) -> dict[str, float]:
     for row, i in zip(starts, series):
         origin = int(row - data.offsets[i]) + s.context_len
         values = data.frame.values[i]
+        seen = data.frame.observed[i] if data.frame.observed is not None else None
         for k in range(s.n_targets):
-            actual.append(values[origin : origin + s.horizon, k])
+            target = values[origin : origin + s.horizon, k]
+            actual.append(target if seen is None else np.where(seen[origin : origin + s.horizon, k], target, np.nan))
             history.append(values[:origin, k])
     actual = np.asarray(actual, dtype=float)  # (windows * K, H)
     forecast = data.scaler.inverse(predictions.astype(np.float64)).transpose(0, 2, 1).reshape(len(actual), -1)

@@ -18,6 +18,8 @@ import json
 import warnings
 from pathlib import Path
 
+import numpy as np
+
 from forecaster.data.split import SPLITS
 from forecaster.data.windows import PreparedData
 
@@ -64,7 +66,7 @@ def datasets(data: PreparedData, file_digest: str, splits=SPLITS) -> list[tuple[
         profile = {
             "file_digest": file_digest,
             "split": split,
-            "series": len(data.segments[split][0]),
+            "series": len(np.unique(np.searchsorted(data.offsets, data.segments[split][0], side="right"))),
             "windows": data.n_windows(split),
             "rows": rows_read(data, split),
         }
