@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import DataConfig
-from forecaster.data import outliers
+from forecaster.data import outliers, sources
 from forecaster.data.columns import Columns, from_config
 from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
@@ -50,17 +50,6 @@ def read_frame(
     path = str(path if path is not None else cfg.path)
     table, lines = read_table(path, cfg.delimiter)
     return frame_from_table(table, lines, from_config(table, cfg, path), cfg, path, tz=tz, fit_on_train=fit_on_train)
-
-
-def request_table(df: pd.DataFrame, source: str = "request") -> tuple[pd.DataFrame, np.ndarray]:
-    """An in-memory table (e.g. a request payload) as `read_table` gives a file: every cell text
-    (a NaN cell empty, as in a CSV), column names stripped, rows numbered from line 2."""
-    if df.empty:
-        raise DataError("no rows", file=source, fix="send at least context_len rows per series")
-    # blank missing cells first: astype(str) writes NaN as 'nan' and None as 'None' on pandas 2, keeps NaN on 3
-    table = df.astype(object).where(df.notna(), "").astype(str).reset_index(drop=True)
-    table.columns = [str(c).strip() for c in table.columns]
-    return table, np.arange(2, len(table) + 2)
 
 
 def frame_from_table(
@@ -162,7 +151,10 @@ class _Where:
 
 
 def read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """The file as a table of strings, and each row's line number."""
+    """The file as a table of strings, and each row's line number (an in-memory table's too: `sources`)."""
+    held = sources.table(path)
+    if held is not None:
+        return held
     fix_path = "check the path, or pass --data.path FILE"
     p = Path(path)
     if not p.exists():

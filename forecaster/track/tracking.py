@@ -50,7 +50,13 @@ def configure_mlflow(uri: str | None) -> None:
 
 
 def file_hash(path: str | Path) -> str:
-    """A short content hash of a data file, to tell datasets apart across runs."""
+    """A short content hash of a data file (or of an in-memory table: `forecaster.data.sources`), to
+    tell datasets apart across runs."""
+    from forecaster.data import sources
+
+    held = sources.digest(str(path))
+    if held is not None:
+        return held
     digest = hashlib.sha256()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):

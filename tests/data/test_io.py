@@ -10,7 +10,8 @@ import pytest
 from conftest import ETTH1, long_frame, run_cli, wide_frame
 
 from forecaster.config import DataConfig
-from forecaster.data.io import read_frame, request_table
+from forecaster.data.io import read_frame
+from forecaster.data.sources import request_table
 from forecaster.data.windows import prepare
 from forecaster.errors import DataError
 
