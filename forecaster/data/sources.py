@@ -4,7 +4,7 @@ cross-validation, the tracked dataset's content hash) reads it exactly as it rea
 same checks, messages and notes. A message's "line N" is row position N - 2, as in the frame's CSV.
 
 The registry holds the frame's cells as text (`request_table`, as a request payload's), under a path no
-file system has (`dataframe:<name>-<8 hex>`), for the duration of `in_memory`'s block only.
+file system has (`dataframe:<name>-<8 hex of its content>`), for the duration of `in_memory`'s block only.
 """
 
 from __future__ import annotations
@@ -28,8 +28,11 @@ def in_memory(df: pd.DataFrame, name: str = "df") -> Iterator[str]:
     """The `data.path` under which `df` reads as a CSV file with its columns would, inside the block."""
     if not isinstance(df, pd.DataFrame):
         raise TypeError(f"expected a pandas DataFrame, got {type(df).__name__}")
-    path = f"{PREFIX}{name}-{uuid.uuid4().hex[:8]}"
-    _TABLES[path] = request_table(df, path)
+    held = request_table(df, f"{PREFIX}{name}")
+    path = f"{PREFIX}{name}-{_digest(held[0])[:8]}"  # one name for one content: runs on it show one dataset
+    while path in _TABLES:  # the same frame in two calls at once
+        path += f"-{uuid.uuid4().hex[:4]}"
+    _TABLES[path] = held
     try:
         yield path
     finally:
@@ -44,9 +47,10 @@ def table(path: str) -> tuple[pd.DataFrame, np.ndarray] | None:
 def digest(path: str) -> str | None:
     """A short content hash of the in-memory table at `path` (as `tracking.file_hash` hashes a file), or None."""
     found = table(path)
-    if found is None:
-        return None
-    cells = found[0]
+    return None if found is None else _digest(found[0])
+
+
+def _digest(cells: pd.DataFrame) -> str:
     rows = pd.util.hash_pandas_object(cells, index=False).to_numpy()  # one 64-bit hash per row, vectorised
     return hashlib.sha256(",".join(cells.columns).encode() + rows.tobytes()).hexdigest()[:16]
 

@@ -113,3 +113,14 @@ def test_importing_forecaster_stays_cheap():
 
     code = "import sys, forecaster; assert 'torch' not in sys.modules and 'mlflow' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_tracking_is_on_when_a_tracking_uri_is_set_and_names_the_frame_by_its_content(mlflow_uri):
+    import mlflow
+
+    df = pd.read_csv(DEMO)
+    runs = [fc.fit(df, horizon=6, variant="naive", context_len=24).run_id for _ in range(2)]
+    assert all(runs)  # MLFLOW_TRACKING_URI is set (the fixture): tracked
+    client = mlflow.MlflowClient(mlflow_uri)
+    names = {d.dataset.name for run in runs for d in client.get_run(run).inputs.dataset_inputs}
+    assert len(names) == 1 and names.pop().startswith("dataframe:df-")
