@@ -16,8 +16,11 @@ $(STAMP): pyproject.toml requirements.lock
 
 install: $(STAMP)
 
-demo: $(STAMP)
-	$(VENV)/bin/forecaster compare --config configs/quick.yaml --metrics-out out/quick.json
+demo: $(STAMP)  # rank every variant, save the validation winner (refitted on every row), forecast with it
+	$(VENV)/bin/forecaster compare --config configs/quick.yaml --metrics-out out/quick.json --save-best out/demo-best
+	$(VENV)/bin/forecaster predict --model out/demo-best --data datasets/ETTh1.csv --level 80,90 --output out/demo-forecast.csv
+	@head -n 6 out/demo-forecast.csv | cut -c1-160
+	@echo "... the next 24 hours of ETTh1 from the saved winner: out/demo-forecast.csv"
 
 test: lint
 	$(PY) -m pytest -q
