@@ -33,6 +33,7 @@ def main() -> None:
     from forecaster.config import VARIANTS, load, with_variant
     from forecaster.data.windows import prepare
     from forecaster.fit.experiment import train
+    from forecaster.scores.intervals import calibrate
 
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
@@ -80,8 +81,11 @@ def main() -> None:
     hybrid = with_variant(cfg, "hybrid")
     hybrid.tracking.enabled = False
     data = prepare(hybrid.data)
-    network = train(hybrid, prepared=data, quiet=True).network
-    figure = plots.forecasts_on_test_windows(network, data, variant="hybrid", n_windows=2)
+    outcome = train(hybrid, prepared=data, quiet=True)
+    network = outcome.network
+    figure = plots.forecasts_on_test_windows(
+        network, data, variant="hybrid", n_windows=2, calibration=outcome.calibration or calibrate(network, data)
+    )  # timestamps on the axis, the 80 % and 90 % bands shaded
     figure.savefig(IMAGES / "forecast.png", dpi=110)
     plots.attention_on_test_window(network, data, variant="hybrid").savefig(IMAGES / "attention.png", dpi=110)
     print(f"wrote {sorted(p.name for p in IMAGES.glob('*.png'))} to {IMAGES}")

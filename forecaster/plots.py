@@ -11,29 +11,41 @@ from matplotlib.figure import Figure
 
 
 def forecast_figure(
-    x: np.ndarray, y: np.ndarray, pred: np.ndarray, *, column: str, title: str = "", bands: dict | None = None
+    x: np.ndarray,
+    y: np.ndarray,
+    pred: np.ndarray,
+    *,
+    column: str,
+    title: str = "",
+    bands: dict | None = None,
+    times: list | None = None,
 ) -> Figure:
     """Inputs, actuals and forecasts of one column for a few windows, with prediction intervals.
 
     Args:
         x: (W, context_len) inputs; y, pred: (W, horizon) actuals and forecasts.
         bands: level -> (lo, hi), each (W, horizon): shaded, the widest lightest.
+        times: per window, its context_len + horizon timestamps (the x axis); None: steps.
     """
     n = len(x)
     fig = Figure(figsize=(9, 2.2 * n))
     axes = fig.subplots(n, 1, squeeze=False)
     C, H = x.shape[1], y.shape[1]
     for w, (ax, xi, yi, pi) in enumerate(zip(axes[:, 0], x, y, pred)):
+        at = np.asarray(times[w]) if times is not None else np.arange(C + H)
+        past, ahead = at[:C], at[C:]
         for i, (level, (lo, hi)) in enumerate(sorted((bands or {}).items(), reverse=True)):
             shade = 0.18 + 0.17 * i
-            ax.fill_between(np.arange(C, C + H), lo[w], hi[w], color="tab:red", alpha=shade, lw=0, label=f"{level:g} %")
-        ax.plot(np.arange(C), xi, color="0.45", lw=1, label="input")
-        ax.plot(np.arange(C, C + H), yi, color="black", lw=1.2, label="actual")
-        ax.plot(np.arange(C, C + H), pi, color="tab:red", lw=1.2, label="forecast")
-        ax.axvline(C - 0.5, color="0.7", ls="--", lw=0.8)
+            ax.fill_between(ahead, lo[w], hi[w], color="tab:red", alpha=shade, lw=0, label=f"{level:g} % interval")
+        ax.plot(past, xi, color="0.45", lw=1, label="input")
+        ax.plot(ahead, yi, color="black", lw=1.2, label="actual")
+        ax.plot(ahead, pi, color="tab:red", lw=1.2, label="forecast")
+        ax.axvline(ahead[0], color="0.7", ls="--", lw=0.8)
     axes[0, 0].legend(loc="upper left", fontsize=8, ncol=3 + len(bands or {}))
     axes[0, 0].set_title(title or f"forecast vs actual: {column}")
-    axes[-1, 0].set_xlabel("step")
+    axes[-1, 0].set_xlabel("time" if times is not None else "step")
+    if times is not None:
+        fig.autofmt_xdate()
     fig.tight_layout()
     return fig
 
@@ -132,7 +144,18 @@ def forecasts_on_test_windows(
         bands = {v: (unscale(lo), unscale(hi)) for v, (lo, hi) in found.items()}
     name = data.schema.columns[column]
     title = f"{variant}: forecast vs actual ({name})"
-    return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name, title=title, bands=bands)
+    times = window_times(data, test.start_rows(torch.tensor(picks)).numpy())
+    return forecast_figure(unscale(x), unscale(y), unscale(pred), column=name, title=title, bands=bands, times=times)
+
+
+def window_times(data, starts: np.ndarray) -> list:
+    """The context_len + horizon timestamps of the windows starting at global rows `starts` of prepared `data`."""
+    s = data.schema
+    series = np.searchsorted(data.offsets, starts, side="right") - 1
+    return [
+        data.frame.times[i][start - data.offsets[i] : start - data.offsets[i] + s.context_len + s.horizon]
+        for start, i in zip(starts, series)
+    ]
 
 
 def attention_on_test_window(network, data, *, variant: str, window: int | None = None, channel: int = 0) -> Figure:

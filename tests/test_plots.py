@@ -27,6 +27,22 @@ def test_forecasts_on_test_windows_are_drawn_in_the_columns_own_units(wide_csv):
         np.testing.assert_allclose(lines["input"], b[start : start + 24], rtol=1e-5)
         np.testing.assert_allclose(lines["actual"], b[start + 24 : start + 30], rtol=1e-5)
         np.testing.assert_allclose(lines["forecast"], np.full(6, b[start + 23]), rtol=1e-5)  # naive: the last value
+        when = pd.to_datetime(pd.read_csv(wide_csv)["date"])
+        x_axis = pd.to_datetime(ax.get_lines()[0].get_xdata())  # the input's timestamps, not steps
+        assert (x_axis == when[start : start + 24].to_numpy()).all() and ax.get_xlabel() in ("", "time")
+
+
+def test_the_forecast_figure_shades_the_calibrated_bands(wide_csv):
+    from forecaster.scores.intervals import calibrate
+
+    settings = [("data.path", str(wide_csv)), ("data.context_len", 24), ("data.horizon", 6)]
+    cfg = with_variant(load(None, settings), "naive")
+    data = prepare(cfg.data)
+    network = build_network(cfg.model, data.schema)
+    figure = plots.forecasts_on_test_windows(network, data, variant="naive", calibration=calibrate(network, data))
+    labels = [c.get_label() for c in figure.axes[0].collections]
+    assert labels == ["90 % interval", "80 % interval"]
+    assert figure.axes[-1].get_xlabel() == "time"
 
 
 def test_one_attention_panel_per_layer_and_head_and_the_best_variant_on_top():
