@@ -19,8 +19,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from forecaster.config.choices import ATTENTION_PATTERNS, MODEL_NAMES, check_variant
-from forecaster.config.sections import SECTIONS, YAML_ONLY, Config, dotted, to_dict
+from forecaster.config.choices import ATTENTION_PATTERNS, VARIANT_KEYS, check_variant
+from forecaster.config.sections import CHOICES, SECTIONS, YAML_ONLY, Config, check_choice, dotted, to_dict
 from forecaster.errors import ConfigError
 
 
@@ -53,8 +53,9 @@ def _apply(cfg: Config, changes: dict[str, Any], source: str) -> Config:
         for name in typed.get("variants", {}):
             check_variant(name)
         values = _merge(to_dict(cfg), typed)
-        check_variant(values["model"]["name"], valid=MODEL_NAMES, key="model.name")
-        check_variant(values["model"]["attention"], valid=ATTENTION_PATTERNS, key="model.attention")
+        for key in VARIANT_KEYS:
+            section, _, name = key.partition(".")
+            check_choice(key, values[section][name])
     except ConfigError as exc:
         raise ConfigError(f"{source}: {exc}") from None
     if "variants" in typed:
@@ -139,6 +140,11 @@ def argument_error(message: str, *, source: str | None = None) -> ConfigError:
             return exc
     key = re.match(r'Parser key "([^"]+)"', message)
     got = re.search(r"(?:Got|Given) value: (.*)$", message)
+    if key and key.group(1) in CHOICES and got:
+        try:
+            check_choice(key.group(1), got.group(1))
+        except ConfigError as exc:
+            return ConfigError(f"{prefix}{exc}")
     if key:
         section, _, name = key.group(1).rpartition(".")
         hints = typing.get_type_hints(SECTIONS.get(section, Config))
@@ -150,6 +156,8 @@ def argument_error(message: str, *, source: str | None = None) -> ConfigError:
 
 
 def _describe(hint: Any) -> str:
+    if typing.get_origin(hint) is typing.Literal:
+        return f"one of {', '.join(map(str, typing.get_args(hint)))}"
     named = getattr(hint, "__name__", None) if isinstance(hint, type) else str(hint).replace("typing.", "")
     return "true or false" if hint is bool else named
 
