@@ -1,8 +1,8 @@
 """The `forecaster` command line: parse, then call one function of the package per subcommand.
 
 jsonargparse parses it (`forecaster.parser`); the config fields of `train`, `compare` and `data inspect` come from
-forecaster.config's dataclasses, so `--help` lists each with its type and default and any can be
-overridden by its dotted name (`--data.context_len 336`, `--model.attention local`, `--seed 7`).
+forecaster.config's dataclasses, so `--help` lists each with its description, type or choices and default, and
+any can be overridden by its dotted name (`--data.context_len 336`, `--model.attention local`, `--seed 7`).
 Values typed on the command line win over the config file and its `variants:` entries. Heavy
 libraries are imported inside the commands that need them, so `--help` and `predict` on a local
 package never load Lightning or MLflow. Errors the user can fix print one message on stderr and
@@ -321,11 +321,11 @@ def main(argv: list[str] | None = None) -> int:
     from forecaster.parser import command_line
 
     argv = typed = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] in (["train"], ["compare"], ["tune"], ["cross-validation"], ["data"]):
-        argv = command_line(argv)
     parser = build_parser()
     show_notes()
     try:
+        if argv[:1] in (["train"], ["compare"], ["tune"], ["cross-validation"], ["data"]):
+            argv = command_line(argv)  # `data inspect --data FILE` is refused here
         try:
             args = parser.parse_args(argv)
             given = parser.parse_args(argv, defaults=False)  # only what was typed: it wins over `variants:`

@@ -1,14 +1,17 @@
 """One validation of every setting, run before any data is read or any MLflow run is opened.
 
-The parser checks types (an int is an int); this module checks ranges, so that `--data.horizon 0`,
+The parser checks types (an int is an int, a choice one of its `Literal`'s values); this module checks
+ranges, so that `--data.horizon 0`,
 `--trainer.lr -1` or `--seed -1` is one line naming the field, the value and the valid range instead
 of a traceback in the middle of a fit (and a FAILED run left behind). Each field's range is stated
-once: in `RULES` (the split's in `forecaster.data.split.check_split`), or, for the settings a network
+once: a fixed set of values in the field's `Literal` (`forecaster.config.choices`; `check_config` checks
+a config built in Python against it too), a range in `RULES` (the split's in
+`forecaster.data.split.check_split`), or, for the settings a network
 checks itself (its dropouts, heads, window, patches, pattern, quantiles), in that network's rules,
 which `forecaster.models.PROBLEMS` reports up front: never in both. Every command that loads a
 config runs `check_config` on it — `train`, `compare`, `data inspect`, and a model package's
 `config.yaml` — so all use the same check, the `search:` section of `forecaster tune` included.
-`forecaster.fit.checks.check_trainable` adds what only a fit needs: the loss and schedule names, the
+`forecaster.fit.checks.check_trainable` adds what only a fit needs: the
 network-shape rules of `forecaster.models` (reused, not restated) and Lightning's own check of the
 Trainer settings.
 """
@@ -19,7 +22,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from forecaster.config import ATTENTION_PATTERNS, LOSS_SCALES, Config, flatten, override
+from forecaster.config import ATTENTION_PATTERNS, CHOICES, Config, check_choice, flatten, override
 from forecaster.data.split import check_split
 from forecaster.errors import ConfigError, out_of_range
 
@@ -47,10 +50,6 @@ def optional(rule: Rule) -> Rule:
     return (lambda v: v is None or test(v)), f"null or {text}"
 
 
-def one_of(*names: str) -> Rule:
-    return (lambda v: v in names), f"one of {', '.join(names)}"
-
-
 def share(*, closed: bool) -> Rule:
     return (lambda v: 0 <= v <= 1 and (closed or v < 1)), "a number in [0, 1]" if closed else "a number in [0, 1)"
 
@@ -60,10 +59,7 @@ NON_NEGATIVE_FINITE: Rule = (lambda v: math.isfinite(v) and v >= 0), "a finite n
 BATCH_SHARE: Rule = (lambda v: 0 < v <= 1), "a share of the batches in (0, 1]"
 
 RULES: dict[str, Rule] = {
-    "data.format": one_of("auto", "wide", "long"),
     "data.delimiter": ((lambda v: len(v) == 1 and v not in '"\r\n'), "one character (not a quote or a newline)"),
-    "data.fill": one_of("error", "ffill", "interpolate"),
-    "data.outliers": one_of("error", "clip"),
     "data.context_len": at_least(1),
     "data.horizon": at_least(1),
     "data.batch_size": at_least(1),
@@ -81,7 +77,6 @@ RULES: dict[str, Rule] = {
     "trainer.max_steps": ((lambda v: v == -1 or v >= 1), "-1 (no limit) or an integer ≥ 1"),
     "trainer.lr": POSITIVE_FINITE,
     "trainer.weight_decay": NON_NEGATIVE_FINITE,
-    "trainer.loss_scale": one_of(*LOSS_SCALES),
     "trainer.patience": at_least(0),
     "trainer.ema_decay": share(closed=False),
     "trainer.gradient_clip_val": NON_NEGATIVE_FINITE,
@@ -90,7 +85,6 @@ RULES: dict[str, Rule] = {
     "trainer.num_nodes": at_least(1),
     "trainer.devices": ((lambda v: isinstance(v, str) or v == -1 or v >= 1), "-1 (all), an integer ≥ 1 or auto"),
     "trainer.threads": optional(at_least(1)),
-    "selection.metric": one_of("auto", "mse", "mae", "mase", "smape"),  # forecaster.scores.metrics.yardstick
     "seed": ((lambda v: 0 <= v < SEED_LIMIT), f"an integer in [0, {SEED_LIMIT - 1}]"),
 }
 
@@ -106,6 +100,8 @@ def check_config(cfg: Config) -> Config:
     for key, value in values.items():  # the seed has its own range, checked below
         if key != "seed" and any(_huge(v) for v in (value if isinstance(value, list) else [value])):
             raise out_of_range(key, value, f"an integer of at most {INT_LIMIT} in size")
+    for key in CHOICES:  # the fields typed with a Literal: their choices are stated there, once
+        check_choice(key, values[key])
     for key, (test, valid) in RULES.items():
         if not test(values[key]):
             raise out_of_range(key, values[key], valid)

@@ -9,8 +9,21 @@ import pytest
 import yaml
 from conftest import ROOT
 
+import forecaster.config
 from forecaster.compare.comparison import parse_variants
-from forecaster.config import VARIANTS, TrainerConfig, dump_yaml, flatten, from_dict, load, with_variant
+from forecaster.config import (
+    SECTIONS,
+    VARIANTS,
+    YAML_ONLY,
+    Config,
+    TrainerConfig,
+    dump_yaml,
+    field_docs,
+    flatten,
+    from_dict,
+    load,
+    with_variant,
+)
 from forecaster.data.windows import prepare
 from forecaster.errors import ConfigError
 from forecaster.models import build_network
@@ -132,3 +145,45 @@ def test_yaml_round_trip_keeps_floats(tmp_path):
 def test_variant_names_have_one_check(make):
     with pytest.raises(ConfigError, match=r"unknown (variant|model\.name|model\.attention) 'sparse'; valid: "):
         make()
+
+
+@pytest.mark.parametrize(
+    "overrides, phrase",
+    [
+        ([("data.fill", "mean")], "'data.fill' must be one of error, ffill, interpolate, got 'mean'"),
+        ([("data.split", "random")], "'data.split' must be one of ratio, ett, borders, last, got 'random'"),
+        ([("trainer.loss_scale", "mean")], "'trainer.loss_scale' must be one of none, naive, got 'mean'"),
+        ([("model.name", "tcn")], "unknown model.name 'tcn'; valid: transformer, lstm, naive"),
+    ],
+)
+def test_a_bad_choice_names_the_field_the_value_and_the_choices(overrides, phrase):
+    with pytest.raises(ConfigError, match=re.escape(phrase)):
+        load(None, overrides)
+
+
+def test_a_bad_choice_in_a_variants_entry_names_the_entry(tmp_path):
+    path = tmp_path / "v.yaml"
+    path.write_text("variants:\n  local:\n    data.outliers: drop\n")
+    with pytest.raises(ConfigError, match=re.escape("v.yaml: variants.local: 'data.outliers' must be one of error,")):
+        load(path)
+    cfg = load(None)
+    cfg.variants["lstm"] = {"trainer.loss": "l3"}  # an entry set in Python is typed when the variant is trained
+    with pytest.raises(ConfigError, match=re.escape("variants.lstm: 'trainer.loss' must be one of mse, mae, huber")):
+        with_variant(cfg, "lstm")
+
+
+def test_every_field_has_a_one_line_description():
+    fields = {*flatten(Config()), *SECTIONS, *YAML_ONLY}
+    docs = field_docs()
+    assert set(docs) == fields, set(docs) ^ fields
+    assert all(text and "\n" not in text and len(text) < 120 for text in docs.values()), docs
+
+
+def test_the_room_re_exports_every_public_name_of_the_old_module():
+    """Old MLflow models and notebooks import these from `forecaster.config` (one module before the room)."""
+    old = "ATTENTION_PATTERNS BASELINES CLASSICAL VARIANTS MODEL_NAMES LOSS_SCALES check_variant lightning"
+    old += " DataConfig ModelConfig TrainerConfig TrackingConfig SelectionConfig Config SECTIONS COMMAND_LINE_KEYS"
+    old += " YAML_ONLY add_arguments to_dict flatten dotted from_dict list_value argument_error load read_yaml"
+    old += " override with_variant dump_yaml"
+    assert all(hasattr(forecaster.config, name) for name in old.split())
+    assert set(forecaster.config.__all__) <= set(dir(forecaster.config))

@@ -3,12 +3,23 @@ exit 2, one clear message naming the field, the value and the valid range, no tr
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from conftest import ETTH1, run_cli, wide_frame
 
-from forecaster.config import flatten, load
+from forecaster.config import (
+    ATTENTION_PATTERNS,
+    CHOICES,
+    METRICS,
+    Config,
+    DataConfig,
+    ModelConfig,
+    TrainerConfig,
+    flatten,
+    load,
+)
 from forecaster.errors import ConfigError
 from forecaster.validation import RULES, check_config
 
@@ -84,6 +95,48 @@ def test_a_config_file_is_checked_like_the_command_line(capsys, mlflow_uri, data
     code, _, err = run_cli(capsys, "train", "--config", data_csv.parent / "c.yaml", "--data", data_csv)
     assert code == 2 and "'trainer.lr' must be a finite number > 0, got -0.001" in err
     assert not (data_csv.parent / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    "yaml_text, phrase",
+    [
+        ("data:\n  fill: mean\n", "c.yaml: 'data.fill' must be one of error, ffill, interpolate, got 'mean'"),
+        ("trainer:\n  scheduler: step\n", "'trainer.scheduler' must be one of onecycle, cosine, none, got 'step'"),
+        (
+            "variants:\n  local:\n    selection.metric: rmse\n",
+            "c.yaml: variants.local: 'selection.metric' must be one of auto, mse, mae, mase, smape, got 'rmse'",
+        ),
+        ("model:\n  attention: sparse\n", "c.yaml: unknown model.attention 'sparse'; valid: global, causal,"),
+    ],
+)
+def test_a_bad_choice_in_a_config_file_names_the_field_the_value_and_the_choices(
+    yaml_text, phrase, capsys, mlflow_uri, data_csv
+):
+    (data_csv.parent / "c.yaml").write_text(yaml_text)
+    code, out, err = run_cli(capsys, "train", "--config", data_csv.parent / "c.yaml", "--data", data_csv)
+    assert code == 2 and phrase in err and len(err.splitlines()) == 1 and "Traceback" not in err
+    assert not out and not (data_csv.parent / "mlflow.db").exists()
+
+
+@pytest.mark.parametrize(
+    "section, field, value, phrase",
+    [
+        (DataConfig, "format", "tall", "'data.format' must be one of auto, wide, long, got 'tall'"),
+        (TrainerConfig, "loss", "l3", "'trainer.loss' must be one of mse, mae, huber, got 'l3'"),
+        (ModelConfig, "name", "tcn", "unknown model.name 'tcn'; valid: transformer, lstm,"),
+    ],
+)
+def test_a_config_built_in_python_is_checked_against_the_same_choices(section, field, value, phrase):
+    name = {DataConfig: "data", TrainerConfig: "trainer", ModelConfig: "model"}[section]
+    with pytest.raises(ConfigError, match=re.escape(phrase)):
+        check_config(Config(**{name: section(**{field: value})}))
+
+
+def test_choices_are_stated_once_in_their_literal_not_in_the_rules():
+    assert not set(CHOICES) & set(RULES)
+    assert set(CHOICES) >= {"data.format", "data.fill", "data.outliers", "data.split", "model.name"}
+    assert set(CHOICES) >= {"model.attention", "trainer.loss", "trainer.loss_scale", "trainer.scheduler"}
+    assert CHOICES["selection.metric"] == METRICS and CHOICES["model.attention"] == ATTENTION_PATTERNS
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from forecaster.config import DataConfig
+from forecaster.config import DataConfig, check_choice
 from forecaster.errors import out_of_range
 
 SPLITS = ("train", "val", "test")
@@ -70,8 +70,7 @@ def check_split(data: DataConfig) -> None:
     ratios, borders = data.ratios, data.borders
     if len(ratios) != 3 or not all(math.isfinite(r) and r >= 0 for r in ratios) or abs(sum(ratios) - 1) > 1e-6:
         raise out_of_range("data.ratios", ratios, "three non-negative shares [train, val, test] summing to 1")
-    if data.split not in ("ratio", "ett", "borders", "last"):
-        raise out_of_range("data.split", data.split, "one of ratio, ett, borders, last")
+    check_choice("data.split", data.split)  # a DataConfig built in Python: its Literal's choices
     if data.split == "last" and not 1 <= data.test_windows <= 2**31 - 1:
         raise out_of_range("data.test_windows", data.test_windows, "an integer ≥ 1 (rolling test origins per series)")
     if not 1 <= data.val_windows <= 2**31 - 1:

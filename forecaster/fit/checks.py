@@ -1,6 +1,6 @@
-"""What a fit needs beyond the ranges of `forecaster.validation`: the loss and schedule names, the
-network's shape rules (`forecaster.models.PROBLEMS`, with the config's window sizes) and Lightning's
-own check of the Trainer settings. Run before any data is read or any run is opened.
+"""What a fit needs beyond the ranges and choices of `forecaster.validation`: the network's shape rules
+(`forecaster.models.PROBLEMS`, with the config's window sizes) and Lightning's own check of the Trainer
+settings. Run before any data is read or any run is opened.
 """
 
 from __future__ import annotations
@@ -8,23 +8,16 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from forecaster.config import Config
-from forecaster.errors import ConfigError, out_of_range
+from forecaster.errors import ConfigError
 from forecaster.validation import check_config
-
-SCHEDULERS = ("onecycle", "cosine", "none")  # training.ForecastModule.configure_optimizers
 
 
 def check_trainable(cfg: Config) -> Config:
-    """`check_config`, and what a fit needs besides: the loss and schedule, the network's shape rules
-    (those of `forecaster.models`, with the window sizes of the config) and the Trainer's settings."""
-    from forecaster.fit.training import LOSSES
+    """`check_config` (the loss and schedule among the choices), and what a fit needs besides: the network's
+    shape rules (those of `forecaster.models`, with the window sizes of the config) and the Trainer's settings."""
     from forecaster.models import PROBLEMS
 
     check_config(cfg)
-    if cfg.trainer.loss not in LOSSES:
-        raise out_of_range("trainer.loss", cfg.trainer.loss, f"one of {', '.join(LOSSES)}")
-    if cfg.trainer.scheduler not in SCHEDULERS:
-        raise out_of_range("trainer.scheduler", cfg.trainer.scheduler, f"one of {', '.join(SCHEDULERS)}")
     d = cfg.data
     dims = SimpleNamespace(
         n_features=1,

@@ -31,15 +31,15 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, EarlyStopping, EMAWeightAveraging, ModelCheckpoint
 
-from forecaster.config import TrainerConfig
+from forecaster.config import TrainerConfig, check_choice
 from forecaster.data.module import ForecastDataModule
-from forecaster.errors import ConfigError, ForecasterError
+from forecaster.errors import ForecasterError
 from forecaster.fit import checkpoints
 from forecaster.nn.common import Network
 from forecaster.nn.quantiles import pinball_loss
 from forecaster.scores.metrics import error_scale, observed
 
-LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}
+LOSSES = {"mse": F.mse_loss, "mae": F.l1_loss, "huber": F.huber_loss}  # one per forecaster.config.LOSSES
 
 
 class TrainingDiverged(ForecasterError):
@@ -54,8 +54,7 @@ class ForecastModule(pl.LightningModule):
 
     def __init__(self, network: Network, cfg: TrainerConfig):
         super().__init__()
-        if cfg.loss not in LOSSES:
-            raise ConfigError(f"unknown trainer.loss '{cfg.loss}'; valid: {', '.join(LOSSES)}")
+        check_choice("trainer.loss", cfg.loss)  # a TrainerConfig built in Python: its Literal's choices
         self.network, self.cfg, self.loss_fn = network, cfg, LOSSES[cfg.loss]
 
     def forward(self, x: torch.Tensor, *covariates) -> torch.Tensor:
@@ -102,8 +101,9 @@ class ForecastModule(pl.LightningModule):
             )
         elif self.cfg.scheduler == "cosine":
             sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(total, 1))
-        else:
-            raise ConfigError(f"unknown trainer.scheduler '{self.cfg.scheduler}'; valid: onecycle, cosine, none")
+        else:  # a TrainerConfig built in Python with a bad name, or a choice without its schedule here
+            check_choice("trainer.scheduler", self.cfg.scheduler)
+            raise NotImplementedError(f"trainer.scheduler {self.cfg.scheduler!r} has no schedule here")
         return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
 
 

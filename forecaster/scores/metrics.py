@@ -14,6 +14,7 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader
 
+from forecaster.config import YARDSTICKS
 from forecaster.data.scaling import Scaler
 from forecaster.data.windows import PreparedData, WindowDataset, collate_batch
 from forecaster.errors import DataError
@@ -157,9 +158,6 @@ def validation_loss(network: nn.Module, dataset: WindowDataset, loss_scale: str,
         count += int((~torch.isnan(err)).sum())
     network.train(was_training)
     return total / max(count, 1)
-
-
-YARDSTICKS = ("mse", "mae", "mase", "smape")
 
 
 def selection_metric(metric: str, data: PreparedData) -> str:

@@ -5,9 +5,15 @@ from __future__ import annotations
 import torch
 from test_checkpoints import _setup
 
+from forecaster import config
 from forecaster.compare.selection import validation_mse
 from forecaster.data.module import ForecastDataModule
-from forecaster.fit.training import fit
+from forecaster.fit.training import LOSSES, fit
+
+
+def test_every_loss_the_config_offers_has_its_function():
+    """`trainer.loss`'s choices are the config's (`forecaster.config.LOSSES`); the functions live here."""
+    assert tuple(LOSSES) == config.LOSSES
 
 
 def test_the_kept_weights_are_the_validated_average_not_the_last_step(tmp_path):
