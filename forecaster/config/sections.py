@@ -60,7 +60,7 @@ class DataConfig:
     covariates: list[str] | None = None
     """Columns read as inputs only; null: every other column (long layout), none (wide)."""
     fill: Fill = "error"
-    """Missing values: refuse them, carry the last value forward, or interpolate between neighbours."""
+    """Missing values: refuse them, carry the last value forward or interpolate (filled cells are never targets)."""
     sort: bool = False
     """Sort the rows by time instead of refusing rows out of order."""
     drop_short: bool = False
