@@ -4,7 +4,7 @@
     model = fc.fit(df, horizon=24, variant="causal", auto=True)
     model.predict(level=[80, 90])
 
-`fit`, `compare`, `cross_validation` and `load` are the Python API (`forecaster.api.facade`).
+`fit`, `compare`, `cross_validation`, `inspect` and `load` are the Python API (`forecaster.api.facade`).
 Importing the package is cheap: they and every submodule are imported where they are used, so that
 the forecast path never pays for Lightning or MLflow.
 
@@ -18,7 +18,7 @@ behaviour), forwarding the call to the API; their contents and imports are uncha
 import types
 
 __version__ = "0.1.0"
-__all__ = ["compare", "cross_validation", "fit", "load"]
+__all__ = ["compare", "cross_validation", "fit", "inspect", "load"]
 
 
 class _CallableRoom(types.ModuleType):
@@ -31,7 +31,7 @@ class _CallableRoom(types.ModuleType):
 
 
 def __getattr__(name: str):
-    if name in ("cross_validation", "load"):
+    if name in ("cross_validation", "inspect", "load"):
         from forecaster.api import facade
 
         return getattr(facade, name)

@@ -72,6 +72,23 @@ def attention_figure(weights: list[np.ndarray], *, title: str = "") -> Figure:
     return fig
 
 
+def pattern_masks(tokens: int = 16, window: int = 4, *, d_model: int = 16, n_heads: int = 4) -> dict[str, np.ndarray]:
+    """Which keys each query may see under every attention pattern (True: may attend), for `pattern_figure`:
+    one (T, T) mask per pattern (cross: 4 horizon queries), hybrid's local and global heads apart."""
+    from forecaster.config import ATTENTION_PATTERNS
+    from forecaster.nn.attention import MultiHeadAttention
+
+    masks = {}
+    for pattern in ATTENTION_PATTERNS:
+        attention = MultiHeadAttention(d_model=d_model, n_heads=n_heads, pattern=pattern, window=window)
+        mask = attention.pattern_mask(4 if pattern == "cross" else tokens, tokens)
+        if pattern == "hybrid":
+            masks["hybrid: local heads"], masks["hybrid: global heads"] = mask[0].numpy(), mask[-1].numpy()
+        else:
+            masks[pattern] = mask[0].numpy()
+    return masks
+
+
 def pattern_figure(masks: dict[str, np.ndarray]) -> Figure:
     """Which keys each query may see, one panel per pattern. masks: name -> (T, S) bool."""
     fig = Figure(figsize=(2.4 * len(masks), 2.6))

@@ -46,17 +46,18 @@ def test_notebook_runs_top_to_bottom_and_shows_its_results(path, tmp_path, monke
 
 
 def check_quickstart(nb, uri: str) -> None:
-    inspected = stdout(cell(nb, "inspect_file(cfg.data.path"))
+    inspected = stdout(cell(nb, "fc.inspect(df"))
     for fact in ("format: +wide", "frequency: +h ", rf"rows: +17,420 \(2016-07-01 00:00:00 \.\. {ETTH1_LAST}\)"):
         assert re.search(f"^{fact}", inspected, re.M), (fact, inspected)
     assert "targets:      7 (HUFL, HULL, MUFL, MULL, LUFL, LULL, OT)" in inspected
-    assert figures(cell(nb, 'raw["OT"].iloc[-24 * 28:]')) == [1]
+    assert figures(cell(nb, 'raw["OT"].iloc[-24 * 28 :]')) == [1]
 
     # the comparison table: every variant once, ranked by test MSE, the numbers its MLflow run logged
-    header, *rows = html_table(cell(nb, "pd.DataFrame(summary)"))
+    header, *rows = html_table(cell(nb, "cmp.table["))
     assert header == ["", "rank", "variant", "mse", "mae", "n_params", "seconds_per_epoch", "p_vs_best"]
     runs = logged_runs(uri)
-    assert set(runs) == {f"{v}-seed42" for v in QUICK_VARIANTS}
+    assert {f"{v}-seed42" for v in QUICK_VARIANTS} <= set(runs)
+    assert len([name for name in runs if name.endswith("-seed42-refit")]) == 1  # the deployed model, refitted
     assert {row[2] for row in rows} == QUICK_VARIANTS and [int(row[1]) for row in rows] == [1, 2, 3, 4, 5]
     for _, rank, variant, mse, mae, n_params, _, p in rows:
         logged = runs[f"{variant}-seed42"].data.metrics
@@ -67,34 +68,45 @@ def check_quickstart(nb, uri: str) -> None:
     assert [float(row[3]) for row in rows] == sorted(float(row[3]) for row in rows)
     assert figures(cell(nb, "plots.metric_bars(")) == [1]
 
-    assert figures(cell(nb, 'plots.forecasts_on_test_windows(outcomes["local"].network, data, variant="local")')) == [3]
-    banded = cell(nb, "calibration=calibration)")
+    assert figures(cell(nb, 'cmp.models["local"].plot_forecasts(level=None)')) == [3]
+    banded = cell(nb, "local.plot_forecasts(level=[80, 90])")
     local = runs["local-seed42"]
     shown = ast.literal_eval(stdout(banded))  # a dict of rounded metrics
     assert shown == {k: round(local.data.metrics[k], 3) for k in ("coverage_80", "coverage_90", "msis")}
     assert figures(banded) == [3]
-    assert figures(cell(nb, "plots.attention_on_test_window(")) == [QUICK_HEADS] * 3
+    assert figures(cell(nb, "cmp.models[v].plot_attention()")) == [QUICK_HEADS] * 3
     artifacts = {a.path for a in mlflow.MlflowClient(uri).list_artifacts(local.info.run_id, "plots")}
     assert artifacts == {"plots/forecast.png", "plots/attention.png"}  # what a fit logs (fit.experiment.log_plots)
 
-    # the package's forecast: the first hours after the data's last row, every target column
-    header, *rows = html_table(cell(nb, "future.head()"))
-    assert header == ["", "date", "HUFL", "HULL", "MUFL", "MULL", "LUFL", "LULL", "OT"]
-    assert [row[1] for row in rows] == [str(ETTH1_LAST + timedelta(hours=h)) for h in range(1, 6)]
-    assert all(math.isfinite(float(v)) for row in rows for v in row[2:])
+    # the deployed package's forecast: the first hours after the data's last row, with intervals
+    shown = cell(nb, "future.head()")
+    name = re.search(r"deployed: (\S+)", stdout(shown)).group(1)
+    header, *rows = html_table(shown)
+    bands = [f"{name}-{side}-{level}" for level in (80, 90) for side in ("lo", "hi")]
+    assert header == ["", "unique_id", "ds", name, *bands]
+    assert [row[1] for row in rows] == ["HUFL"] * 5
+    assert [row[2] for row in rows] == [str(ETTH1_LAST + timedelta(hours=h)) for h in range(1, 6)]
+    assert all(math.isfinite(float(v)) for row in rows for v in row[3:])
+    assert all(float(r[4]) <= float(r[3]) <= float(r[5]) for r in rows)  # the 80 % band holds the forecast
     assert figures(cell(nb, 'raw["OT"].iloc[-96:]')) == [1]
 
 
 def check_attention_patterns(nb, uri: str) -> None:
-    assert figures(cell(nb, "plots.pattern_figure(masks)")) == [len(ATTENTION_PATTERNS) + 1]  # hybrid: two panels
+    assert figures(cell(nb, "plots.pattern_figure(")) == [len(ATTENTION_PATTERNS) + 1]  # hybrid: two panels
     lines = stdout(cell(nb, "learned = {")).splitlines()
     assert [line.split(":")[0].strip() for line in lines] == list(ATTENTION_PATTERNS)
     assert all(0 < float(line.rsplit(" ", 1)[1]) < 2 for line in lines), lines  # scaled MSE after one short epoch
-    attention = figures(cell(nb, "plots.attention_on_test_window("))
+    attention = figures(cell(nb, "learned[v].plot_attention()"))
     assert len(attention) == len(ATTENTION_PATTERNS) and all(n % 4 == 0 for n in attention)  # layers x 4 heads
     assert figures(cell(nb, "benchmarks/results/attention_scaling.json")) == [2]
-    timed = re.findall(r"window +(\d+): +([\d.]+) ms forward", stdout(cell(nb, "local_attention(q, k, v, window)")))
-    assert [int(w) for w, _ in timed] == [8, 32, 128, 512] and all(float(ms) > 0 for _, ms in timed)
+
+
+def test_the_notebooks_use_only_the_public_api():
+    """`import forecaster as fc`, `forecaster.plots` and the config's names: no module of a room."""
+    for path in NOTEBOOKS:
+        source = "\n".join(c.source for c in nbformat.read(path, as_version=4).cells if c.cell_type == "code")
+        imported = re.findall(r"^\s*(?:from|import) (forecaster[\w.]*)", source, re.M)
+        assert set(imported) <= {"forecaster", "forecaster.config"}, (path.name, imported)
 
 
 CHECKS = {"attention_patterns": check_attention_patterns, "quickstart": check_quickstart}

@@ -67,6 +67,31 @@ class Model:
         """Write the package (as `forecaster train --save DIR` does); `forecaster predict --model DIR` reads it."""
         return self.package.save(directory)
 
+    def plot_forecasts(self, df: pd.DataFrame | None = None, *, n_windows: int = 3, level=(80, 90)):
+        """Forecasts against actuals on `n_windows` windows of the test period of `df` (default: the
+        history), timestamps on the axis, the `level` % intervals shaded (a matplotlib Figure)."""
+        from forecaster import plots
+
+        data = self._windows(df)
+        calibration = self.package.calibration if level else None
+        return plots.forecasts_on_test_windows(
+            self.package.network, data, variant=self.name, n_windows=n_windows, calibration=calibration, levels=level
+        )
+
+    def plot_attention(self, df: pd.DataFrame | None = None):
+        """The attention weights of every layer and head on one test window of `df` (default: the history)."""
+        from forecaster import plots
+
+        return plots.attention_on_test_window(self.package.network, self._windows(df), variant=self.name)
+
+    def _windows(self, df: pd.DataFrame | None):
+        """`df` (default: the history) split and windowed as the model's training data was."""
+        from forecaster.data.windows import prepare
+
+        package, source = self.package, df if df is not None else self.history
+        frame = package.read(source, fit_on_train=True)
+        return prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
+
 
 @dataclass
 class Comparison:
@@ -75,12 +100,13 @@ class Comparison:
     table: pd.DataFrame  # one row per variant, ranked (the command's table)
     rows: pd.DataFrame  # one row per fit (variant x seed), as `--metrics-out` writes them
     best: Model | None  # the validation winner (refitted unless refit=False), as `--save-best` deploys it
+    models: dict[str, Model] = field(default_factory=dict)  # each variant's validated fit (its first seed)
 
 
 def fit(
     df: pd.DataFrame,
     *,
-    horizon: int,
+    horizon: int | None = None,
     variant: str | None = None,
     auto: bool = False,
     refit: bool = True,
@@ -105,7 +131,7 @@ def fit(
 def compare(
     df: pd.DataFrame,
     *,
-    horizon: int,
+    horizon: int | None = None,
     variants: list[str] | None = None,
     seeds: int = 1,
     ensemble_k: int = 3,
@@ -121,23 +147,50 @@ def compare(
     from forecaster.serve.loading import load_local
 
     names = parse_variants(",".join(variants) if variants else None)
+    fits: list = []
     with sources.in_memory(df) as path, tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
         cfg, derived = _config(df, path, horizon, config, settings, auto=auto, refit=refit)
         best = Path(tmp) / "best"
         rows, summary = run(
             cfg, variants=names, seeds=seeds, ensemble_k=ensemble_k, save_best=best, derived=derived,
-            classical_by_cost=not variants,
+            classical_by_cost=not variants, fits_out=fits,
         )  # fmt: skip
         package = load_local(best) if best.exists() else None
     winner = next((r for r in rows if r.val_winner), None)
     model = None if package is None else Model(package, df, dict(winner.metrics) if winner else {}, None)
-    return Comparison(pd.DataFrame(summary), pd.DataFrame([r.to_json() for r in rows]), model)
+    table = pd.DataFrame(summary)
+    return Comparison(table, pd.DataFrame([r.to_json() for r in rows]), model, validated_models(fits, df))
+
+
+def validated_models(fits: list, df: pd.DataFrame) -> dict[str, Model]:
+    """Each variant's first fit with a network, as an in-memory package calibrated on its validation windows."""
+    from forecaster.scores.intervals import calibrate
+    from forecaster.serve.package import ForecastPackage
+
+    models: dict[str, Model] = {}
+    for fit in fits:
+        variant = fit.cfg.variant()
+        if variant in models or fit.network is None:
+            continue
+        calibration = calibrate(fit.network, fit.data)
+        package = ForecastPackage(fit.cfg, fit.data.schema, fit.data.scaler, fit.network, None, calibration)
+        models[variant] = Model(package, df, dict(fit.row.metrics), fit.row.run_id)
+    return models
+
+
+def inspect(df: pd.DataFrame, *, auto: bool = False, config: Config | str | Path | None = None, **settings) -> str:
+    """What `forecaster data inspect` prints for `df`: layout, time column, frequency, series, windows."""
+    from forecaster.data.inspection import inspect_file
+
+    with sources.in_memory(df) as path:
+        cfg, _ = _config(df, path, None, config, settings, auto=auto, refit=True, probe=False)
+        return inspect_file(path, cfg.data)
 
 
 def cross_validation(
     df: pd.DataFrame,
     *,
-    horizon: int,
+    horizon: int | None = None,
     variants: list[str] | None = None,
     n_windows: int = 3,
     step: int | None = None,
@@ -162,9 +215,10 @@ def load(model: str | Path) -> Model:
     return Model(load_any(model))
 
 
-def _config(df, path: str, horizon: int, config, settings: dict, *, auto: bool, refit: bool, probe: bool = True):
+def _config(df, path: str, horizon: int | None, config, settings: dict, *, auto: bool, refit: bool, probe: bool = True):
     """(the checked config for `df` at `path`, the settings `auto` derived)."""
-    pairs = [("data.path", path), ("data.horizon", horizon), ("selection.refit", refit), *overrides(settings)]
+    given = [("data.horizon", horizon)] if horizon is not None else []  # None: the config's
+    pairs = [("data.path", path), *given, ("selection.refit", refit), *overrides(settings)]
     cfg = build(config, pairs)
     if not auto:
         return cfg, []

@@ -70,6 +70,7 @@ def compare(
     errors_out: dict | None = None,
     plan: fanout.Plan | None = None,
     classical_by_cost: bool = False,
+    fits_out: list | None = None,
 ) -> tuple[list[Row], list[dict]]:
     """Fit every variant for `seeds` seeds (cfg.seed, cfg.seed + 1, ...), add the median ensemble
     of the `ensemble_k` best by validation MSE, and name the validation winner (`val_winner`).
@@ -83,6 +84,8 @@ def compare(
         derived: the settings `--auto` chose (`forecaster.auto.rules.Derived`), logged as `auto.json`.
         errors_out: when given, filled with each variant's per-test-window squared errors, one
             array per seed in seed order (what the p-values are computed from).
+        fits_out: when given, filled with every fit (`forecaster.compare.selection.Fit`: its config, data
+            and validated network; the Python API's `Comparison.models`).
         plan: where the fits run (`forecaster.compare.fanout`: Ray workers or a cluster); None: here, in order.
         classical_by_cost: leave out the classical variants (`ets`, `theta`, `arima`) whose fits on these
             data would cost more than `forecaster.classical.cost.BUDGET_S`, with a note saying so (what a
@@ -110,6 +113,8 @@ def compare(
         ranking = rank(cfg, fits, errors, variants, ensemble_k, say)
         if errors_out is not None:
             errors_out.update(errors)
+        if fits_out is not None:
+            fits_out.extend(fits)
         _log_summary(parent, cfg, ranking, (overlay, fits[0].data if fits else None))
         if ranking.best is not None and (save_best or register):
             _deploy(parent, fits, ranking.best["variant"], ranking.rows, save_best, register, say)
