@@ -124,3 +124,24 @@ def test_tracking_is_on_when_a_tracking_uri_is_set_and_names_the_frame_by_its_co
     client = mlflow.MlflowClient(mlflow_uri)
     names = {d.dataset.name for run in runs for d in client.get_run(run).inputs.dataset_inputs}
     assert len(names) == 1 and names.pop().startswith("dataframe:df-")
+
+
+def test_a_comparison_keeps_each_variant_s_validated_model_with_its_pictures():
+    df = pd.read_csv(DEMO)
+    tiny = {**SMALL, "d_model": 8, "n_heads": 2, "n_layers": 1, "d_ff": 16, "patch_len": 4, "stride": 4}
+    cmp = fc.compare(df, horizon=6, variants=["causal", "naive"], ensemble_k=0, refit=False, **tiny)
+    assert set(cmp.models) == {"causal", "naive"}
+    causal = cmp.models["causal"]
+    assert causal.metrics["mse"] == pytest.approx(float(cmp.rows.loc[cmp.rows["variant"] == "causal", "mse"].iloc[0]))
+    banded = causal.plot_forecasts(n_windows=2, level=[80, 90])
+    assert len(banded.axes) == 2 and [c.get_label() for c in banded.axes[0].collections] == [
+        "90 % interval",
+        "80 % interval",
+    ]
+    assert len(causal.plot_attention().axes) == 2  # one layer x two heads
+    assert causal.predict()["unique_id"].nunique() == df["unique_id"].nunique()
+
+
+def test_inspect_says_what_data_inspect_says():
+    text = fc.inspect(pd.read_csv(DEMO), horizon=6, context_len=24)
+    assert "format:       long (series id column 'unique_id')" in text and "usable for training: yes" in text
