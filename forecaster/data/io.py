@@ -107,12 +107,16 @@ def frame_from_table(
 
 def _schema(names: Columns, layout: str, freqs: list[str], ids: list[str], tz: str, path: str) -> Schema:
     freq = common_freq(freqs)
-    if freq is None:
+    if freq is None:  # windows are positional: one model across series of different steps would mix them
+        first = {}
+        for sid, f in zip(ids, freqs):
+            first.setdefault(f, sid)
+        named = ", ".join(f"series '{sid}' is '{f}'" for f, sid in first.items())
         raise DataError(
-            f"series have different frequencies ({', '.join(sorted(set(freqs)))})",
+            f"series have different frequencies: {named}",
             file=path,
             column=names.time_col,
-            fix="put series of one frequency in a file, or resample them first",
+            fix="put series of one frequency in a file (one file per frequency), or resample them to one first",
         )
     return Schema(
         layout=layout,

@@ -166,8 +166,9 @@ def localize(times: pd.DatetimeIndex, tz: str | None) -> pd.DatetimeIndex:
 
 
 def regularise(times: pd.DatetimeIndex, values: np.ndarray, lines: np.ndarray, fill: str, where):
-    """Find the step of an irregular index; fill whole missing steps if asked (`fill` is not
-    ``error``), else fail.
+    """Find the calendar of an index pandas could not name (`calendar`); fill its missing steps if
+    asked (`fill` is not ``error``), else fail. Gaps are counted in steps of that calendar: a missing
+    month is one step of ``MS``, a holiday one step of ``B`` (never a made-up weekend).
 
     Args:
         times: the series' sorted, unique stamps; `values` its (rows, F) values, `lines` its lines.
@@ -176,12 +177,12 @@ def regularise(times: pd.DatetimeIndex, values: np.ndarray, lines: np.ndarray, f
     Returns:
         the regular index, the values with NaN rows inserted, the frequency and a `Diagnostic`.
     """
-    deltas = np.diff(times.asi8)
-    step = int(pd.Series(deltas).mode().iloc[0])
-    off = np.flatnonzero(deltas % step != 0)
     path, col, label = where.path, where.time_col, where.label
-    if off.size:
-        i = off[0] + 1
+    found = calendar(times)
+    if found is None:
+        deltas = np.diff(times.asi8)
+        step = int(pd.Series(deltas).mode().iloc[0])
+        i = int(np.flatnonzero(deltas % step != 0)[0]) + 1 if (deltas % step != 0).any() else 1
         raise DataError(
             f"{label}irregular spacing: {times[i]} follows {times[i - 1]}, but the usual step is {pd.Timedelta(step)}",
             file=path,
@@ -189,23 +190,66 @@ def regularise(times: pd.DatetimeIndex, values: np.ndarray, lines: np.ndarray, f
             row=int(lines[i]),
             fix="resample the series to a regular frequency" + (DAILY_DST if where.tz == VARYING else ""),
         )
-    gaps = np.flatnonzero(deltas > step)
-    n_missing = int((deltas[gaps] // step - 1).sum())
+    freq, full = found
+    position = full.get_indexer(times)
+    gaps = np.flatnonzero(np.diff(position) > 1)
+    n_missing = len(full) - len(times)
     if fill == "error":
         i = gaps[0] + 1
         raise DataError(
-            f"{label}{n_missing} missing timestamps in {gaps.size} gaps; the first gap is "
-            f"between {times[i - 1]} and {times[i]}",
+            f"{label}{n_missing} missing timestamps in {gaps.size} gaps (of the '{freq}' calendar); the first "
+            f"gap is between {times[i - 1]} and {times[i]}",
             file=path,
             column=col,
             row=int(lines[i]),
             fix="add the missing rows, or pass --data.fill ffill (or interpolate) to fill them",
         )
-    full = pd.date_range(times[0], times[-1], freq=pd.Timedelta(step))
     filled = pd.DataFrame(values, index=times).reindex(full).to_numpy()
-    note = Diagnostic("filled_gaps", where.sid, f"{label}inserted {n_missing} missing timestamps ({gaps.size} gaps)")
-    freq = step_freq(pd.Timedelta(step))
+    note = Diagnostic(
+        "filled_gaps", where.sid, f"{label}inserted {n_missing} missing '{freq}' timestamps ({gaps.size} gaps)"
+    )
     return full, filled, freq, note
+
+
+DAY = pd.Timedelta(days=1)
+
+
+def calendar(times: pd.DatetimeIndex) -> tuple[str, pd.DatetimeIndex] | None:
+    """The frequency whose calendar from the first stamp to the last holds every stamp with the fewest
+    steps missing, and that calendar; None when none holds them all (irregular spacing).
+
+    The candidates follow the usual step between stamps: that fixed step itself (``h``, ``D``, ``7D``),
+    business days, weeks anchored on the first stamp's weekday, month, quarter and year starts or
+    ends (anchored on the first stamp's month). A business-day series with a holiday is ``B`` with one
+    step missing, not ``D`` with every weekend missing; a monthly series without March is ``MS`` with
+    one step missing.
+    """
+    deltas = np.diff(times.asi8)
+    if not len(deltas):
+        return None
+    usual = pd.Timedelta(int(pd.Series(deltas).mode().iloc[0]))
+    first = times[0]
+    month = first.strftime("%b").upper()
+    candidates = [f"W-{first.strftime('%a').upper()}"] if usual == 7 * DAY else []  # before 7D: ties go first
+    candidates += [step_freq(usual)] if (deltas % usual.value == 0).all() else []
+    if DAY <= usual <= 3 * DAY:
+        candidates.append("B")  # after D: a range without a weekend is D
+    if 28 * DAY <= usual <= 31 * DAY:
+        candidates += ["MS", "ME", "BMS", "BME"]
+    if 89 * DAY <= usual <= 92 * DAY:
+        candidates += [f"QS-{month}", f"QE-{month}"]
+    if 365 * DAY <= usual <= 366 * DAY:
+        candidates += [f"YS-{month}", f"YE-{month}"]
+    best = None
+    for freq in candidates:
+        try:
+            full = pd.date_range(first, times[-1], freq=freq)
+        except ValueError:
+            continue
+        holds = len(full) and full[0] == first and times.isin(full).all()
+        if holds and (best is None or len(full) < len(best[1])):
+            best = (freq, full)
+    return best
 
 
 def looks_like_times(col: pd.Series) -> bool:

@@ -169,7 +169,7 @@ def test_lenient_choices_are_opt_in_and_reported(tmp_path, capsys):
         "4",
     )
     assert code == 0, err
-    assert "sorted 78 rows" in out and "inserted 2 missing timestamps" in out
+    assert "sorted 78 rows" in out and "inserted 2 missing 'h' timestamps" in out
     assert "filled 7 missing values by interpolate" in out  # 2 inserted rows x 3 columns + 1 cell
     frame = read_frame(DataConfig(path=str(path), sort=True, fill="ffill"))
     assert len(frame.times[0]) == 80 and not np.isnan(frame.values[0]).any()

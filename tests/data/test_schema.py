@@ -89,7 +89,7 @@ def test_lenient_reading_reports_typed_diagnostics(tmp_path):
         ("filled_gaps", "messy"),
         ("filled_missing", "messy"),
     ]
-    assert str(frame.diagnostics[1]) == "inserted 2 missing timestamps (1 gaps)"
+    assert str(frame.diagnostics[1]) == "inserted 2 missing 'h' timestamps (1 gaps)"
     df = long_frame(lengths=(60, 60)).iloc[::-1]
     df.to_csv(tmp_path / "long.csv", index=False)
     frame = read_frame(DataConfig(path=str(tmp_path / "long.csv"), sort=True))

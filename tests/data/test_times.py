@@ -182,7 +182,7 @@ def test_daily_series_with_and_without_filled_gaps_share_one_frequency(tmp_path,
         capsys, "data", "inspect", path, "--data.fill", "ffill", "--context-len", "14", "--horizon", "7"
     )
     assert code == 0, err
-    assert "frequency:    D" in out and "inserted 3 missing timestamps" in out
+    assert "frequency:    D" in out and "inserted 3 missing 'D' timestamps" in out
     only_gappy = read_frame(DataConfig(path=str(write(tmp_path, gappy, "b.csv")), fill="ffill"))
     assert only_gappy.schema.freq == "D"  # not "24h"
 
