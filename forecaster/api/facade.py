@@ -121,7 +121,7 @@ def fit(
     from forecaster.serve.loading import load_local
 
     with sources.in_memory(df) as path, tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
-        cfg, derived = _config(df, path, horizon, config, settings, auto=auto, refit=refit)
+        cfg, derived = _config(path, horizon, config, settings, auto=auto, refit=refit)
         cfg = check_trainable(with_variant(cfg, variant or cfg.variant()))
         outcome = train(cfg, save=Path(tmp) / "model", quiet=True, derived=as_records(derived))
         package = load_local(Path(tmp) / "model")
@@ -149,7 +149,7 @@ def compare(
     names = parse_variants(",".join(variants) if variants else None)
     fits: list = []
     with sources.in_memory(df) as path, tempfile.TemporaryDirectory(prefix="forecaster-") as tmp:
-        cfg, derived = _config(df, path, horizon, config, settings, auto=auto, refit=refit)
+        cfg, derived = _config(path, horizon, config, settings, auto=auto, refit=refit)
         best = Path(tmp) / "best"
         rows, summary = run(
             cfg, variants=names, seeds=seeds, ensemble_k=ensemble_k, save_best=best, derived=derived,
@@ -183,7 +183,7 @@ def inspect(df: pd.DataFrame, *, auto: bool = False, config: Config | str | Path
     from forecaster.data.inspection import inspect_file
 
     with sources.in_memory(df) as path:
-        cfg, _ = _config(df, path, None, config, settings, auto=auto, refit=True, probe=False)
+        cfg, _ = _config(path, None, config, settings, auto=auto, refit=True, probe=False)
         return inspect_file(path, cfg.data)
 
 
@@ -204,7 +204,7 @@ def cross_validation(
     from forecaster.compare import cross_validation as cv
 
     with sources.in_memory(df) as path:
-        cfg, _ = _config(df, path, horizon, config, settings, auto=auto, refit=True, probe=False)
+        cfg, _ = _config(path, horizon, config, settings, auto=auto, refit=True, probe=False)
         return cv.run(cfg, variants=variants, n_windows=n_windows, step=step, refit=refit).table
 
 
@@ -215,7 +215,7 @@ def load(model: str | Path) -> Model:
     return Model(load_any(model))
 
 
-def _config(df, path: str, horizon: int | None, config, settings: dict, *, auto: bool, refit: bool, probe: bool = True):
+def _config(path: str, horizon: int | None, config, settings: dict, *, auto: bool, refit: bool, probe: bool = True):
     """(the checked config for `df` at `path`, the settings `auto` derived)."""
     given = [("data.horizon", horizon)] if horizon is not None else []  # None: the config's
     pairs = [("data.path", path), *given, ("selection.refit", refit), *overrides(settings)]
