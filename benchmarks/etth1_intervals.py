@@ -79,17 +79,20 @@ def table(rows: list[dict]) -> str:
 
 def choice_line(groups: dict[str, list[dict]]) -> str:
     """The setup validation would deploy (lowest mean val_mse) and its regret: its test MSE over the
-    table's best test MSE, minus 1."""
+    table's best test MSE, minus 1; both on the seeds whose rows of every setup hold val_mse."""
     mean = lambda g, k: statistics.mean(r[k] for r in g)
-    lacking = sorted(name for name, g in groups.items() if any(r.get("val_mse") is None for r in g))
-    if lacking or not groups:
-        return f"Validation winner: not recomputable ({', '.join(lacking)} rows lack val_mse; a rerun records it)."
-    chosen = min(groups, key=lambda name: mean(groups[name], "val_mse"))
-    best = min(groups, key=lambda name: mean(groups[name], "mse"))
-    regret = 100 * (mean(groups[chosen], "mse") / mean(groups[best], "mse") - 1)
+    seeds = [{r["seed"] for r in g if r.get("val_mse") is not None} for g in groups.values()]
+    common = set.intersection(*seeds) if seeds else set()
+    if not common:
+        return "Validation winner: not recomputable (no seed has val_mse in every setup's rows; a rerun records it)."
+    kept = {name: [r for r in g if r["seed"] in common] for name, g in groups.items()}
+    chosen = min(kept, key=lambda name: mean(kept[name], "val_mse"))
+    best = min(kept, key=lambda name: mean(kept[name], "mse"))
+    regret = 100 * (mean(kept[chosen], "mse") / mean(kept[best], "mse") - 1)
+    on = ", ".join(map(str, sorted(common)))
     return (
-        f"Validation winner (lowest mean val_mse): {chosen}, test MSE {mean(groups[chosen], 'mse'):.4f}; "
-        f"regret {regret:+.1f} % over the best test row ({best}, {mean(groups[best], 'mse'):.4f})."
+        f"Validation winner on seed {on} (lowest val_mse): {chosen}, test MSE {mean(kept[chosen], 'mse'):.4f}; "
+        f"regret {regret:+.1f} % over the best test row of those seeds ({best}, {mean(kept[best], 'mse'):.4f})."
     )
 
 
