@@ -63,6 +63,8 @@ class DataConfig:
     """Missing values: refuse them, carry the last value forward or interpolate (filled cells are never targets)."""
     sort: bool = False
     """Sort the rows by time instead of refusing rows out of order."""
+    dayfirst: bool | None = None
+    """Numeric dates: true reads 13/01/2020 day-first, false 01/13/2020 month-first; null decides from the data."""
     drop_short: bool = False
     """Skip series too short for one window instead of refusing the file."""
     outliers: OutlierRule = "error"

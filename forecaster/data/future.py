@@ -40,14 +40,16 @@ def read_input(
     """The series of `source` (a CSV path or a request table) for a model of `schema`, with each
     series' known future covariates in `SeriesFrame.future` when the model has any.
 
-    The columns, layout and time-stamp convention are the schema's; `cfg`, the config the model
-    was trained with, gives the delimiter and how to read (fill, sort, outliers); `fit_on_train`
-    reads a file to score on `cfg`'s split as training read it (`forecaster.data.io.frame_from_table`).
+    The columns, layout, time-stamp convention and date order are the schema's; `cfg`, the config
+    the model was trained with, gives the delimiter and how to read (fill, sort, outliers);
+    `fit_on_train` reads a file to score on `cfg`'s split as training read it (`forecaster.data.io.frame_from_table`).
 
     Raises:
         DataError: as `read_frame`, and for a missing future covariate column, too few future rows,
             a future row off the next steps, or a non-numeric future cell (naming column and rows).
     """
+    if cfg.dayfirst is None:  # the order training found in its dates (a package before it: decided here)
+        cfg = replace(cfg, dayfirst=schema.dayfirst)
     is_table = isinstance(source, pd.DataFrame)
     path = "request" if is_table else str(source)
     table, lines = request_table(source, path) if is_table else read_table(path, cfg.delimiter)
@@ -61,7 +63,8 @@ def read_input(
     frame = frame_from_table(history, kept, names, cfg, path, tz=schema.tz, fit_on_train=fit_on_train)
 
     def parse(col: pd.Series, at: np.ndarray) -> pd.DatetimeIndex:
-        return parse_times(col.reset_index(drop=True), at, path, schema.time_col, expect=frame.schema.tz)[0]
+        col = col.reset_index(drop=True)
+        return parse_times(col, at, path, schema.time_col, expect=frame.schema.tz, dayfirst=frame.schema.dayfirst)[0]
 
     future = []
     for sid, times in zip(frame.schema.series_ids, frame.times):

@@ -9,7 +9,8 @@ Every check fails with a `DataError` naming the file, the column, the line and t
 choices (sorting rows, filling gaps and missing values, dropping short series) are opt-in and
 reported as typed `Diagnostic`s in `SeriesFrame.diagnostics`, never silent. Line numbers count the
 header as line 1. What the file holds (layout, columns, frequency, series ids) is one `Schema`.
-Timestamps (UTC offsets, their convention, steps and gaps) are read by `forecaster.data.times`.
+Timestamps (UTC offsets, their convention, steps and gaps) are read by `forecaster.data.times`,
+numeric day/month dates in one order per column by `forecaster.data.dates`.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from forecaster.data.columns import Columns, from_config
 from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.data.split import split_bounds
-from forecaster.data.times import common_freq, infer_freq, parse_times, regularise
+from forecaster.data.times import common_freq, infer_freq, read_times, regularise
 from forecaster.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
@@ -78,7 +79,7 @@ def frame_from_table(
     """
     layout, time_col, id_col = names.layout, names.time_col, names.id_col
     columns = names.targets + names.covariates
-    times, found_tz = parse_times(table[time_col], lines, path, time_col, expect=tz)
+    times, found_tz, dayfirst = read_times(table[time_col], lines, path, time_col, expect=tz, dayfirst=cfg.dayfirst)
     numbers = {c: _parse_numbers(table[c], lines, path, c) for c in columns}
     data = pd.DataFrame(numbers)
     data.insert(0, "__time", times)
@@ -99,13 +100,15 @@ def frame_from_table(
         values[k], filled = _fill_missing(p.values, p.lines, cfg, p.where, columns, n_train[k] if n_train else None)
         diagnostics += p.found + ([filled] if filled else [])
     static = static_values(table, lines, names.static, id_col=id_col, path=path)
-    schema = _schema(names, layout, [p.freq for p in parts], ids, found_tz, path)
+    schema = _schema(names, layout, [p.freq for p in parts], ids, found_tz, path, dayfirst)
     times, notes = [p.times for p in parts], diagnostics + clipped
     observed = None if all(m.all() for m in observed) else observed
     return SeriesFrame(schema, path, list(table.columns), times, values, notes, static, observed=observed)
 
 
-def _schema(names: Columns, layout: str, freqs: list[str], ids: list[str], tz: str, path: str) -> Schema:
+def _schema(
+    names: Columns, layout: str, freqs: list[str], ids: list[str], tz: str, path: str, dayfirst: bool | None
+) -> Schema:
     freq = common_freq(freqs)
     if freq is None:  # windows are positional: one model across series of different steps would mix them
         first = {}
@@ -127,6 +130,7 @@ def _schema(names: Columns, layout: str, freqs: list[str], ids: list[str], tz: s
         freq=freq,
         series_ids=ids,
         tz=tz,
+        dayfirst=dayfirst,
         static=list(names.static),
     )
 

@@ -46,6 +46,9 @@ class Schema:
             (a zone with daylight saving); None when not recorded (packages saved before it was).
             Stamps with offsets are held as UTC; forecasts are written back in this convention
             (`forecaster.data.times`).
+        dayfirst: the order numeric day/month dates were read in: True (13/01/2020), False
+            (01/13/2020); None when not decided (year-first dates) or not recorded. `predict` reads new
+            files in this order (`forecaster.data.dates`).
         future_covariates: the columns whose future values are known; the last of `columns`.
         calendar: calendar features (`forecaster.data.calendar`), each two input features (sin,
             cos) after `columns`; known over the horizon too.
@@ -66,6 +69,7 @@ class Schema:
     period: int | None = None
     series_ids: list[str] = field(default_factory=list)
     tz: str | None = None
+    dayfirst: bool | None = None
     future_covariates: list[str] = field(default_factory=list)
     calendar: list[str] = field(default_factory=list)
     static: list[str] = field(default_factory=list)
@@ -106,8 +110,11 @@ class Schema:
 
     def to_json(self) -> str:
         """`schema.json` of a model package (format version 1). The covariate fields are written
-        only when a dataset has covariates, so a package without them reads as before."""
-        raw = {k: v for k, v in asdict(self).items() if k not in COVARIATE_FIELDS or v}
+        only when a dataset has covariates, `dayfirst` only for day/month dates, so a package
+        without them reads as before."""
+        fields = asdict(self)
+        unset = {k for k in COVARIATE_FIELDS if not fields[k]} | ({"dayfirst"} if self.dayfirst is None else set())
+        raw = {k: v for k, v in fields.items() if k not in unset}
         return json.dumps(raw, indent=2)
 
     @classmethod

@@ -26,11 +26,13 @@ from __future__ import annotations
 
 import warnings
 from datetime import timedelta, timezone
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 from pandas.tseries.frequencies import to_offset
 
+from forecaster.data.dates import as_written
 from forecaster.data.schema import Diagnostic
 from forecaster.errors import DataError
 
@@ -43,24 +45,44 @@ DAILY_DST = (  # local midnights are 23 or 25 hours apart in UTC across a daylig
 TIME_EXAMPLE = "2016-07-01 00:00:00 (or with an offset: 2016-07-01 00:00:00+02:00)"
 
 
+class Stamps(NamedTuple):
+    """A time column read: naive UTC instants, the convention, and the order of its day/month dates."""
+
+    times: pd.DatetimeIndex
+    tz: str
+    dayfirst: bool | None  # True 13/01/2020, False 01/13/2020, None: no such dates (forecaster.data.dates)
+
+
 def parse_times(
-    col: pd.Series, lines: np.ndarray, path: str, name: str, *, expect: str | None = None
+    col: pd.Series, lines: np.ndarray, path: str, name: str, *, expect: str | None = None, dayfirst: bool | None = None
 ) -> tuple[pd.DatetimeIndex, str]:
-    """Read a time column as naive UTC instants (naive stamps as they are) and its convention.
+    """`read_times`'s index and convention."""
+    stamps = read_times(col, lines, path, name, expect=expect, dayfirst=dayfirst)
+    return stamps.times, stamps.tz
+
+
+def read_times(
+    col: pd.Series, lines: np.ndarray, path: str, name: str, *, expect: str | None = None, dayfirst: bool | None = None
+) -> Stamps:
+    """Read a time column as naive UTC instants (naive stamps as they are), its convention and date order.
 
     Args:
         col: the column's text.
         lines: each row's line number in `path`.
         expect: the convention the data must follow (a model's `Schema.tz`); None checks nothing.
+        dayfirst: the order of numeric day/month dates (`forecaster.data.dates`); None decides
+            from the data.
 
     Returns:
-        the index (nanoseconds, naive) and the convention: `NAIVE`, ``"+HH:MM"`` or `VARYING`.
+        the index (nanoseconds, naive), the convention (`NAIVE`, ``"+HH:MM"`` or `VARYING`) and the
+        order day/month dates were read in.
     """
     text = col.astype(str).str.strip()
-    parsed, offsets = _one_convention(text), None
+    readable, dayfirst = as_written(text, lines, path, name, dayfirst)  # day/month dates rewritten year first
+    parsed, offsets = _one_convention(readable), None
     if parsed is None:  # several offsets, or stamps with and without one: read each stamp's
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed", utc=True)
-        offsets = _offsets(text, parsed)
+        parsed = pd.to_datetime(readable, errors="coerce", format="mixed", utc=True)
+        offsets = _offsets(readable, parsed)
     DataError.first_cell(
         np.flatnonzero(parsed.isna().to_numpy()),
         text,
@@ -78,7 +100,7 @@ def parse_times(
     check_convention(tz, expect, text.iloc[0], file=path, column=name, row=int(lines[0]))
     if parsed.dt.tz is not None:
         parsed = parsed.dt.tz_convert("UTC").dt.tz_localize(None)
-    return pd.DatetimeIndex(parsed).as_unit("ns"), tz  # one resolution, so asi8 counts nanoseconds
+    return Stamps(pd.DatetimeIndex(parsed).as_unit("ns"), tz, dayfirst)  # one resolution: asi8 counts nanoseconds
 
 
 def _one_convention(text: pd.Series) -> pd.Series | None:
