@@ -187,3 +187,25 @@ def test_the_room_re_exports_every_public_name_of_the_old_module():
     old += " override with_variant dump_yaml"
     assert all(hasattr(forecaster.config, name) for name in old.split())
     assert set(forecaster.config.__all__) <= set(dir(forecaster.config))
+
+
+@pytest.mark.parametrize(
+    "text, key, lines",
+    [
+        ("data:\n  horizon: 4\n  context_len: 8\n  horizon: 5\n", "horizon", (2, 4)),
+        ("data:\n  horizon: 4\nmodel:\n  window: 2\ndata:\n  context_len: 8\n", "data", (1, 5)),
+        ("variants:\n  local:\n    model.window: 4\n    model.window: 8\n", "model.window", (3, 4)),
+        ("search:\n  causal:\n    model.d_model: [16, 32]\n  causal:\n    model.n_layers: [1, 2]\n", "causal", (2, 4)),
+    ],
+)
+def test_a_key_given_twice_in_a_yaml_config_is_an_error(tmp_path, text, key, lines):
+    """PyYAML would keep the last value silently; the error names the key, the file and both lines."""
+    path = tmp_path / "twice.yaml"
+    path.write_text(text)
+    with pytest.raises(
+        ConfigError, match=re.escape(f"twice.yaml: key '{key}' is given twice (lines {lines[0]} and {lines[1]})")
+    ):
+        load(path)
+    path.write_text("base: &b\n  horizon: 4\ndata:\n  <<: *b\n  horizon: 6\n")  # a merge key overrides: not twice
+    with pytest.raises(ConfigError, match="unknown key 'base'"):
+        load(path)

@@ -185,12 +185,33 @@ def read_yaml(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     try:
-        raw = yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(text := path.read_text())
+        _refuse_twice(yaml.compose(text, yaml.SafeLoader), str(path))  # safe_load keeps a repeated key's last value
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML ({exc})") from None
     if raw is None:
         raise ConfigError(f"{path}: the config file is empty; write the settings to change (see configs/)")
     return raw
+
+
+def _refuse_twice(node, source: str) -> None:
+    """Refuse a key given twice in one mapping of a YAML node tree (`yaml.compose`'s; None for an
+    empty file), naming the key and both lines: loaded, the last value would replace the first, silently."""
+    if node is None or node.id == "scalar":
+        return
+    if node.id == "sequence":
+        for child in node.value:
+            _refuse_twice(child, source)
+        return
+    lines: dict[object, int] = {}
+    for key, value in node.value:
+        name = key.value if key.id == "scalar" and key.tag != "tag:yaml.org,2002:merge" else key
+        if name in lines:
+            raise ConfigError(
+                f"{source}: key '{name}' is given twice (lines {lines[name]} and {key.start_mark.line + 1}); keep one"
+            )
+        lines[name] = key.start_mark.line + 1
+        _refuse_twice(value, source)
 
 
 def override(
