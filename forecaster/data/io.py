@@ -35,6 +35,8 @@ from forecaster.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
+SNIFF = 64 * 2**10  # bytes read to tell a binary file
+MAX_HEADER = 2**20  # bytes a header line may take
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -169,9 +171,8 @@ def read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
         raise DataError("file not found", file=path, fix=fix_path)
     if not p.is_file():
         raise DataError("not a file", file=path, fix=fix_path)
+    _sniff(p, path)
     raw = p.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise DataError("this is a binary file, not a CSV", file=path, fix="export the data as CSV")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -189,6 +190,27 @@ def read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
             row=reader.line_num,
             fix="save the file with one kind of line ending (\\n or \\r\\n), quoting fields that hold line breaks",
         ) from None
+
+
+def _sniff(p: Path, path: str) -> None:
+    """Refuse a binary file from its first 64 KiB, and a first line (the header) over 1 MiB, before
+    the file is read whole: a large binary or a file without line breaks fails at once, in little memory."""
+    with p.open("rb") as f:
+        head = f.read(SNIFF)
+        if b"\x00" in head:
+            raise DataError("this is a binary file, not a CSV", file=path, fix="export the data as CSV")
+        while b"\n" not in head and b"\r" not in head and len(head) < MAX_HEADER:
+            chunk = f.read(SNIFF)
+            if not chunk:
+                return
+            head += chunk
+    if b"\n" not in head and b"\r" not in head:
+        raise DataError(
+            f"the first line is over {MAX_HEADER // 2**20} MiB long: not a CSV header",
+            file=path,
+            row=1,
+            fix="give a CSV with a header line, then one line per row",
+        )
 
 
 def _rows(reader, path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:

@@ -234,3 +234,33 @@ def test_interpolation_reads_no_later_value_of_the_validation_or_test_rows(tmp_p
     assert whole[85] == pytest.approx((whole[84] + whole[86]) / 2)
     prepared = prepare(replace(cfg, path=str(moved)))  # training reads it so
     np.testing.assert_array_equal(prepared.frame.values[0][:86], frames[1].values[0][:86])
+
+
+def test_a_large_binary_file_is_refused_from_its_first_kilobytes(tmp_path):
+    """200 MB of zeros (a sparse file: no disk used) is refused at once, without reading it whole."""
+    import time
+    import tracemalloc
+
+    path = tmp_path / "zeros.csv"
+    with path.open("wb") as f:
+        f.truncate(200 * 2**20)
+    tracemalloc.start()
+    start = time.perf_counter()
+    with pytest.raises(DataError, match="binary file"):
+        read_frame(DataConfig(path=str(path)))
+    seconds, (_, peak) = time.perf_counter() - start, tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert seconds < 0.5 and peak < 2**22, (seconds, peak)
+
+
+def test_a_single_huge_line_is_refused_in_little_memory(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "one_line.csv"
+    path.write_bytes(b"date,a" * (50 * 2**20 // 6))  # 50 MB, no line break
+    tracemalloc.start()
+    with pytest.raises(DataError, match="first line is over 1 MiB") as info:
+        read_frame(DataConfig(path=str(path)))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**23 and info.value.row == 1 and info.value.fix
