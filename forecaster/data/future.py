@@ -25,10 +25,11 @@ from forecaster.config import DataConfig
 from forecaster.data.columns import from_schema
 from forecaster.data.covariates import future_values, split_future
 from forecaster.data.inputs import encode
-from forecaster.data.io import frame_from_table, read_table
+from forecaster.data.io import frame_from_table
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.sources import request_table
+from forecaster.data.tables import read_table
 from forecaster.data.times import parse_times
 from forecaster.data.windows import WindowDataset
 from forecaster.errors import DataError

@@ -15,8 +15,6 @@ numeric day/month dates in one order per column by `forecaster.data.dates`.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,18 +23,17 @@ import numpy as np
 import pandas as pd
 
 from forecaster.config import DataConfig
-from forecaster.data import outliers, sources
+from forecaster.data import outliers
 from forecaster.data.columns import Columns, from_config
 from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.data.split import split_bounds
+from forecaster.data.tables import as_text, read_table
 from forecaster.data.times import common_freq, infer_freq, read_times, regularise
 from forecaster.errors import DataError
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}
 FLOAT32_MAX = float(np.finfo(np.float32).max)
-SNIFF = 64 * 2**10  # bytes read to tell a binary file
-MAX_HEADER = 2**20  # bytes a header line may take
 DECIMAL = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 
 
@@ -160,106 +157,8 @@ class _Where:
     tz: str  # the stamps' convention (forecaster.data.times)
 
 
-def read_table(path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
-    """The file as a table of strings, and each row's line number (an in-memory table's too: `sources`)."""
-    held = sources.table(path)
-    if held is not None:
-        return held
-    fix_path = "check the path, or pass --data.path FILE"
-    p = Path(path)
-    if not p.exists():
-        raise DataError("file not found", file=path, fix=fix_path)
-    if not p.is_file():
-        raise DataError("not a file", file=path, fix=fix_path)
-    _sniff(p, path)
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise DataError("not UTF-8 text", file=path, row=line, fix="save the file as UTF-8 CSV") from None
-    if not text.strip():
-        raise DataError("the file is empty", file=path, fix="give a CSV with a header and data rows")
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
-    try:
-        return _rows(reader, path, delimiter)
-    except csv.Error as exc:  # e.g. a lone carriage return inside an unquoted field
-        raise DataError(
-            f"not readable as CSV ({exc})",
-            file=path,
-            row=reader.line_num,
-            fix="save the file with one kind of line ending (\\n or \\r\\n), quoting fields that hold line breaks",
-        ) from None
-
-
-def _sniff(p: Path, path: str) -> None:
-    """Refuse a binary file from its first 64 KiB, and a first line (the header) over 1 MiB, before
-    the file is read whole: a large binary or a file without line breaks fails at once, in little memory."""
-    with p.open("rb") as f:
-        head = f.read(SNIFF)
-        if b"\x00" in head:
-            raise DataError("this is a binary file, not a CSV", file=path, fix="export the data as CSV")
-        while b"\n" not in head and b"\r" not in head and len(head) < MAX_HEADER:
-            chunk = f.read(SNIFF)
-            if not chunk:
-                return
-            head += chunk
-    if b"\n" not in head and b"\r" not in head:
-        raise DataError(
-            f"the first line is over {MAX_HEADER // 2**20} MiB long: not a CSV header",
-            file=path,
-            row=1,
-            fix="give a CSV with a header line, then one line per row",
-        )
-
-
-def _rows(reader, path: str, delimiter: str) -> tuple[pd.DataFrame, np.ndarray]:
-    header = next(reader)
-    _check_delimiter(header, delimiter, path)
-    rows, lines = [], []
-    for row in reader:
-        if not row:
-            continue
-        if len(row) != len(header):
-            raise DataError(
-                f"this row has {len(row)} fields but the header has {len(header)}",
-                file=path,
-                row=reader.line_num,
-                fix=f"make every row have one value per header column (quote values holding '{delimiter}')",
-            )
-        rows.append(row)
-        lines.append(reader.line_num)
-    if not rows:
-        raise DataError("the file has a header but no data rows", file=path, fix="add data rows")
-    header = [h.strip() for h in header]
-    dupes = sorted({h for h in header if header.count(h) > 1})
-    if dupes:
-        raise DataError(f"duplicate column names {dupes}", file=path, row=1, fix="rename the columns")
-    return pd.DataFrame(rows, columns=header, dtype=object), np.asarray(lines)
-
-
-def _check_delimiter(header: list[str], delimiter: str, path: str) -> None:
-    if len(header) > 1:
-        return
-    for other in (";", "\t", "|", ","):
-        if other != delimiter and other in header[0]:
-            shown = "\\t" if other == "\t" else other
-            raise DataError(
-                f"the header has one column but contains '{shown}': the file looks '{shown}'-delimited",
-                file=path,
-                row=1,
-                fix=f"pass --data.delimiter '{shown}'",
-            )
-    raise DataError(
-        "the file has a single column; a time column and a value column are needed",
-        file=path,
-        row=1,
-        fix="add a time column and at least one value column",
-    )
-
-
 def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> np.ndarray:
-    text = col.astype(str).str.strip()
+    text = as_text(col)
     missing = text.str.lower().isin(MISSING).to_numpy()
     if missing.all():
         raise DataError(

@@ -34,6 +34,7 @@ from pandas.tseries.frequencies import to_offset
 
 from forecaster.data.dates import as_written
 from forecaster.data.schema import Diagnostic
+from forecaster.data.tables import as_text
 from forecaster.errors import DataError
 
 NAIVE = "naive"
@@ -77,7 +78,7 @@ def read_times(
         the index (nanoseconds, naive), the convention (`NAIVE`, ``"+HH:MM"`` or `VARYING`) and the
         order day/month dates were read in.
     """
-    text = col.astype(str).str.strip()
+    text = as_text(col)
     readable, dayfirst = as_written(text, lines, path, name, dayfirst)  # day/month dates rewritten year first
     parsed, offsets = _one_convention(readable), None
     if parsed is None:  # several offsets, or stamps with and without one: read each stamp's
