@@ -28,7 +28,7 @@ from forecaster.data.columns import Columns, from_config
 from forecaster.data.covariates import static_values
 from forecaster.data.schema import Diagnostic, Schema, SeriesFrame
 from forecaster.data.split import split_bounds
-from forecaster.data.tables import as_text, read_table
+from forecaster.data.tables import as_numbers, as_text, read_table
 from forecaster.data.times import common_freq, infer_freq, read_times, regularise
 from forecaster.errors import DataError
 
@@ -167,8 +167,10 @@ def _parse_numbers(col: pd.Series, lines: np.ndarray, path: str, name: str) -> n
             column=name,
             fix="drop the column, or choose the columns with --data.targets",
         )
-    numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float, copy=True)
-    _overflowed(numbers, text, missing)
+    numbers = as_numbers(text, missing)
+    if numbers is None:  # not all numbers, or not pyarrow text: pandas, cell by cell
+        numbers = pd.to_numeric(text.where(~missing), errors="coerce").to_numpy(dtype=float, copy=True)
+        _overflowed(numbers, text, missing)
     cell = {"file": path, "column": name}
     DataError.first_cell(
         np.flatnonzero(np.isnan(numbers) & ~missing),

@@ -34,6 +34,23 @@ def as_text(col: pd.Series) -> pd.Series:
     return (col if isinstance(col.dtype, pd.StringDtype) else col.astype(str)).str.strip()
 
 
+def as_numbers(text: pd.Series, missing: np.ndarray) -> np.ndarray | None:
+    """Stripped `TEXT` cells as float64 (NaN where `missing`) by pyarrow's vectorised cast, or None
+    when a cell is no number (or the cells are not pyarrow text): the caller then parses cell by
+    cell, to name the first bad cell. ``1e400`` reads as inf here, and is refused as too large."""
+    if text.dtype != TEXT:
+        return None
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cells = pc.if_else(pa.array(missing), pa.scalar(None, pa.string()), pa.array(text))
+    try:
+        numbers = pc.cast(cells, pa.float64())
+    except pa.ArrowInvalid:
+        return None
+    return numbers.to_numpy(zero_copy_only=False).astype(float, copy=True)
+
+
 def read_table(path: str, delimiter: str = ",") -> tuple[pd.DataFrame, np.ndarray]:
     """The file (a CSV, or ``.parquet``) as a table of text, and each row's line number (an in-memory
     table's too: `forecaster.data.sources`)."""
