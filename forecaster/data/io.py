@@ -79,15 +79,14 @@ def frame_from_table(
     layout, time_col, id_col = names.layout, names.time_col, names.id_col
     columns = names.targets + names.covariates
     times, found_tz, dayfirst = read_times(table[time_col], lines, path, time_col, expect=tz, dayfirst=cfg.dayfirst)
-    numbers = {c: _parse_numbers(table[c], lines, path, c) for c in columns}
-    data = pd.DataFrame(numbers)
-    data.insert(0, "__time", times)
-    data["__line"] = lines
-    data["__id"] = table[id_col].to_numpy() if id_col else Path(path).stem
+    numbers = np.column_stack([_parse_numbers(table[c], lines, path, c) for c in columns])  # (rows, F)
+    ids = table[id_col].to_numpy() if id_col else np.full(len(table), Path(path).stem, dtype=object)
+    codes, sids = pd.factorize(ids, use_na_sentinel=False)  # the series in order of first appearance
     parts = []
-    for sid, rows in data.groupby("__id", sort=False):
-        where = _Where(path, time_col, str(sid), f"series '{sid}': " if layout == "long" else "", found_tz)
-        parts.append(_one_series(rows, columns, cfg, where))
+    for code, rows in enumerate(np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes))[:-1])):
+        sid = str(sids[code])
+        where = _Where(path, time_col, sid, f"series '{sid}': " if layout == "long" else "", found_tz)
+        parts.append(_one_series(times[rows], numbers[rows], lines[rows], cfg, where))
     n_train = [min(split_bounds(len(p.times), cfg)[0][1], len(p.times)) for p in parts] if fit_on_train else None
     ids, values = [p.where.sid for p in parts], [p.values for p in parts]
     clipped = outliers.screen(
@@ -199,11 +198,11 @@ def _overflowed(numbers: np.ndarray, text: pd.Series, missing: np.ndarray) -> No
             numbers[i] = float(text.iloc[i])
 
 
-def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: _Where) -> _Series:
-    """Order and regularise one series (its missing values not yet filled)."""
+def _one_series(
+    times: pd.DatetimeIndex, values: np.ndarray, lines: np.ndarray, cfg: DataConfig, where: _Where
+) -> _Series:
+    """Order and regularise one series: its stamps, (rows, F) values and lines (missing values not yet filled)."""
     path, label, time_col, found = where.path, where.label, where.time_col, []
-    times = pd.DatetimeIndex(rows["__time"])
-    lines = rows["__line"].to_numpy()
     if not times.is_monotonic_increasing:
         first = int(np.flatnonzero(np.diff(times.asi8) < 0)[0]) + 1
         if not cfg.sort:
@@ -215,8 +214,8 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: 
                 fix="sort the file by time, or pass --data.sort true",
             )
         order = np.argsort(times.asi8, kind="stable")
-        rows, times, lines = rows.iloc[order], times[order], lines[order]
-        found.append(Diagnostic("sorted", where.sid, f"{label}sorted {len(rows)} rows by time"))
+        values, times, lines = values[order], times[order], lines[order]
+        found.append(Diagnostic("sorted", where.sid, f"{label}sorted {len(times)} rows by time"))
     dup = np.flatnonzero(times.duplicated())
     if dup.size:
         i = dup[0]
@@ -227,7 +226,6 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: 
             row=int(lines[i]),
             fix="keep one row per timestamp (aggregate or drop duplicates)",
         )
-    values = rows[columns].to_numpy(dtype=float)
     if len(times) < 3:
         raise DataError(
             f"{label}only {len(times)} rows; a frequency needs at least 3",
@@ -235,19 +233,18 @@ def _one_series(rows: pd.DataFrame, columns: list[str], cfg: DataConfig, where: 
             column=time_col,
             fix="give more rows",
         )
-    freq = infer_freq(times)
+    freq, given = infer_freq(times), times
     if freq is None:
         times, values, freq, gaps = regularise(times, values, lines, cfg.fill, where)
         found.append(gaps)
-    return _Series(where, times, values, _lines_for(times, rows, lines), freq, found)
+    return _Series(where, times, values, _lines_for(times, given, lines), freq, found)
 
 
-def _lines_for(times: pd.DatetimeIndex, rows: pd.DataFrame, lines: np.ndarray) -> np.ndarray:
-    """Line numbers aligned with `times` (0 for timestamps inserted to fill gaps)."""
+def _lines_for(times: pd.DatetimeIndex, given: pd.DatetimeIndex, lines: np.ndarray) -> np.ndarray:
+    """Line numbers aligned with `times` (0 for timestamps inserted to fill gaps); `given` are the file's stamps."""
     if len(times) == len(lines):
         return lines
-    known = pd.Series(lines, index=pd.DatetimeIndex(rows["__time"]))
-    return known.reindex(times).fillna(0).to_numpy(dtype=int)
+    return pd.Series(lines, index=given).reindex(times).fillna(0).to_numpy(dtype=int)
 
 
 def _fill_missing(
