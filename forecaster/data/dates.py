@@ -26,8 +26,9 @@ import pandas as pd
 
 from forecaster.errors import DataError
 
-# day and month (either order), a separator, the year; then the end or a time
-DAY_MONTH = r"^(\d{1,2})([/.-])(\d{1,2})\2(\d{4}|\d{2})(?=$|[ T])(.*)$"
+# day and month (either order), the year, one separator; then the end or a time (RE2 syntax: pyarrow's
+# regular expressions, which pandas 3 uses on text, have no back-references or look-aheads)
+DAY_MONTH = r"^(\d{1,2})([/.-])(\d{1,2})([/.-])(\d{4}|\d{2})([ T].*)?$"
 FIX = (
     "pass --data.dayfirst true (13/01/2020 is 13 January) or --data.dayfirst false (01/13/2020 is 13 January), "
     "or write the dates year first (2020-01-13)"
@@ -56,7 +57,7 @@ def as_written(
     if not text.str.match(r"\d{1,2}[/.-]").any():  # year first (ISO) or another format: nothing to decide
         return text, dayfirst
     parts = text.str.extract(DAY_MONTH)
-    matched = parts[0].notna().to_numpy()
+    matched = (parts[0].notna() & (parts[1] == parts[3])).to_numpy()
     where = {"file": path, "column": name}
     _one_format(text, matched, lines, where)
     if not matched.any():
@@ -67,12 +68,12 @@ def as_written(
     day, month = (a, b) if order in (True, None) else (b, a)
     iso = text.copy()
     iso[matched] = (
-        _years(parts[3]).astype(str).str.zfill(4)
+        _years(parts[4]).astype(str).str.zfill(4)
         + "-"
         + pd.Series(month, index=parts.index).astype(str).str.zfill(2)
         + "-"
         + pd.Series(day, index=parts.index).astype(str).str.zfill(2)
-        + parts[4]
+        + parts[5].fillna("")
     )
     return iso, order
 
