@@ -111,14 +111,19 @@ def compare(
             )
         say_fallbacks(fits, say)
         ranking = rank(cfg, fits, errors, variants, ensemble_k, say)
-        if errors_out is not None:
-            errors_out.update(errors)
-        if fits_out is not None:
-            fits_out.extend(fits)
+        _hand_back(errors_out, errors, fits_out, fits)
         _log_summary(parent, cfg, ranking, (overlay, fits[0].data if fits else None))
         if ranking.best is not None and (save_best or register):
             _deploy(parent, fits, ranking.best["variant"], ranking.rows, save_best, register, say)
     return ranking.rows, ranking.summary
+
+
+def _hand_back(errors_out: dict | None, errors: dict, fits_out: list | None, fits: list) -> None:
+    """Fill the caller's `errors_out` and `fits_out` (see `compare`), where given."""
+    if errors_out is not None:
+        errors_out.update(errors)
+    if fits_out is not None:
+        fits_out.extend(fits)
 
 
 def check_request(cfg: Config, seeds: int, ensemble_k: int, register: str | None, plan) -> None:
