@@ -53,7 +53,7 @@ def check_quickstart(nb, uri: str) -> None:
     assert figures(cell(nb, 'raw["OT"].iloc[-24 * 28 :]')) == [1]
 
     # the comparison table: every variant once, ranked by test MSE, the numbers its MLflow run logged
-    header, *rows = html_table(cell(nb, "cmp.table["))
+    header, *rows = html_table(cell(nb, 'cmp.table[["rank"'))
     assert header == ["", "rank", "variant", "mse", "mae", "n_params", "seconds_per_epoch", "p_vs_best"]
     runs = logged_runs(uri)
     assert {f"{v}-seed42" for v in QUICK_VARIANTS} <= set(runs)
