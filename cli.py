@@ -127,7 +127,6 @@ def cmd_compare(args, given) -> int:
     refit = [("selection.refit", args.refit == "true")] if args.refit else []
     cfg, derived = derive_settings(args, given, load_config(args, given, refit), refit)
     variants = parse_variants(args.variants)
-    check_compare(cfg, variants, args.seeds)
     console = Console(width=None if sys.stdout.isatty() else 150)
     choice = {"ensemble_k": args.ensemble_k, "save_best": args.save_best, "register": args.register}
     choice["plan"] = Plan(workers=args.workers, address=args.ray_address)
@@ -153,20 +152,6 @@ def cmd_compare(args, given) -> int:
             f"Runs are in {uri}. See them with: [bold].venv/bin/forecaster ui[/]  (then open http://127.0.0.1:5000)"
         )
     return 0
-
-
-def check_compare(cfg, variants: list[str], seeds: int) -> None:
-    """Every variant's settings, and the seeds cfg.seed .. cfg.seed + seeds - 1, before the parent run opens."""
-    from forecaster.config import with_variant
-    from forecaster.errors import out_of_range
-    from forecaster.fit.checks import check_trainable
-    from forecaster.validation import SEED_LIMIT, check_at_least
-
-    check_at_least("--seeds", seeds, 1)
-    if cfg.seed + seeds > SEED_LIMIT:
-        raise out_of_range("seed", cfg.seed, f"an integer in [0, {SEED_LIMIT - seeds}] with --seeds {seeds}")
-    for variant in variants:
-        check_trainable(with_variant(cfg, variant))
 
 
 def cmd_tune(args, given) -> int:

@@ -28,10 +28,12 @@ from forecaster.compare.summary import log_parent
 from forecaster.compare.table import Row, mark, summarise, to_csv, to_markdown
 from forecaster.config import CLASSICAL, VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
-from forecaster.errors import ConfigError
+from forecaster.errors import ConfigError, out_of_range
+from forecaster.fit.checks import check_trainable
 from forecaster.fit.experiment import WINDOW_ERRORS, Deploy, experiment_name, input_example, refit, train
 from forecaster.scores.intervals import calibrate
 from forecaster.track import tracking
+from forecaster.validation import SEED_LIMIT, check_at_least
 
 
 def parse_variants(text: str | None) -> list[str]:
@@ -95,7 +97,7 @@ def compare(
         one `Row` per fit (and per seed of the ensemble), and the ranked summary per variant (see
         `forecaster.compare.table.summarise`); the validation winner's rows and item have `val_winner` True.
     """
-    check_request(cfg, seeds, ensemble_k, register, plan)
+    check_request(cfg, seeds, ensemble_k, register, plan, variants)
     say = console.print if console is not None else lambda *args: None
     records = as_records(derived) if derived else None
     cache: dict[str, PreparedData] = {}  # data settings -> prepared data, shared by the variants
@@ -126,10 +128,16 @@ def _hand_back(errors_out: dict | None, errors: dict, fits_out: list | None, fit
         fits_out.extend(fits)
 
 
-def check_request(cfg: Config, seeds: int, ensemble_k: int, register: str | None, plan) -> None:
-    """The comparison's own options, before its parent run opens."""
-    if seeds < 1:
-        raise ConfigError(f"--seeds must be at least 1, got {seeds}")
+def check_request(
+    cfg: Config, seeds: int, ensemble_k: int, register: str | None, plan, variants: list[str] = ()
+) -> None:
+    """The comparison's own options, every variant's settings and the seeds cfg.seed .. cfg.seed + seeds - 1,
+    before its parent run opens (the command line and the Python API alike)."""
+    check_at_least("--seeds", seeds, 1)
+    if cfg.seed + seeds > SEED_LIMIT:
+        raise out_of_range("seed", cfg.seed, f"an integer in [0, {SEED_LIMIT - seeds}] with --seeds {seeds}")
+    for variant in variants:
+        check_trainable(with_variant(cfg, variant))
     selection.check_ensemble_k(ensemble_k)
     if register and not cfg.tracking.enabled:
         raise ConfigError("--register needs tracking: drop --tracking.enabled false, or use --save-best DIR")

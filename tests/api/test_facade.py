@@ -145,3 +145,14 @@ def test_a_comparison_keeps_each_variant_s_validated_model_with_its_pictures():
 def test_inspect_says_what_data_inspect_says():
     text = fc.inspect(pd.read_csv(DEMO), horizon=6, context_len=24)
     assert "format:       long (series id column 'unique_id')" in text and "usable for training: yes" in text
+
+
+def test_a_bad_variant_setting_fails_before_any_run_opens(mlflow_uri):
+    import mlflow
+
+    df = pd.read_csv(DEMO)
+    with pytest.raises(ConfigError, match="seed"):
+        fc.compare(df, horizon=6, variants=["naive"], seeds=3, seed=2**32 - 2)
+    with pytest.raises(ConfigError, match="patch_len"):
+        fc.compare(df, horizon=6, variants=["naive", "causal"], context_len=24, patch_len=48)
+    assert mlflow.search_runs(search_all_experiments=True, output_format="list") == []  # nothing opened
