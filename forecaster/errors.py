@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 
+IN_MEMORY = "dataframe:"  # the path prefix of a DataFrame read as a file (forecaster.data.sources)
 # the commands that take `--<section>.<field>` flags
 CONFIG_COMMANDS = ("train", "compare", "tune", "cross-validation", "data")
 _CONFIG_FLAG = re.compile(r"--(data|model|trainer|tracking)\.|--seed\b")
@@ -57,12 +58,13 @@ class DataError(ForecasterError):
         row: int | None = None,
         fix: str | None = None,
     ):
+        in_memory = bool(file) and str(file).startswith(IN_MEMORY)  # the Python API's DataFrame (data.sources)
         where = ", ".join(
             part
             for part in (
-                str(file) if file else None,
+                ("the DataFrame" if in_memory else str(file)) if file else None,
                 f"column '{column}'" if column is not None else None,
-                f"line {row}" if row is not None else None,
+                (f"row {row - 2} (position)" if in_memory else f"line {row}") if row is not None else None,
             )
             if part
         )

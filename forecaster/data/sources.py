@@ -1,7 +1,7 @@
 """In-memory tables read as files: a pandas DataFrame given to the Python API (`forecaster.api`) gets
 a `data.path` of its own while the call runs, so every reader (training, `--auto`, inspection,
 cross-validation, the tracked dataset's content hash) reads it exactly as it reads a CSV file: the
-same checks, messages and notes. A message's "line N" is row position N - 2, as in the frame's CSV.
+same checks, messages and notes; a message names "the DataFrame" and the row's position.
 
 The registry holds the frame's cells as text (`request_table`, as a request payload's), under a path no
 file system has (`dataframe:<name>-<8 hex of its content>`), for the duration of `in_memory`'s block only.
@@ -17,9 +17,9 @@ from contextlib import contextmanager
 import numpy as np
 import pandas as pd
 
-from forecaster.errors import DataError
+from forecaster.errors import IN_MEMORY, DataError
 
-PREFIX = "dataframe:"
+PREFIX = IN_MEMORY  # errors name such a source "the DataFrame" and its rows by position
 _TABLES: dict[str, tuple[pd.DataFrame, np.ndarray]] = {}
 
 

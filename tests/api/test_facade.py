@@ -103,7 +103,7 @@ def test_a_bad_frame_is_a_data_error_naming_the_column():
     df = pd.read_csv(DEMO)
     df["y"] = df["y"].astype(object)
     df.loc[10, "y"] = "oops"
-    with pytest.raises(DataError, match="column 'y'"):
+    with pytest.raises(DataError, match=r"the DataFrame, column 'y', row 10 \(position\)"):
         fc.fit(df, horizon=6, variant="naive")
 
 
