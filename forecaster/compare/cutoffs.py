@@ -63,9 +63,12 @@ class Forecasts:
 
 
 def actuals(frame: SeriesFrame, at: np.ndarray, horizon: int) -> np.ndarray:
-    """(W, series, h, K) the target values of every window."""
+    """(W, series, h, K) the target values of every window, NaN where `data.fill` made the cell up
+    (`SeriesFrame.observed`): a filled cell is no actual, in the table or the scores."""
     k = frame.schema.n_targets
-    rows = [[v[o : o + horizon, :k] for o in series_at] for v, series_at in zip(frame.values, at)]
+    seen = frame.observed or [None] * len(frame.values)
+    values = [v[:, :k] if m is None else np.where(m, v[:, :k], np.nan) for v, m in zip(frame.values, seen)]
+    rows = [[v[o : o + horizon] for o in series_at] for v, series_at in zip(values, at)]
     return np.asarray(rows, dtype=np.float64).transpose(1, 0, 2, 3)  # (series, W, h, K) -> (W, series, h, K)
 
 
@@ -113,17 +116,17 @@ def scores(frame: SeriesFrame, at: np.ndarray, horizon: int, found: dict[str, Fo
         scaled = error / f.scale[:, None, None, :]  # each window's fit's spread of each target
         per_window = (np.moveaxis(y, 2, -1), np.moveaxis(f.point, 2, -1))  # (W, N, K, h)
         row = {
-            "mse": float(np.mean(scaled**2)),
-            "mae": float(np.mean(np.abs(scaled))),
-            "mse_original": float(np.mean(error**2)),
-            "mae_original": float(np.mean(np.abs(error))),
+            "mse": float(np.nanmean(scaled**2)),  # NaN: a filled cell, left out
+            "mae": float(np.nanmean(np.abs(scaled))),
+            "mse_original": float(np.nanmean(error**2)),
+            "mae_original": float(np.nanmean(np.abs(error))),
             "smape": float(smape(*per_window).mean()),
             "mase": float(mase(per_window[0][ok], per_window[1][ok], scale[ok]).mean()) if ok.any() else float("nan"),
             "windows": int(y.shape[0] * y.shape[1] * y.shape[3]),
             "m4_series_without_scale": int((~ok).sum()),
         }
         for level, (lo, hi) in sorted(f.bands.items()):
-            row[f"coverage_{label(level)}"] = float(np.mean((lo <= y) & (y <= hi)))
+            row[f"coverage_{label(level)}"] = float(np.mean(((lo <= y) & (y <= hi))[~np.isnan(y)]))
         out[variant] = row
     return out
 

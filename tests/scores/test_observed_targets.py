@@ -144,3 +144,20 @@ def test_train_and_predict_with_filled_cells_end_to_end(tmp_path, capsys, mlflow
     )
     assert code == 0, err
     assert "-lo-80" in out and "nan" not in out.lower()
+
+
+def test_cross_validation_scores_leave_filled_cells_out(tmp_path):
+    """The table's `y` is empty where a cell was filled (no actual), and the scores stay finite without it."""
+    from forecaster.compare import cross_validation as cv
+    from forecaster.config import load
+
+    frame = wide_frame(n=200)
+    frame.loc[[196, 197], "a"] = np.nan  # inside the last window's horizon
+    path = tmp_path / "gappy.csv"
+    frame.to_csv(path, index=False)
+    settings = [("data.path", str(path)), ("data.fill", "ffill"), ("data.context_len", 24), ("data.horizon", 6)]
+    settings.append(("tracking.enabled", False))
+    result = cv.run(load(None, settings), variants=["naive"], n_windows=2)
+    filled = result.table[result.table["ds"].astype(str).isin(frame.loc[[196, 197], "date"])]
+    assert filled["y"].isna().sum() == 2  # column a's two filled cells
+    assert np.isfinite(result.scores["naive"]["mse"])
