@@ -71,13 +71,18 @@ def show_notes() -> None:
 FILE_OPTIONS = ("metrics_out", "output", "best_out")  # the file outputs of the commands (`--metrics-out`, ...)
 
 
-def check_outputs(args) -> None:
+def check_outputs(command: str, args) -> None:
     """Every file a command will write, checked before it reads anything or opens a run
-    (`forecaster.atomic.check_file`): a folder named where a file goes is refused in a second, not
-    after the fit. Packages (`--save`, `--save-best`) and `--register` are checked with the config
-    (`forecaster.fit.checks.check_deploy`), the first thing `train` and `compare` do after loading it."""
+    (`forecaster.atomic.check_file`; cross-validation's table also by its suffix): a folder named where a
+    file goes is refused in a second, not after the fit. Packages (`--save`, `--save-best`) and `--register`
+    are checked with the config (`forecaster.fit.checks.check_deploy`), the first thing `train` and
+    `compare` do after loading it."""
     from forecaster.atomic import check_file
 
+    if command == "cross-validation" and args.output:
+        from forecaster.compare.cross_validation import check_output
+
+        check_output(args.output)
     for name in FILE_OPTIONS:
         if getattr(args, name, None):
             check_file(getattr(args, name), f"--{name.replace('_', '-')}")
@@ -218,8 +223,6 @@ def cmd_cross_validation(args, given) -> int:
     from forecaster.compare import cross_validation as cv
     from forecaster.compare.comparison import parse_variants
 
-    if args.output:
-        cv.check_output(args.output)  # before any fit
     cfg, _ = derive_settings(args, given, load_config(args, given), probe=False)  # no probe: it reads every row
     variants = parse_variants(args.variants or cfg.variant())
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -341,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         args, given = getattr(args, command), getattr(given, command)
         if command == "data":
             args, given = args.inspect, given.inspect
-        check_outputs(args)
+        check_outputs(command, args)
         with handle_signals() if command in ("train", "compare", "tune") else contextlib.nullcontext():
             return COMMANDS[command](args, given)
     except ForecasterError as exc:

@@ -244,7 +244,10 @@ def _log(parent, table: pd.DataFrame, scores: dict) -> None:
 
 def check_output(path: str | Path) -> Path:
     """`--output`: a file ending in .csv or .parquet (checked before any fit)."""
-    path = check_file(path, "--output")
+    path = Path(path)
+    if path.is_dir() or str(path).endswith(("/", "\\")):
+        raise ConfigError(f"--output {path}: is a folder; give a file name ending in {' or '.join(FORMATS)}")
+    check_file(path, "--output")  # and no file where one of its folders should be
     if path.suffix.lower() not in FORMATS:
         raise ConfigError(
             f"--output {path}: unknown format '{path.suffix}'; give a file name ending in {' or '.join(FORMATS)}"

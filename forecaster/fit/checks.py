@@ -84,7 +84,10 @@ def check_batches(cfg: Config, data) -> None:
     stops with a traceback on 0, after the run has opened; the batch count is known once the data are
     prepared, so the share is refused here with the numbers and the smallest share that works."""
     from forecaster.fit.distributed import processes
+    from forecaster.models import NETWORKS
 
+    if not NETWORKS[cfg.model.name].TRAINABLE:  # no Trainer runs batches: a naive or classical "fit"
+        return
     world = processes(cfg.trainer)[1]  # a multi-process fit splits the windows among its processes
     for split, key, size in (("train", "train", cfg.data.batch_size), ("val", "val", cfg.data.eval_batch_size)):
         share, windows = getattr(cfg.trainer, f"limit_{key}_batches"), data.n_windows(split)
