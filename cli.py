@@ -68,6 +68,26 @@ def show_notes() -> None:
         LOGGER.propagate = False
 
 
+FILE_OPTIONS = ("metrics_out", "output", "best_out")  # the file outputs of the commands (`--metrics-out`, ...)
+
+
+def check_outputs(command: str, args) -> None:
+    """Every file a command will write, checked before it reads anything or opens a run
+    (`forecaster.atomic.check_file`; cross-validation's table also by its suffix): a folder named where a
+    file goes is refused in a second, not after the fit. Packages (`--save`, `--save-best`) and `--register`
+    are checked with the config (`forecaster.fit.checks.check_deploy`), the first thing `train` and
+    `compare` do after loading it."""
+    from forecaster.atomic import check_file
+
+    if command == "cross-validation" and args.output:
+        from forecaster.compare.cross_validation import check_output
+
+        check_output(args.output)
+    for name in FILE_OPTIONS:
+        if getattr(args, name, None):
+            check_file(getattr(args, name), f"--{name.replace('_', '-')}")
+
+
 def write_json(data, path: str) -> None:
     from forecaster.atomic import write_text
 
@@ -95,11 +115,13 @@ def cmd_train(args, given) -> int:
     from forecaster import progress
     from forecaster.auto.rules import as_records
     from forecaster.config import with_variant
-    from forecaster.fit.checks import check_trainable
+    from forecaster.fit.checks import check_deploy, check_trainable
     from forecaster.fit.experiment import train
 
     refit = [("selection.refit", args.refit == "true")] if args.refit else []
-    cfg, derived = derive_settings(args, given, load_config(args, given, refit), refit)
+    cfg = load_config(args, given, refit)
+    check_deploy(cfg, args.save, args.register)  # before --auto reads the data
+    cfg, derived = derive_settings(args, given, cfg, refit)
     cfg = check_trainable(with_variant(cfg, cfg.variant()))  # what `compare` trains for this variant
     with progress.display(Console(), total=1):
         outcome = train(cfg, save=args.save, register=args.register, resume=args.resume, derived=as_records(derived))
@@ -121,11 +143,14 @@ def cmd_compare(args, given) -> int:
     from forecaster.compare.comparison import compare, parse_variants
     from forecaster.compare.fanout import Plan
     from forecaster.compare.table import deploy_line, rich_table
+    from forecaster.fit.checks import check_deploy
     from forecaster.fit.experiment import experiment_name
     from forecaster.track.tracking import tracking_uri
 
     refit = [("selection.refit", args.refit == "true")] if args.refit else []
-    cfg, derived = derive_settings(args, given, load_config(args, given, refit), refit)
+    cfg = load_config(args, given, refit)
+    check_deploy(cfg, args.save_best, args.register, save_option="--save-best")  # before --auto reads the data
+    cfg, derived = derive_settings(args, given, cfg, refit)
     variants = parse_variants(args.variants)
     console = Console(width=None if sys.stdout.isatty() else 150)
     choice = {"ensemble_k": args.ensemble_k, "save_best": args.save_best, "register": args.register}
@@ -157,14 +182,16 @@ def cmd_compare(args, given) -> int:
 def cmd_tune(args, given) -> int:
     from rich.console import Console
 
-    from forecaster.atomic import write_text
+    from forecaster.atomic import check_file, write_text
     from forecaster.compare.comparison import parse_variants
     from forecaster.compare.fanout import Plan
     from forecaster.config import dump_yaml
     from forecaster.tune.report import rich_table, summary
     from forecaster.tune.tuner import check_tune, tune
 
-    cfg, _ = derive_settings(args, given, load_config(args, given))  # --auto: the best YAML holds what it derived
+    cfg = load_config(args, given)
+    path = check_file(args.best_out or f"out/tune-{cfg.name}.yaml", "--best-out")  # `name` holds no path (RULES)
+    cfg, _ = derive_settings(args, given, cfg)  # --auto: the best YAML holds what it derived
     variants = parse_variants(args.variants or cfg.variant())
     check_tune(cfg, variants, args.trials, args.timeout)
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -184,7 +211,6 @@ def cmd_tune(args, given) -> int:
     if result.best is None:
         print("error: no trial completed (all pruned or invalid): no best config to write", file=sys.stderr)
         return 1
-    path = args.best_out or f"out/tune-{cfg.name}.yaml"
     write_text(path, dump_yaml(result.best))
     console.print(f"{result.trials_run} trials run now. Best config: [bold]{path}[/]")
     console.print(f"Train it with: [bold]forecaster train --config {path}[/]")
@@ -197,8 +223,6 @@ def cmd_cross_validation(args, given) -> int:
     from forecaster.compare import cross_validation as cv
     from forecaster.compare.comparison import parse_variants
 
-    if args.output:
-        cv.check_output(args.output)  # before any fit
     cfg, _ = derive_settings(args, given, load_config(args, given), probe=False)  # no probe: it reads every row
     variants = parse_variants(args.variants or cfg.variant())
     console = Console(width=None if sys.stdout.isatty() else 150)
@@ -320,6 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         args, given = getattr(args, command), getattr(given, command)
         if command == "data":
             args, given = args.inspect, given.inspect
+        check_outputs(command, args)
         with handle_signals() if command in ("train", "compare", "tune") else contextlib.nullcontext():
             return COMMANDS[command](args, given)
     except ForecasterError as exc:

@@ -86,6 +86,11 @@ RULES: dict[str, Rule] = {
     "trainer.devices": ((lambda v: isinstance(v, str) or v == -1 or v >= 1), "-1 (all), an integer ≥ 1 or auto"),
     "trainer.threads": optional(at_least(1)),
     "seed": ((lambda v: 0 <= v < SEED_LIMIT), f"an integer in [0, {SEED_LIMIT - 1}]"),
+    # the name becomes a file name (`tune`'s out/tune-<name>.yaml): one that holds a path would write elsewhere
+    "name": (
+        (lambda v: v.strip() != "" and not {"/", "\\", "\0"} & set(v) and v not in (".", "..")),
+        "a name without '/', '\\' or '..' (it names files)",
+    ),
 }
 
 

@@ -122,3 +122,58 @@ def test_ui_serves_a_sqlite_stores_artifacts_from_beside_it(capsys, tmp_path, mo
     calls.clear()
     run_cli(capsys, "ui", "--tracking-uri", "http://server:5000")
     assert "--artifacts-destination" not in calls[0]  # a server's store: its artifacts are the server's business
+
+
+OUTPUTS = {  # case: (command line after the command, phrase); `data.csv` and the folder `dir` exist
+    "train --save onto a file": (["train", "--save", "data.csv"], "--save data.csv: is a file, not a folder"),
+    "train --save under a file": (["train", "--save", "data.csv/pkg"], "data.csv is a file, not a folder"),
+    "train --save over other files": (["train", "--save", "dir"], "--save dir: exists and is not a forecaster package"),
+    "train --register a/b": (["train", "--register", "a/b"], "--register 'a/b': contains '/'"),
+    "train --register ''": (["train", "--register="], "--register '': is blank"),
+    "train --register ..": (["train", "--register", ".."], "reads as a relative path"),
+    "train --register untracked": (
+        ["train", "--register", "m", "--tracking.enabled", "false"],
+        "--register needs tracking",
+    ),
+    "train --metrics-out a folder": (["train", "--metrics-out", "dir"], "--metrics-out dir: is a folder"),
+    "compare --save-best onto a file": (["compare", "--save-best", "data.csv"], "--save-best data.csv: is a file"),
+    "compare --register a:b": (["compare", "--register", "a:b"], "--register 'a:b': contains ':'"),
+    "tune --best-out a folder": (["tune", "--best-out", "dir"], "--best-out dir: is a folder"),
+    "tune --name ../../x": (["tune", "--name", "../../x"], "'name' must be a name without '/'"),
+    "cross-validation --output a folder": (["cross-validation", "--output", "dir"], "--output dir: is a folder"),
+    "predict --output a folder": (["predict", "--model", "dir", "--output", "dir"], "--output dir: is a folder"),
+    "evaluate --metrics-out under a file": (
+        ["evaluate", "--model", "dir", "--metrics-out", "data.csv/m.json"],
+        "data.csv is a file, not a folder",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", list(OUTPUTS))
+def test_unusable_outputs_are_refused_before_anything_runs(case, capsys, tmp_path, mlflow_uri):
+    (tmp_path / "dir").mkdir()
+    (tmp_path / "dir" / "notes.txt").write_text("mine\n")
+    (tmp_path / "data.csv").write_text("not read: the outputs are checked first\n")
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    args, phrase = OUTPUTS[case]
+    data = [] if args[0] in ("predict", "evaluate") else ["--auto"]  # --auto would read the file at once
+    code, _, err = run_cli(capsys, *args, "--data", "data.csv", *data)
+    assert code == 2 and phrase in err and "Traceback" not in err and len(err.splitlines()) == 1, err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before  # no store, no run, no file
+
+
+@pytest.mark.parametrize(
+    "args, phrase",
+    [
+        (["--trainer.limit_train_batches", "0.0001"], "'trainer.limit_train_batches' 0.0001 of the "),
+        (["--trainer.limit_val_batches", "0.001"], "'trainer.limit_val_batches' 0.001 of the "),
+        (["--model.d_model", "100000"], "lower --model.d_model (100000), --model.d_ff (16)"),
+        (["--model.d_model", "40000", "--data.batch_size", "1"], "needs more than"),  # the weights alone
+        (["--model.name", "lstm", "--model.hidden_size", "200000"], "lower --model.hidden_size (200000)"),
+        (["--model.name", "linear", "--model.moving_avg", "100000001"], "lower --model.moving_avg (100000001)"),
+    ],
+)
+def test_what_the_data_decide_is_refused_before_the_run_opens(args, phrase, capsys, tmp_path, mlflow_uri, wide_csv):
+    code, _, err = run_cli(capsys, "train", "--data", wide_csv, *TINY, *args)
+    assert code == 2 and phrase in err and "Traceback" not in err, err
+    assert not (tmp_path / "mlflow.db").exists()  # no store, so no run left FAILED

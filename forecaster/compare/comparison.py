@@ -29,7 +29,7 @@ from forecaster.compare.table import Row, mark, summarise, to_csv, to_markdown
 from forecaster.config import CLASSICAL, VARIANTS, Config, check_variant, with_variant
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.errors import ConfigError, out_of_range
-from forecaster.fit.checks import check_trainable
+from forecaster.fit.checks import check_deploy, check_trainable
 from forecaster.fit.experiment import WINDOW_ERRORS, Deploy, experiment_name, input_example, refit, train
 from forecaster.scores.intervals import calibrate
 from forecaster.track import tracking
@@ -97,7 +97,7 @@ def compare(
         one `Row` per fit (and per seed of the ensemble), and the ranked summary per variant (see
         `forecaster.compare.table.summarise`); the validation winner's rows and item have `val_winner` True.
     """
-    check_request(cfg, seeds, ensemble_k, register, plan, variants)
+    check_request(cfg, seeds, ensemble_k, register, plan, variants, save_best=save_best)
     say = console.print if console is not None else lambda *args: None
     records = as_records(derived) if derived else None
     cache: dict[str, PreparedData] = {}  # data settings -> prepared data, shared by the variants
@@ -129,18 +129,17 @@ def _hand_back(errors_out: dict | None, errors: dict, fits_out: list | None, fit
 
 
 def check_request(
-    cfg: Config, seeds: int, ensemble_k: int, register: str | None, plan, variants: list[str] = ()
+    cfg: Config, seeds: int, ensemble_k: int, register: str | None, plan, variants: list[str] = (), *, save_best=None
 ) -> None:
-    """The comparison's own options, every variant's settings and the seeds cfg.seed .. cfg.seed + seeds - 1,
-    before its parent run opens (the command line and the Python API alike)."""
+    """The comparison's own options, every variant's settings, the seeds cfg.seed .. cfg.seed + seeds - 1 and
+    where the winner deploys, before its parent run opens (the command line and the Python API alike)."""
     check_at_least("--seeds", seeds, 1)
     if cfg.seed + seeds > SEED_LIMIT:
         raise out_of_range("seed", cfg.seed, f"an integer in [0, {SEED_LIMIT - seeds}] with --seeds {seeds}")
     for variant in variants:
         check_trainable(with_variant(cfg, variant))
     selection.check_ensemble_k(ensemble_k)
-    if register and not cfg.tracking.enabled:
-        raise ConfigError("--register needs tracking: drop --tracking.enabled false, or use --save-best DIR")
+    check_deploy(cfg, save_best, register, save_option="--save-best")
     fanout.check(plan or fanout.Plan(), cfg.tracking.enabled, tracking.tracking_uri(cfg.tracking.uri))
 
 

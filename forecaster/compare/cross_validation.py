@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from forecaster import progress
-from forecaster.atomic import write_file
+from forecaster.atomic import check_file, write_file
 from forecaster.compare import cutoffs
 from forecaster.config import Config, DataConfig, with_variant
 from forecaster.data import notes
@@ -247,6 +247,7 @@ def check_output(path: str | Path) -> Path:
     path = Path(path)
     if path.is_dir() or str(path).endswith(("/", "\\")):
         raise ConfigError(f"--output {path}: is a folder; give a file name ending in {' or '.join(FORMATS)}")
+    check_file(path, "--output")  # and no file where one of its folders should be
     if path.suffix.lower() not in FORMATS:
         raise ConfigError(
             f"--output {path}: unknown format '{path.suffix}'; give a file name ending in {' or '.join(FORMATS)}"

@@ -27,7 +27,7 @@ from forecaster.data.split import SPLITS
 from forecaster.data.times import localize
 from forecaster.data.windows import PreparedData, prepare
 from forecaster.fit import distributed
-from forecaster.models import build_network
+from forecaster.fit.checks import build_sized, check_batches, check_deploy
 from forecaster.nn.common import count_parameters
 from forecaster.scores.interval_metrics import interval_metrics
 from forecaster.scores.intervals import Calibration, calibrate
@@ -89,8 +89,10 @@ def train(
     scored on the test windows (`forecaster.scores.interval_metrics`) and saved with the package.
     `listeners`: `forecaster.progress.FitListener`s of the fit (the tuner's pruning and run tags).
     """
+    check_deploy(cfg, save, register)  # before the data are read: a bad --save or --register costs no fit
     cfg, save, register = distributed.for_this_rank(cfg, save, register, resume)  # DDP: rank 0 logs, saves
     data = prepared if prepared is not None else prepare(cfg.data)
+    check_batches(cfg, data)
     network = build(cfg, data)
     with open_run(cfg, data, nested=nested, resume=resume, derived=derived) as run:
         result = fit_network(cfg, network, data, run, quiet=quiet, listeners=listeners)
@@ -113,7 +115,7 @@ def build(cfg: Config, data: PreparedData) -> nn.Module:
     if cfg.trainer.threads:
         torch.set_num_threads(cfg.trainer.threads)
     seed_all(cfg.seed)
-    network = build_network(cfg.model, data.schema)
+    network = build_sized(cfg, data.schema)  # a network too large for any machine is refused, not allocated
     if network.NEEDS_UNITS:  # naive2 decomposes in the data's units (multiplicative needs them)
         k = data.schema.n_targets
         network.set_units(torch.as_tensor(data.scaler.mean[:k]), torch.as_tensor(data.scaler.scale[:k]))

@@ -6,8 +6,11 @@ type and range, the files are checked against one another, and the weights' name
 read from the safetensors header before the network is built. The network is built under an
 allocation budget of what those weights hold, so sizes that the weights do not back (a crafted
 `context_len` or `d_model`) are refused in milliseconds instead of allocating gigabytes, and its
-shapes are compared with the header's before the weights are read. Every refusal is a
-`PackageError` naming the file and the field.
+shapes are compared with the header's before the weights are read. Values that pass their format's
+checks but that no training could have written (a scale beyond float32, radii below zero) are refused
+too: they would forecast garbage with exit 0. Every file must be a regular file before it is opened
+(a FIFO in its place would block the reader forever). Every refusal is a `PackageError` naming the
+file and the field.
 
 Like `forecaster.serve.package`, this imports neither Lightning, MLflow nor scikit-learn.
 """
@@ -16,10 +19,13 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import stat
 import warnings
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import torch
 from torch import nn
@@ -28,6 +34,7 @@ from torch.utils._device import _device_constructors  # the factories torch.devi
 
 from forecaster.config import Config, load
 from forecaster.data.covariates import covariate_problems
+from forecaster.data.io import FLOAT32_MAX
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema
 from forecaster.errors import ConfigError, PackageError
@@ -47,10 +54,25 @@ def corrupted(file: Path, problem: str) -> PackageError:
     )
 
 
-def read_text(file: Path) -> str:
-    """The file's text, if it exists, is of a plausible size and is UTF-8."""
+def check_regular(file: Path) -> os.stat_result:
+    """The file's status, if it exists and is a regular file (or a link to one): opening a FIFO, a
+    socket or a device to read it could block for ever or read without end."""
     try:
-        size = file.stat().st_size
+        found = file.stat()
+    except FileNotFoundError:
+        raise corrupted(file, "the file is missing") from None
+    except OSError as exc:
+        raise corrupted(file, f"cannot be read ({exc})") from None
+    if not stat.S_ISREG(found.st_mode):
+        kind = "a folder" if stat.S_ISDIR(found.st_mode) else "not a regular file (a FIFO, socket or device)"
+        raise corrupted(file, f"is {kind}")
+    return found
+
+
+def read_text(file: Path) -> str:
+    """The file's text, if it exists, is a regular file of a plausible size and is UTF-8."""
+    try:
+        size = check_regular(file).st_size
         if size > MAX_TEXT_BYTES:
             raise corrupted(file, f"{size} bytes, more than the {MAX_TEXT_BYTES} a package file may have")
         return file.read_text(encoding="utf-8")
@@ -149,7 +171,37 @@ def read_scaler(file: Path, schema: Schema) -> Scaler:
         raise corrupted(file, str(exc)) from None
     if len(scaler.mean) != len(schema.columns):  # calendar features are not scaled
         raise corrupted(file, f"{len(scaler.mean)} columns, but schema.json has {len(schema.columns)} feature columns")
+    problem = next(scaler_problems(scaler), None)
+    if problem:
+        raise corrupted(file, problem)
     return scaler
+
+
+def scaler_problems(scaler: Scaler):
+    """What no training could have fitted (the data are refused beyond float32: `forecaster.data.io`),
+    though `Scaler.from_dict` accepts it as finite: a mean or scale beyond FLOAT32_MAX, or a scale
+    below the rounding error of its mean (a fitted scale is 1.0 or above it: `Scaler.fit`)."""
+    for name, values in (("mean", abs(scaler.mean)), ("scale", scaler.scale)):
+        if (values > FLOAT32_MAX).any():
+            i = int((values > FLOAT32_MAX).argmax())
+            yield f"field '{name}' entry {i} is {values[i]:g}, beyond any value a data file may hold ({FLOAT32_MAX:g})"
+    tiny = scaler.scale < abs(scaler.mean) * float(np.finfo(np.float64).eps)
+    if tiny.any():
+        i = int(tiny.argmax())
+        yield f"field 'scale' entry {i} is {scaler.scale[i]:g}, below the rounding error of its mean {scaler.mean[i]:g}"
+
+
+def check_calibration(file: Path, calibration) -> None:
+    """Radii that no calibration could have made: a residual level's radius is a quantile of absolute
+    errors, so never below zero (a negative one would shrink its interval to the point forecast; a CQR
+    level's may be negative: it narrows the model's own quantiles)."""
+    for i, kind in enumerate(calibration.scores):
+        if kind != "residual":
+            continue
+        tables = [("pooled", calibration.pooled), *((f"series.{k}", r) for k, r in calibration.series.items())]
+        for where, radii in tables:
+            if (radii[i] < 0).any():
+                raise corrupted(file, f"field '{where}' has a negative radius for the level {calibration.levels[i]:g}")
 
 
 def check_agreement(directory: Path, meta: dict[str, Any], cfg: Config, schema: Schema) -> None:
@@ -177,6 +229,7 @@ def build_checked(weights: Path, cfg: Config, schema: Schema, *, config_file: Pa
     from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
+    check_regular(weights)
     try:
         with safe_open(str(weights), framework="pt") as f:
             found = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}  # noqa: SIM118 (header only)

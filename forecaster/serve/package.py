@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from forecaster import __version__
-from forecaster.atomic import asides, replace_dir, write_file
+from forecaster.atomic import asides, check_folder, replace_dir, write_file
 from forecaster.config import Config, dump_yaml
 from forecaster.data.future import model_inputs, read_input
 from forecaster.data.scaling import Scaler
@@ -86,13 +86,17 @@ def save_package(
     return replace_dir(directory, build)
 
 
-def check_target(directory: Path) -> None:
-    """A package may replace an earlier package or ensemble package, never other files."""
+def check_target(directory: str | Path, option: str = "--save") -> Path:
+    """A package may replace an earlier package or ensemble package, never other files, and goes to a
+    folder that can be made (`forecaster.atomic.check_folder`). Checked before the fit (`option`: the
+    command's flag, named in the message) and again when saving."""
+    directory = check_folder(directory, option)
     is_package = (directory / META).is_file() or (directory / ENSEMBLE).is_file()
     if directory.exists() and any(directory.iterdir()) and not is_package:
         raise PackageError(
-            f"{directory}: exists and is not a forecaster package; choose another --save / --save-best directory"
+            f"{option} {directory}: exists and is not a forecaster package; choose another folder (or empty it)"
         )
+    return directory
 
 
 def check_present(directory: str | Path) -> Path:
@@ -281,13 +285,16 @@ class ForecastPackage:
 def read_calibration(path: Path, schema: Schema) -> intervals.Calibration | None:
     """`intervals.json`, checked, or None for a package saved without intervals."""
     file = path / intervals.FILE
-    if not file.is_file():
+    if not (file.exists() or file.is_symlink()):
         return None
     try:
-        raw = json.loads(checks.read_text(file))
+        raw = json.loads(checks.read_text(file))  # a FIFO or a folder in its place is refused, not waited on
     except ValueError as exc:
         raise checks.corrupted(file, f"not valid JSON ({exc})") from None
-    return intervals.Calibration.from_dict(raw, horizon=schema.horizon, n_targets=schema.n_targets, file=str(file))
+    shape = {"horizon": schema.horizon, "n_targets": schema.n_targets}
+    calibration = intervals.Calibration.from_dict(raw, **shape, file=str(file))
+    checks.check_calibration(file, calibration)
+    return calibration
 
 
 def write_csv(table: pd.DataFrame, output: str | Path) -> None:

@@ -41,6 +41,39 @@ def tracking_uri(configured: str | None = None) -> str:
     return configured or os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_URI
 
 
+MODEL_NAME_LIMIT = 256  # the model registry's column for a registered model's name (String(256))
+
+
+def check_model_name(name: str | None, *, tracked: bool, option: str = "--register") -> str | None:
+    """`name` as a registered model's name, checked by MLflow's own rules before anything runs (MLflow
+    checks it only when the model is registered, after the fit): not blank, no '/', ':', '\\' or '%'
+    (mlflow.utils.validation._validate_model_name and the file store's additions), not a path that
+    normalises to another name ('.', '..', 'a//b', 'a/..'), at most MODEL_NAME_LIMIT characters;
+    and tracking on, since the registry is the tracking store's. None: nothing to register."""
+    import posixpath
+
+    if name is None:
+        return None
+    if not name.strip():
+        problem = "is blank"
+    elif bad := sorted(set("/:\\%") & set(name)):
+        problem = f"contains {' '.join(repr(c) for c in bad)}"
+    elif posixpath.normpath(name) != name or name.startswith(".."):
+        problem = "reads as a relative path ('.' or '..')"
+    elif len(name) > MODEL_NAME_LIMIT:
+        problem = f"has {len(name)} characters, more than the registry's {MODEL_NAME_LIMIT}"
+    else:
+        problem = None
+    if problem:
+        raise ConfigError(
+            f"{option} {name!r}: {problem}; a registered model's name is letters, digits and "
+            "'-', '_', '.' or spaces (e.g. --register sales-forecast)"
+        )
+    if not tracked:
+        raise ConfigError(f"{option} needs tracking: drop --tracking.enabled false, or save a package instead")
+    return name
+
+
 def configure_mlflow(uri: str | None) -> None:
     """Point MLflow at `tracking_uri(uri)`, without artifact progress bars (unless the user set them)."""
     import mlflow

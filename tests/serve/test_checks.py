@@ -4,6 +4,7 @@ unpickled, and a save over a package never loses it. Each refusal: exit 2, one m
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import shutil
 import time
@@ -19,8 +20,9 @@ from forecaster.config import load
 from forecaster.data.windows import prepare
 from forecaster.errors import PackageError
 from forecaster.models import build_network
+from forecaster.scores import intervals
 from forecaster.serve import checks as package_checks
-from forecaster.serve.package import CONFIG, META, SCALER, SCHEMA, ForecastPackage
+from forecaster.serve.package import CONFIG, META, SCALER, SCHEMA, WEIGHTS, ForecastPackage
 from forecaster.serve.pyfunc import package_artifact
 
 SMALL = {
@@ -69,6 +71,20 @@ def _scale(pkg: Path, text: str) -> None:
     (pkg / SCALER).write_text(json.dumps(raw).replace(json.dumps(raw["scale"]), f"[{text}, 1.0, 1.0]"))
 
 
+def _radii(pkg: Path, radius: float) -> None:
+    """An intervals.json of one residual level (80) whose every radius is `radius`."""
+    pooled = [[[radius] * 3] * 6]  # (levels, horizon, targets)
+    raw = {"format_version": intervals.FORMAT_VERSION, "method": "split-conformal", "levels": [80.0]}
+    raw |= {"scores": ["residual"], "n_windows": 10, "pooled": pooled, "series": {}}
+    (pkg / intervals.FILE).write_text(json.dumps(raw))
+
+
+def _fifo(file: Path) -> None:
+    """A FIFO in place of `file`: opened for reading, it would block until a writer came."""
+    file.unlink()
+    os.mkfifo(file)
+
+
 TAMPERED = {  # case: (edit of the package, file named, phrase)
     "meta is a list": (lambda p: (p / META).write_text("[1, 2]"), META, "expected a JSON object"),
     "meta variant": (lambda p: _edit_json(p / META, variant=7), META, "field 'variant' must be a string"),
@@ -88,6 +104,17 @@ TAMPERED = {  # case: (edit of the package, file named, phrase)
     "config type": (lambda p: _edit_config(p, data__horizon="six"), CONFIG, "data.horizon"),
     "horizon disagrees": (lambda p: _edit_config(p, data__horizon=12), SCHEMA, "horizon 6 disagrees with config.yaml"),
     "missing file": (lambda p: (p / SCALER).unlink(), SCALER, "the file is missing"),
+    "scale 1e300": (lambda p: _scale(p, "1e300"), SCALER, "field 'scale' entry 0 is 1e+300, beyond any value"),
+    "mean 1e300": (lambda p: _edit_json(p / SCALER, mean=[0, -1e300, 0]), SCALER, "field 'mean' entry 1 is 1e+300"),
+    "scale 1e-300": (
+        lambda p: _edit_json(p / SCALER, mean=[1e6, 0, 0], scale=[1e-300, 1, 1]),
+        SCALER,
+        "field 'scale' entry 0 is 1e-300, below the rounding error of its mean",
+    ),
+    "negative radius": (lambda p: _radii(p, -0.5), intervals.FILE, "field 'pooled' has a negative radius"),
+    "schema FIFO": (lambda p: _fifo(p / SCHEMA), SCHEMA, "is not a regular file (a FIFO"),
+    "weights FIFO": (lambda p: _fifo(p / WEIGHTS), WEIGHTS, "is not a regular file (a FIFO"),
+    "intervals FIFO": (lambda p: os.mkfifo(p / intervals.FILE), intervals.FILE, "is not a regular file (a FIFO"),
 }
 
 
@@ -100,6 +127,12 @@ def test_a_tampered_package_is_refused_naming_the_file_and_field(pkg, wide_csv, 
     assert code == 2 and out == "", err
     assert f"{pkg / file}: " in err and phrase in err, err
     assert err.count("error:") == 1 and "Traceback" not in err
+
+
+def test_radii_of_zero_are_a_calibration(pkg, wide_csv, capsys):
+    _radii(pkg, 0.0)  # a perfect fit on validation: intervals as wide as the point forecast
+    code, out, err = run_cli(capsys, "predict", "--model", pkg, "--data", wide_csv, "--level", "80")
+    assert code == 0 and out.splitlines()[0].startswith("date,a,a-lo-80,a-hi-80"), err
 
 
 def test_the_untampered_package_forecasts(pkg, wide_csv, capsys):
@@ -237,3 +270,15 @@ def test_a_package_left_aside_by_a_killed_save_is_named(pkg, tmp_path, wide_csv,
     assert code == 2 and f"the previous package at {aside}" in err and f"mv {aside} {pkg}" in err
     aside.rename(pkg)
     assert ForecastPackage.load(pkg).schema.context_len == 24
+
+
+def test_a_saved_package_is_readable_by_others_under_umask_022(saved, tmp_path):
+    """A separate serving account reads the package: folder 0755, files 0644 (not 0700 / 0600)."""
+    old = os.umask(0o022)
+    try:
+        out = ForecastPackage.load(saved).save(tmp_path / "served")
+    finally:
+        os.umask(old)
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert {p.name: p.stat().st_mode & 0o777 for p in out.iterdir()} == {p.name: 0o644 for p in out.iterdir()}
+    assert (out / WEIGHTS).is_file()
