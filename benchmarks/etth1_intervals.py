@@ -18,12 +18,13 @@ keep mse (of the median), coverage_80, coverage_90, width_80, width_90, msis and
 from __future__ import annotations
 
 import argparse
-import fcntl
 import json
 import statistics
 import sys
 from collections import defaultdict
 from pathlib import Path
+
+from filelock import FileLock
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -111,8 +112,7 @@ def main() -> None:
         return
     new = run(args)
     out.parent.mkdir(parents=True, exist_ok=True)
-    with open(out.with_suffix(".lock"), "w") as lock:  # setups may run as parallel processes
-        fcntl.flock(lock, fcntl.LOCK_EX)
+    with FileLock(out.with_suffix(".lock")):  # setups may run as parallel processes
         rows = merge(new, out)
         out.write_text(json.dumps(rows, indent=2))
     print(table(rows))

@@ -282,8 +282,12 @@ def environment(args) -> dict:
 
 
 def _cpuinfo() -> list[str]:
-    path = Path("/proc/cpuinfo")
-    return path.read_text().splitlines() if path.exists() else []
+    """The lines of /proc/cpuinfo (Linux only; its `model name` is the CPU's marketing name); none elsewhere or
+    when unreadable, and `environment` falls back to platform.processor()."""
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
 
 
 def run(args) -> dict:

@@ -1,11 +1,12 @@
 """Where a run's local state lives, and who owns a run: the store's lock, checkpoint folders, process tags.
 
-Standard library only (no MLflow, no torch), so the CLI can use it before anything heavy loads.
+Light imports only (the standard library, `filelock`, `psutil`; no MLflow, no torch), so the CLI can
+use it before anything heavy loads. Portable: no `fcntl`, no `/proc`, so it runs on Linux, macOS and Windows.
 
 - A new SQLite store is created and migrated by MLflow on first use; two processes doing that at
   once race on the schema migration and one crashes. `store_lock(uri)` serialises that first use
-  with `fcntl.flock` on a lock file beside the database (`mlflow.db.lock`); other stores (a tracking
-  server) need no lock.
+  with a `filelock.FileLock` on a lock file beside the database (`mlflow.db.lock`); other stores (a
+  tracking server) need no lock.
 - A run's checkpoints are kept beside the store, so a run can be resumed after the process died:
   for `sqlite:///path/mlflow.db` in `path/checkpoints/<run_id>/`; for any other store (a tracking
   server) in `./checkpoints/<run_id>/`. `FORECASTER_CHECKPOINT_DIR` overrides the folder for every
@@ -13,8 +14,8 @@ Standard library only (no MLflow, no torch), so the CLI can use it before anythi
 - A SQLite store keeps its artifacts beside the database, in `path/mlartifacts/` (`artifact_root`),
   wherever the command runs from; MLflow's own default, `./mlruns` of the working directory, would
   scatter them. A tracking server keeps its own artifact location.
-- A run records the host and the process (pid and its start time) that runs it, so the next command
-  can tell a RUNNING run whose process died (kill -9, power loss) from one still going.
+- A run records the host and the process (pid and its creation time, from `psutil`) that runs it, so
+  the next command can tell a RUNNING run whose process died (kill -9, power loss) from one still going.
 """
 
 from __future__ import annotations
@@ -26,8 +27,16 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 
+import psutil
+from filelock import FileLock
+
 CHECKPOINT_ENV = "FORECASTER_CHECKPOINT_DIR"
-HOST_TAG, PID_TAG, PID_START_TAG = "forecaster.host", "forecaster.pid", "forecaster.pid_start"
+# The creation time is seconds since the epoch (psutil). Its tag is not the `forecaster.pid_start` of earlier
+# versions (clock ticks since boot, from /proc): comparing the two would call a live run of an older version dead.
+HOST_TAG, PID_TAG, PID_START_TAG = "forecaster.host", "forecaster.pid", "forecaster.pid_created"
+# How far two readings of one process's creation time may differ: psutil derives it from the boot time,
+# which shifts when the system clock is stepped. A reused pid belongs to a process started much later.
+START_TOLERANCE_S = 2.0
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -41,20 +50,18 @@ def sqlite_path(uri: str) -> Path | None:
 
 @contextlib.contextmanager
 def store_lock(uri: str) -> Iterator[None]:
-    """Hold an exclusive lock beside a SQLite database while the block runs (no-op for other stores)."""
+    """Hold an exclusive lock beside a SQLite database while the block runs (no-op for other stores).
+
+    Blocks until another holder, in this process or another, is done; the OS releases the lock if
+    its holder dies, so a killed process never leaves the store locked."""
     database = sqlite_path(uri)
     if database is None:
         yield
         return
-    import fcntl
-
     database.parent.mkdir(parents=True, exist_ok=True)
-    with open(database.with_name(database.name + ".lock"), "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # blocks until the other process is done; released on close
-        try:
-            yield
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
+    # thread_local=False: one lock object per call, so two threads contend like two processes do
+    with FileLock(database.with_name(database.name + ".lock"), thread_local=False, is_singleton=False):
+        yield
 
 
 def artifact_root(uri: str) -> Path | None:
@@ -88,24 +95,23 @@ def checkpoint_dir(uri: str, run_id: str) -> Path:
     return checkpoint_root(uri) / run_id
 
 
-def _stat(pid: int) -> list[str] | None:
-    """The fields of /proc/PID/stat after the name (Linux): [state, ppid, ...]; None elsewhere or if gone."""
+def _created(pid: int) -> float | None:
+    """The creation time of process `pid` (seconds since the epoch), to tell a reused pid apart; None if
+    it is gone or cannot be read."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
+        return psutil.Process(pid).create_time()
+    except psutil.Error:
         return None
-    return stat.rsplit(")", 1)[1].split()  # the name in (...) may hold spaces and parentheses
-
-
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot, to tell a reused pid apart."""
-    fields = _stat(pid)
-    return fields[19] if fields else None  # field 22 of stat
 
 
 def process_tags() -> dict[str, str]:
-    """Tags naming this process: host, pid and (where known) the pid's start time."""
-    return {HOST_TAG: socket.gethostname(), PID_TAG: str(os.getpid()), PID_START_TAG: _start_time(os.getpid()) or ""}
+    """Tags naming this process: host, pid and (where known) the pid's creation time."""
+    created = _created(os.getpid())
+    return {
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: str(os.getpid()),
+        PID_START_TAG: f"{created:.3f}" if created is not None else "",
+    }
 
 
 def process_died(tags: dict[str, str]) -> bool:
@@ -114,13 +120,15 @@ def process_died(tags: dict[str, str]) -> bool:
         return False
     pid = int(tags[PID_TAG])
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        process = psutil.Process(pid)
+        zombie = process.status() == psutil.STATUS_ZOMBIE  # exited, not yet reaped by its parent
+        created = process.create_time()
+    except psutil.NoSuchProcess:
         return True
-    except PermissionError:
-        pass  # alive, another user's
-    fields = _stat(pid)
-    if fields is None:
-        return False
-    started = tags.get(PID_START_TAG)
-    return fields[0] == "Z" or (bool(started) and fields[19] != started)  # a zombie, or the pid was reused
+    except psutil.Error:
+        return False  # alive but not ours to inspect (another user's, access denied): leave it
+    try:
+        started = float(tags.get(PID_START_TAG) or "nan")
+    except ValueError:
+        started = float("nan")  # unreadable: judge by existence alone
+    return zombie or abs(created - started) > START_TOLERANCE_S  # NaN compares False: no start time known
