@@ -242,11 +242,19 @@ class MultiHeadAttention(nn.Module):
         """The dynamic switch: the best-rated tokens global, the others local (`forecaster.nn.switch`)."""
         N = x.shape[1]
         n_global = switch.n_global(N, self.global_share)
-        positions, bias = switch.select(self.scorer(x).squeeze(-1), n_global, explore=self.training)
+        positions, bias = switch.select(self._scores(x), n_global, explore=self.training)
         if need_weights:
             return switch.switch_weights(q, k, v, positions, bias, window=self.window)
         block = block_size(N, self.window)
         return switch.switch_attention(q, k, v, positions, bias, window=self.window, block=block, dropout_p=p), None
+
+    def _scores(self, x: torch.Tensor) -> torch.Tensor:
+        """The switch's token scores (B, N), in float32 even under mixed precision: bfloat16's 8-bit
+        mantissa ties nearby scores, and the top-k then picks among the ties arbitrarily (5% of
+        sequences got other global tokens than the float32 forecast would), so the tokens chosen in a
+        bf16-mixed fit are those the float32 package chooses."""
+        with torch.autocast(x.device.type, enabled=False):
+            return self.scorer(x.to(self.scorer.weight.dtype)).squeeze(-1)  # the weights: float32 (or 64)
 
     def _heads(self, group: HeadGroup, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """The group's heads of each (B, nh, ., hd) tensor (the tensor itself when it has them all)."""

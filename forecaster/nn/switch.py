@@ -119,7 +119,7 @@ def switch_attention(
     if blockwise is None:
         blockwise = math.ceil(N / b) * b * (b + window + positions.shape[1] - 1) < N * N
     if not blockwise:  # short: the additive mask's math path is cheaper than the extra feature's copies
-        mask = dense_bias(positions, bias, N, window)
+        mask = dense_bias(positions, bias.to(q.dtype), N, window)  # SDPA: a float mask of the query's dtype
         return F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=dropout_p)
     q, k, v = _bias_in_keys(q, k, v, positions, bias)
     out = _blockwise(q, k, v, positions, window=window, dropout_p=dropout_p, block=b, scale=hd**-0.5)

@@ -7,6 +7,7 @@ import torch
 
 from forecaster.nn.attention import MultiHeadAttention, dense_attention, local_attention
 from forecaster.nn.masks import causal_mask, local_mask
+from forecaster.nn.patterns import PATTERNS
 
 
 @pytest.mark.parametrize("T", [1, 5, 16, 17, 40, 63])
@@ -120,3 +121,31 @@ def test_bad_arguments_are_value_errors():
         MultiHeadAttention(d_model=8, n_heads=0)
     with pytest.raises(ValueError, match=r"attention dropout must be in \[0, 1\), got 1.0"):
         MultiHeadAttention(d_model=8, n_heads=2, dropout=1.0)
+
+
+@pytest.mark.parametrize("pattern", list(PATTERNS))
+@pytest.mark.parametrize("need_weights", [False, True])
+def test_every_pattern_runs_under_bf16_autocast_close_to_float32_with_finite_gradients(pattern, need_weights):
+    """`trainer.precision bf16-mixed` runs the layer under autocast: 101 tokens and a window of 4 take
+    the blockwise local kernel (and the switch's), need_weights the dense masked reference."""
+    torch.manual_seed(0)
+    layer = MultiHeadAttention(d_model=16, n_heads=2, pattern=pattern, window=4).eval()
+    x = torch.randn(3, 101, 16, requires_grad=True)
+    memory = torch.randn(3, 40, 16) if pattern == "cross" else None
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = layer(x, memory, need_weights=need_weights)
+    out.float().square().sum().backward()
+    assert out.dtype == torch.bfloat16 and torch.isfinite(x.grad).all()
+    reference, _ = layer(x, memory)
+    assert torch.allclose(out.float(), reference, atol=0.03)
+
+
+def test_the_switch_chooses_the_same_global_tokens_under_bf16_autocast_as_in_float32():
+    """bf16 scores tie nearby tokens; the switch scores in float32 so a bf16-mixed fit and its float32
+    forecast choose alike."""
+    torch.manual_seed(0)
+    layer = MultiHeadAttention(d_model=16, n_heads=2, pattern="dynamic", window=4).eval()
+    x = torch.randn(32, 84, 16)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        mixed = layer._scores(x)
+    assert mixed.dtype == torch.float32 and torch.equal(mixed, layer._scores(x))
