@@ -188,8 +188,8 @@ class TrainerConfig:
     """The share of validation batches per epoch."""
     deterministic: bool = lightning(default=False)
     """Use deterministic algorithms only (slower; the same result on each run)."""
-    accelerator: str = lightning(default="cpu")
-    """Lightning's accelerator: cpu, gpu, cuda, mps or auto."""
+    accelerator: str = lightning(default="auto")
+    """Lightning's accelerator: auto (a GPU when torch sees one, else the CPU), cpu, gpu, cuda or mps."""
     devices: int | str = lightning(default=1)
     """Devices to fit on: a count, -1 (all) or auto."""
     strategy: str = lightning(default="auto")

@@ -11,7 +11,8 @@ ends (`leave_unless_rank_zero`). A rank is read from the variables the launchers
 All processes of one fit must build the same Lightning callbacks (a checkpoint save is a collective
 step), so a multi-process fit keeps no per-epoch resume checkpoint (`forecaster.fit.checkpoints` is for
 one-process fits); its best weights still are, on rank 0. On CPU each process gets its share of
-the cores (`forecaster.fit.threads.threads_per_fit`), so N processes do not oversubscribe them.
+the cores (`forecaster.fit.threads.threads_per_fit`), so N processes do not oversubscribe them (`on_cpu`:
+`trainer.accelerator` cpu, or its default auto on a machine without a GPU).
 """
 
 from __future__ import annotations
@@ -43,6 +44,16 @@ def processes(trainer) -> tuple[int, int]:
     return here, max(here * trainer.num_nodes, int(os.environ.get("WORLD_SIZE") or 1))
 
 
+def on_cpu(trainer) -> bool:
+    """Whether the fit of `trainer` (a `TrainerConfig`) runs on the CPU: `accelerator` cpu, or auto
+    where torch sees no GPU (Lightning's own choice: CUDA, then Apple's MPS, then the CPU)."""
+    if trainer.accelerator != "auto":
+        return trainer.accelerator == "cpu"
+    import torch
+
+    return not (torch.cuda.is_available() or torch.backends.mps.is_available())
+
+
 def for_this_rank(cfg, save, register, resume):
     """`(cfg, save, register)` as this process of the fit should use them: unchanged for a
     one-process fit; without tracking, package or registration on ranks other than 0. A
@@ -53,7 +64,7 @@ def for_this_rank(cfg, save, register, resume):
         return cfg, save, register
     if resume:
         raise ConfigError("--resume continues one-process fits only: drop --trainer.devices / --trainer.num_nodes")
-    if cfg.trainer.accelerator == "cpu":
+    if on_cpu(cfg.trainer):
         from forecaster.fit.threads import threads_per_fit
 
         cfg = replace(cfg, trainer=replace(cfg.trainer, threads=threads_per_fit(here)))

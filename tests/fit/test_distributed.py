@@ -75,3 +75,15 @@ def test_a_two_process_cpu_ddp_fit_logs_one_finished_run_and_saves_one_package(t
     package = load_any(str(tmp_path / "pkg"))
     forecast = package.forecast(package.read(wide_csv))
     assert len(forecast) == 6 and np.isfinite(forecast[["a", "b", "c"]].to_numpy()).all()
+
+
+def test_the_default_accelerator_auto_is_the_cpu_where_torch_sees_no_gpu(monkeypatch):
+    """Where it runs decides whether DDP processes share the cores: auto is the CPU without a GPU."""
+    trainer = Config().trainer
+    assert trainer.accelerator == "auto" and distributed.on_cpu(trainer)
+    monkeypatch.setattr("torch.cuda.is_available", lambda: True)
+    assert not distributed.on_cpu(trainer)
+    trainer.accelerator = "cpu"
+    assert distributed.on_cpu(trainer)
+    trainer.accelerator = "gpu"
+    assert not distributed.on_cpu(trainer)
