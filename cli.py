@@ -249,7 +249,7 @@ def cmd_predict(args, given) -> int:
     from forecaster.serve.package import write_csv
 
     levels = parse_levels(args.level) if args.level is not None else None  # checked before anything is read
-    package = load_any(args.model)
+    package = load_any(args.model, device=args.device)
     frame = package.read(args.data)
     report(frame.diagnostics)
     table = package.forecast(frame, args.horizon, levels)
@@ -268,7 +268,8 @@ def cmd_evaluate(args, given) -> int:
 
     check_at_least("--backtest-windows", args.backtest_windows, 0)
     check_at_least("--step", args.step, 1)
-    metrics = evaluate_package(load_any(args.model), args.data, backtest_windows=args.backtest_windows, step=args.step)
+    package = load_any(args.model, device=args.device)
+    metrics = evaluate_package(package, args.data, backtest_windows=args.backtest_windows, step=args.step)
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
     if args.metrics_out:

@@ -206,6 +206,9 @@ def _cross_validation(sub) -> None:
     sub.add_subcommand("cross-validation", cv, help="forecast several cutoffs per series, each from a fit before it")
 
 
+DEVICE_HELP = "where the network runs: cpu, cuda, cuda:N, mps or auto (a GPU if torch sees one); default cpu"
+
+
 def _predict(sub) -> None:
     predict = _command(PREDICT_EXAMPLES, description="Forecast the next horizon steps of every series.")
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
@@ -213,6 +216,7 @@ def _predict(sub) -> None:
     predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
     predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
     predict.add_argument("--level", help="prediction intervals, e.g. 80,90: adds <col>-lo-80, <col>-hi-80, ...")
+    predict.add_argument("--device", default="cpu", help=DEVICE_HELP)
     sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")
 
 
@@ -223,6 +227,7 @@ def _evaluate(sub) -> None:
     evaluate.add_argument("--metrics-out", metavar="FILE", help="write the metrics as JSON")
     evaluate.add_argument("--backtest-windows", type=int, default=0, help="rolling origins to score (0: off)")
     evaluate.add_argument("--step", type=int, default=1, help="steps between rolling origins")
+    evaluate.add_argument("--device", default="cpu", help=DEVICE_HELP)
     sub.add_subcommand("evaluate", evaluate, help="test-split metrics and an optional rolling-origin backtest")
 
 

@@ -47,14 +47,23 @@ class Model:
         return "ensemble" if isinstance(self.package, EnsemblePackage) else self.package.cfg.variant()
 
     def predict(
-        self, df: pd.DataFrame | None = None, *, level: list[float] | None = None, horizon: int | None = None
+        self,
+        df: pd.DataFrame | None = None,
+        *,
+        level: list[float] | None = None,
+        horizon: int | None = None,
+        device: str | None = None,
     ) -> pd.DataFrame:
         """The `horizon` steps (default: the trained horizon) after `df`, or after the history the model
-        was fit on: `unique_id, ds, <name>[, <name>-lo-<level>, <name>-hi-<level>, ...]`."""
+        was fit on: `unique_id, ds, <name>[, <name>-lo-<level>, <name>-hi-<level>, ...]`. `device`
+        (cpu, cuda, cuda:N, mps, auto) moves the model there first, and it stays; None: where it is."""
         from forecaster.data.notes import report
         from forecaster.errors import ConfigError
         from forecaster.scores.intervals import parse_levels
+        from forecaster.serve.devices import resolve
 
+        if device is not None:
+            self.package.to(resolve(device, option="device"))
         levels = parse_levels(",".join(str(v) for v in level)) if level else None
         source = df if df is not None else self.history
         if source is None:
@@ -208,11 +217,12 @@ def cross_validation(
         return cv.run(cfg, variants=variants, n_windows=n_windows, step=step, refit=refit).table
 
 
-def load(model: str | Path) -> Model:
-    """A package folder (`save`, `--save`, `--save-best`) or an MLflow model URI (`models:/name@champion`)."""
+def load(model: str | Path, *, device: str = "cpu") -> Model:
+    """A package folder (`save`, `--save`, `--save-best`) or an MLflow model URI (`models:/name@champion`),
+    forecasting on `device`: cpu (a forecast is a small batch), cuda, cuda:N, mps or auto."""
     from forecaster.serve.loading import load_any
 
-    return Model(load_any(model))
+    return Model(load_any(model, device=device, option="device"))
 
 
 def _config(path: str, horizon: int | None, config, settings: dict, *, auto: bool, refit: bool, probe: bool = True):

@@ -51,6 +51,20 @@ class Network(nn.Module):
             raise TypeError(f"{cls.__name__} must declare {', '.join(missing)} (forecaster.nn.common.Network)")
 
 
+def device_of(module: nn.Module) -> torch.device:
+    """Where `module` runs: the device of its first parameter or buffer; the CPU for a module with
+    neither (a classical model, whose numpy forward takes its input from any device)."""
+    for tensor in (*module.parameters(), *module.buffers()):
+        return tensor.device
+    return torch.device("cpu")
+
+
+def to_device(tensors, device: torch.device) -> list:
+    """`tensors` (a network's inputs, None for a covariate it is not given) on `device`. The callers
+    (scoring, the package's forecast) move inputs to the network, never the network itself."""
+    return [None if t is None else t.to(device) for t in tensors]
+
+
 def raise_first(problems: list[str]) -> None:
     """The first of `problems` (messages of what is wrong with a network's arguments) as a ValueError."""
     if problems:

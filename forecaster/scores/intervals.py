@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader
 
 from forecaster.data.windows import PreparedData, WindowDataset, collate_batch
 from forecaster.errors import ConfigError, PackageError
+from forecaster.nn.common import device_of, to_device
 from forecaster.scores.metrics import error_scale
 
 CALIBRATED_LEVELS = (50.0, 80.0, 90.0, 95.0)  # 95: MSIS; 50/80/90: the quantiles of `mql`
@@ -178,12 +179,13 @@ def forecast_batch(
 ) -> tuple[np.ndarray, np.ndarray | None, np.ndarray]:
     """Point forecasts (B, H, K), quantile forecasts (B, H, K, Q) or None, and scales (B, 1, K) of
     windows x (B, L, F) with their covariates, float64. `network` (a `forecaster.nn.common.Network`)
-    must be in eval mode."""
+    must be in eval mode; x and the covariates go to the network's device, the forecasts come back."""
+    inputs = to_device((x, *covariates), device_of(network))
     if network.HAS_QUANTILES:
-        q = network.quantile_forecast(x, *covariates)
+        q = network.quantile_forecast(*inputs).cpu()
         point, quantiles = q[..., network.median].double().numpy(), q.double().numpy()
     else:
-        point, quantiles = network(x, *covariates).double().numpy(), None
+        point, quantiles = network(*inputs).cpu().double().numpy(), None
     return point, quantiles, np.asarray(error_scale(x, n_targets, "naive"), dtype=np.float64)
 
 

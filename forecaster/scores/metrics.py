@@ -18,6 +18,7 @@ from forecaster.config import YARDSTICKS
 from forecaster.data.scaling import Scaler
 from forecaster.data.windows import PreparedData, WindowDataset, collate_batch
 from forecaster.errors import DataError
+from forecaster.nn.common import device_of, to_device
 
 
 class NonFiniteMetrics(DataError):
@@ -44,9 +45,10 @@ def evaluate(
     scale = torch.as_tensor(scaler.scale[: dataset.n_targets], dtype=torch.float64)
     sums = torch.zeros(4, dtype=torch.float64)
     window_se, predictions, count, seconds = [], [], 0, 0.0
+    device = device_of(network)  # the inputs go where the network is (`forecaster evaluate --device`)
     for x, y, *covariates in DataLoader(dataset, batch_size=batch_size, shuffle=False, collate_fn=collate_batch):
         start = time.perf_counter()
-        pred = network(x, *covariates)
+        pred = network(*to_device((x, *covariates), device)).cpu()  # .cpu() waits for a GPU: timed with it
         seconds += time.perf_counter() - start
         err = (pred - y).double()  # (B, H, T), NaN where a target was filled: counted nowhere
         seen = ~torch.isnan(err)

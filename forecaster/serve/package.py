@@ -42,8 +42,10 @@ from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
 from forecaster.data.times import localize, same_freq
 from forecaster.errors import DataError, PackageError
+from forecaster.nn.common import device_of, to_device
 from forecaster.scores import intervals
 from forecaster.serve import checks
+from forecaster.serve.devices import resolve
 
 FORMAT_VERSION = 1
 META, CONFIG, SCHEMA, SCALER, WEIGHTS = (
@@ -163,6 +165,13 @@ class ForecastPackage:
             network.set_units(torch.as_tensor(scaler.mean[:k]), torch.as_tensor(scaler.scale[:k]))
         return cls(cfg, schema, scaler, network.eval(), path, calibration=read_calibration(path, schema))
 
+    def to(self, device: str | torch.device) -> ForecastPackage:
+        """Forecast on `device` (cpu, cuda, cuda:N, mps or auto: `forecaster.serve.devices.resolve`,
+        which refuses one this machine lacks): the network moves there, its inputs follow it. A
+        classical model has no weights to move: it fits on the CPU wherever its inputs are."""
+        self.network.to(resolve(device) if isinstance(device, str) else device)
+        return self
+
     def read(self, source: str | Path | pd.DataFrame, *, fit_on_train: bool = False) -> SeriesFrame:
         """Read and validate recent history as the schema says (its layout, columns and time-stamp
         convention; the training config says how to read: delimiter, fill, sort, outliers);
@@ -209,11 +218,11 @@ class ForecastPackage:
     def predict_array(self, frame: SeriesFrame, horizon: int | None = None) -> np.ndarray:
         """Forecasts on the original scale: (series, H, K)."""
         h = self._horizon(horizon)
-        inputs = self.inputs(frame)  # x (series, L, F) [, future, static]
+        inputs = to_device(self.inputs(frame), device_of(self.network))  # x (series, L, F) [, future, static]
         was_training = self.network.training  # an in-memory package's network may still be in train mode
         self.network.eval()
         try:
-            pred = self.network(*inputs)[:, :h].numpy().astype(np.float64)  # (series, h, K)
+            pred = self.network(*inputs)[:, :h].cpu().numpy().astype(np.float64)  # (series, h, K)
         finally:
             self.network.train(was_training)
         return self.scaler.inverse(pred)
