@@ -13,6 +13,32 @@ accepts only a model that forecaster logged, and downloads and checks its packag
 
 MLflow is imported where it is used, so `forecaster.serve.package` can hand a URI here without paying
 for MLflow on the local path.
+
+A logged model carries everything it needs, so that `mlflow models serve` with a fresh environment
+(`--env-manager virtualenv` or `uv`), `mlflow models build-docker` and managed endpoints can import
+it, not only `--env-manager local` in a venv that has forecaster installed:
+
+- the `forecaster` package itself, as `code_paths` (the package folder, copied into the model's
+  `code/`; MLflow puts `code/` first on `sys.path` before it runs the model's code file). Chosen
+  over logging a wheel built at log time: it is exactly the code that logged the model (an editable
+  install's uncommitted edits included, with no build step, no build backend, no network at log
+  time), and it needs no requirement line pointing at a file (MLflow resolves the requirements from
+  the model's folder, so a relative `wheels/...whl` line would work, but building a wheel per
+  training run is slower and brings nothing a platform needs). `forecaster` is deliberately NOT a
+  requirement line: no index is asked for a package of that name, which may be someone else's.
+  (Loaded in a process that has already imported forecaster, the model runs with that one: Python
+  resolves `forecaster.*` through the imported package, whatever `sys.path` says.)
+- its runtime requirements (`requirements`): the names in pyproject.toml's `dependencies` (the
+  checkout's, or the installed distribution's metadata; extras left out), each pinned to the version installed when the
+  model was logged (a consistent, tested set, which `python_env.yaml` then resolves),
+  statsforecast only when a classical model is inside (the forecast path imports it for nothing
+  else). A local version label is dropped: the line for torch is `torch==2.13.0`, never
+  `torch==2.13.0+cpu` (a build only PyTorch's own index holds), so whether the environment gets the
+  CPU or a CUDA build is the environment's choice: its pip index, `--find-links` or constraints, as
+  for any install of torch.
+
+Models logged before this carry no `code/` and import `forecaster.loading` / `forecaster.pyfunc`
+(the top-level re-exports) from an installed forecaster: they still load with `--env-manager local`.
 """
 
 from __future__ import annotations
@@ -27,6 +53,9 @@ from forecaster.track import tracking
 PACKAGE_ARTIFACT = "package"
 MODEL_NAME = "model"
 MODEL_CODE = str(Path(__file__).with_name("pyfunc_model.py"))  # logged as code, never pickled
+SOURCE = str(Path(__file__).resolve().parents[1])  # the `forecaster` package folder: the model's code_paths
+DISTRIBUTION = "forecaster"
+SERVE_OPTIONAL = {"statsforecast"}  # dependencies the forecast path imports only for a classical model
 # the MLmodel's loader_module of a model from code: MLflow 3 writes `loaders.code_model`; PythonModel's
 # generic `model` is accepted too, but only without a pickled `python_model` (never loaded either way)
 CODE_LOADERS = ("mlflow.pyfunc.loaders.code_model", "mlflow.pyfunc.model")
@@ -141,6 +170,7 @@ def log_model(
             input_example=input_example,
             registered_model_name=register,
             pip_requirements=requirements(package),
+            code_paths=[SOURCE],
         )
     if register:
         version = info.registered_model_version
@@ -150,13 +180,48 @@ def log_model(
 
 
 def requirements(package) -> list[str]:
-    """The pinned packages the logged model's environment needs: statsforecast too when a classical
-    model (`ets`, `theta`, `arima`, alone or in an ensemble) fits on the history it is given."""
-    from importlib.metadata import version
+    """The pinned packages the logged model's environment needs: forecaster's runtime dependencies
+    (its installed metadata, extras left out) at the versions installed now, local labels dropped
+    (`torch==2.13.0`, whichever build is installed); statsforecast only when a classical model
+    (`ets`, `theta`, `arima`, alone or in an ensemble) fits on the history it is given."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from packaging.utils import canonicalize_name
+    from packaging.version import Version
 
     from forecaster.classical.networks import ClassicalForecaster
 
-    names = ["torch", "pandas", "numpy", "safetensors", "pyyaml", "mlflow"]
-    if any(isinstance(m, ClassicalForecaster) for m in package.network.modules()):
-        names.append("statsforecast")
-    return [f"{name}=={version(name)}" for name in names]
+    classical = any(isinstance(m, ClassicalForecaster) for m in package.network.modules())
+    names = [n for n in runtime_dependencies() if classical or canonicalize_name(n) not in SERVE_OPTIONAL]
+    try:
+        return [f"{name}=={Version(version(name)).public}" for name in names]
+    except PackageNotFoundError as exc:
+        missing = f"{exc.name}, a dependency of forecaster, is not installed"
+        raise PackageError(f"cannot log a model: {missing}; reinstall forecaster (`pip install -e .`)") from None
+
+
+def runtime_dependencies() -> list[str]:
+    """The names of forecaster's runtime dependencies (pyproject.toml's `dependencies`; requirements
+    that only an extra asks for are left out), declared beside the code the model carries: the
+    checkout's pyproject.toml when forecaster runs from one (an editable install's metadata is
+    written at install time and goes stale when pyproject.toml changes), else the installed
+    distribution's metadata (a wheel install: built from the same pyproject.toml)."""
+    import tomllib
+    from importlib.metadata import PackageNotFoundError, requires
+
+    from packaging.requirements import Requirement
+
+    project = Path(SOURCE).parent / "pyproject.toml"
+    table = tomllib.loads(project.read_text(encoding="utf-8")).get("project", {}) if project.is_file() else {}
+    if table.get("name") == DISTRIBUTION:
+        lines = table.get("dependencies", [])
+    else:
+        try:
+            lines = requires(DISTRIBUTION) or []
+        except PackageNotFoundError:
+            raise PackageError(
+                f"cannot log a model: forecaster runs neither from its checkout nor from an installed {DISTRIBUTION} "
+                "distribution, so the model's requirements are unknown; install forecaster (`pip install .`)"
+            ) from None
+    declared = [Requirement(line) for line in lines]
+    return [r.name for r in declared if r.marker is None or r.marker.evaluate({"extra": ""})]
