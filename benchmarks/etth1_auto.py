@@ -15,12 +15,9 @@ row, the median ensemble included; its mean test MSE is compared with the tuned 
 validation MSE picks. Rows of variants not rerun are kept in the results file, so variants can be
 run separately.
 
-The committed `results/etth1_auto.json` predates this rule: its rows kept the trainer's best
-validation loss (`best_val_loss`) but not `val_mse`, and the ensemble rows no validation loss at
-all, so its "validation winner" (hybrid) was chosen among the attention rows alone, and the
-ensemble (the median of causal and hybrid) may well have the lowest validation loss: the choice
-could change. The file does not hold enough to recompute it (no per-window validation errors, no
-networks); `--print-only` says so, and a rerun records `val_mse` for every row.
+The committed `results/etth1_auto.json` (rerun 2026-12-07, `--variants causal,hybrid --seeds 3`)
+holds `val_mse` for every row, the ensemble's included; a file from before that rule lacks it, and
+`--print-only` then says the validation winner cannot be named from it.
 
 Each fit's per-test-window squared errors go to `benchmarks/results/etth1_auto_errors.npz`; the
 table's last column is the one-sided Diebold-Mariano p-value of "this row forecasts better than
