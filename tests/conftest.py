@@ -63,6 +63,13 @@ def long_frame(lengths=(200, 150, 260), seed: int = 0) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
+def write(tmp_path, frame: pd.DataFrame, name: str = "data.csv") -> Path:
+    """`frame` written as the CSV `name` in `tmp_path` (no index column)."""
+    path = tmp_path / name
+    frame.to_csv(path, index=False)
+    return path
+
+
 @pytest.fixture
 def wide_csv(tmp_path) -> Path:
     path = tmp_path / "wide.csv"

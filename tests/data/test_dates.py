@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, run_cli
+from conftest import TINY, run_cli, write
 
 from forecaster.config import DataConfig
 from forecaster.data.io import read_frame
@@ -22,12 +22,6 @@ def hourly(start: str, periods: int, fmt: str, freq: str = "h") -> pd.DataFrame:
     idx = pd.date_range(start, periods=periods, freq=freq)
     t = np.arange(periods)
     return pd.DataFrame({"date": idx.strftime(fmt), "a": t.astype(float), "b": np.sin(t)})
-
-
-def write(tmp_path, frame: pd.DataFrame, name: str = "data.csv"):
-    path = tmp_path / name
-    frame.to_csv(path, index=False)
-    return path
 
 
 def read(stamps: list[str], dayfirst: bool | None = None):

@@ -12,7 +12,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import TINY, run_cli, wide_frame
+from conftest import TINY, run_cli, wide_frame, write
 
 from forecaster.config import DataConfig
 from forecaster.data.io import read_frame
@@ -37,12 +37,6 @@ def zoned(start: str, end: str, zone: str, columns=("a", "b")) -> pd.DataFrame:
     for k, c in enumerate(columns):
         data[c] = np.round(10 * k + np.sin(2 * np.pi * t / 24 + k), 4)
     return pd.DataFrame(data)
-
-
-def write(tmp_path, frame: pd.DataFrame, name: str = "data.csv"):
-    path = tmp_path / name
-    frame.to_csv(path, index=False)
-    return path
 
 
 def parse(stamps: list[str], expect: str | None = None):
