@@ -95,11 +95,9 @@ class Model:
 
     def _windows(self, df: pd.DataFrame | None):
         """`df` (default: the history) split and windowed as the model's training data was."""
-        from forecaster.data.windows import prepare
+        from forecaster.serve.evaluation import windowed
 
-        package, source = self.package, df if df is not None else self.history
-        frame = package.read(source, fit_on_train=True)
-        return prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
+        return windowed(self.package, df if df is not None else self.history)
 
 
 @dataclass

@@ -20,11 +20,17 @@ from forecaster.serve.package import ForecastPackage
 BACKTEST_KEYS = ("mse", "mae", "mse_original", "mae_original")
 
 
+def windowed(package: ForecastPackage, source):
+    """`source` (a file or a DataFrame) split and windowed as the package's training data was: screened
+    and filled as training read it, scaled by the package's scaler, its covariates encoded."""
+    frame = package.read(source, fit_on_train=True)
+    return prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
+
+
 def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: int = 0, step: int = 1) -> dict:
     """Test-split metrics (the split recorded in the package), plus a rolling-origin backtest:
     the last `backtest_windows` forecast origins of every series, `step` steps apart."""
-    frame = package.read(path, fit_on_train=True)  # screened and filled as training read it
-    data = prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
+    data = windowed(package, path)
     batch = package.cfg.data.eval_batch_size
     metrics = evaluate(package.network, data.dataset("test"), data.scaler, batch_size=batch)
     if package.calibration is not None:  # the package's conformal intervals on the test windows
