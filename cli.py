@@ -252,7 +252,7 @@ def cmd_predict(args, given) -> int:
     package = load_any(args.model, device=args.device)
     frame = package.read(args.data)
     report(frame.diagnostics)
-    table = package.forecast(frame, args.horizon, levels)
+    table = package.forecast(frame, args.horizon, levels, extend=args.extend)
     if args.output:
         write_csv(table, args.output)
         print(f"wrote {len(table)} rows to {args.output}", file=sys.stderr)

@@ -14,6 +14,7 @@ import json
 import typing
 from functools import lru_cache
 
+from forecaster.config.choices import EXTENDS
 from forecaster.errors import ConfigError
 
 DESCRIPTION = (
@@ -214,7 +215,14 @@ def _predict(sub) -> None:
     predict.add_argument("--model", required=True, help="model package directory or MLflow model URI")
     predict.add_argument("--data", required=True, help="CSV of recent history, in the training layout")
     predict.add_argument("--output", help="write the forecast CSV here (default: print it)")
-    predict.add_argument("--horizon", type=int, help="steps to forecast (at most the trained horizon)")
+    predict.add_argument("--horizon", type=int, help="steps to forecast (default: the trained horizon)")
+    predict.add_argument(
+        "--extend",
+        default="none",
+        choices=list(EXTENDS),
+        help="beyond the trained horizon: none (refused, with the fix) or recursive (forecasts fed back as "
+        "inputs; errors compound)",
+    )
     predict.add_argument("--level", help="prediction intervals, e.g. 80,90: adds <col>-lo-80, <col>-hi-80, ...")
     predict.add_argument("--device", default="cpu", help=DEVICE_HELP)
     sub.add_subcommand("predict", predict, help="forecast the next horizon steps of every series")

@@ -53,10 +53,13 @@ class Model:
         level: list[float] | None = None,
         horizon: int | None = None,
         device: str | None = None,
+        extend: str = "none",
     ) -> pd.DataFrame:
         """The `horizon` steps (default: the trained horizon) after `df`, or after the history the model
         was fit on: `unique_id, ds, <name>[, <name>-lo-<level>, <name>-hi-<level>, ...]`. `device`
-        (cpu, cuda, cuda:N, mps, auto) moves the model there first, and it stays; None: where it is."""
+        (cpu, cuda, cuda:N, mps, auto) moves the model there first, and it stays; None: where it is.
+        `extend="recursive"` forecasts beyond the trained horizon by feeding forecasts back as inputs
+        (`forecaster.serve.extension`: errors compound; no intervals there)."""
         from forecaster.data.notes import report
         from forecaster.errors import ConfigError
         from forecaster.scores.intervals import parse_levels
@@ -70,7 +73,7 @@ class Model:
             raise ConfigError("a loaded model has no history: pass the recent rows, model.predict(df)")
         frame = self.package.read(source)
         report(frame.diagnostics)
-        return as_long(self.package.forecast(frame, horizon, levels), self.package.schema, self.name)
+        return as_long(self.package.forecast(frame, horizon, levels, extend), self.package.schema, self.name)
 
     def save(self, directory: str | Path) -> Path:
         """Write the package (as `forecaster train --save DIR` does); `forecaster predict --model DIR` reads it."""

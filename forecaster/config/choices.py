@@ -29,6 +29,7 @@ LOSS_SCALES = ("none", "naive")  # forecaster.scores.metrics.error_scale
 SCHEDULERS = ("onecycle", "cosine", "none")  # forecaster.fit.training.ForecastModule.configure_optimizers
 YARDSTICKS = ("mse", "mae", "mase", "smape")  # forecaster.scores.metrics.yardstick
 METRICS = ("auto", *YARDSTICKS)  # auto: forecaster.scores.metrics.selection_metric
+EXTENDS = ("none", "recursive")  # beyond the trained horizon: forecaster.serve.extension
 
 # `Literal[TUPLE]` is `Literal["a", "b", ...]`: the names above, not a copy of them
 ModelName = Literal[MODEL_NAMES]

@@ -44,7 +44,7 @@ from forecaster.data.times import localize, same_freq
 from forecaster.errors import DataError, PackageError
 from forecaster.nn.common import device_of, to_device
 from forecaster.scores import intervals
-from forecaster.serve import checks
+from forecaster.serve import checks, extension
 from forecaster.serve.devices import resolve
 
 FORMAT_VERSION = 1
@@ -253,15 +253,24 @@ class ForecastPackage:
         return unscale(f.point), {v: (unscale(lo), unscale(hi)) for v, (lo, hi) in found.items()}
 
     def forecast(
-        self, frame: SeriesFrame, horizon: int | None = None, levels: list[float] | None = None
+        self,
+        frame: SeriesFrame,
+        horizon: int | None = None,
+        levels: list[float] | None = None,
+        extend: str = "none",
     ) -> pd.DataFrame:
         """The next `horizon` steps of every series, in the input's layout, with future timestamps
         in the input's convention (naive, its one UTC offset, or UTC for varying offsets). With
-        `levels` (e.g. [80, 90]), `<col>-lo-80`, `<col>-hi-80`, ... follow each target column."""
+        `levels` (e.g. [80, 90]), `<col>-lo-80`, `<col>-hi-80`, ... follow each target column.
+        A horizon beyond the trained one needs `extend="recursive"` (`forecaster.serve.extension`)."""
         s = self.schema
-        pred, bands = (
-            self.predict_intervals(frame, horizon, levels) if levels else (self.predict_array(frame, horizon), {})
-        )
+        h = extension.checked_horizon(s, horizon, extend, levels)
+        if levels:
+            pred, bands = self.predict_intervals(frame, h, levels)
+        elif h > s.horizon:
+            pred, bands = extension.recursive(self.predict_array, frame, h), {}
+        else:
+            pred, bands = self.predict_array(frame, h), {}
         columns = [s.columns[0]] if s.layout == "long" else s.targets
         parts = []
         for i, (sid, times) in enumerate(zip(frame.schema.series_ids, frame.times)):
@@ -281,14 +290,7 @@ class ForecastPackage:
         return pd.concat(parts, ignore_index=True)
 
     def _horizon(self, horizon: int | None) -> int:
-        if horizon is None:
-            return self.schema.horizon
-        if not 1 <= int(horizon) <= self.schema.horizon:
-            raise DataError(
-                f"horizon {horizon} is outside 1..{self.schema.horizon} (the trained horizon)",
-                fix=f"ask for at most {self.schema.horizon} steps",
-            )
-        return int(horizon)
+        return extension.checked_horizon(self.schema, horizon)  # at most the trained horizon here
 
 
 def read_calibration(path: Path, schema: Schema) -> intervals.Calibration | None:

@@ -2,10 +2,11 @@
 
 `mlflow models serve -m <uri>` and `mlflow.pyfunc.load_model(uri).predict(df, params=...)` call
 the model (`pyfunc_model.py`, logged as code, never pickled) with recent history in the training
-CSV's layout (time column as text), an optional `horizon` parameter (at most the trained
-horizon) and an optional `level` parameter (a list, e.g. [80, 90]: the prediction intervals of
-`forecaster predict --level 80,90`); the answer is the forecast table that `forecaster predict`
-writes. The model's signature is inferred from a forecast by the in-memory package, before anything is written.
+CSV's layout (time column as text), an optional `horizon` parameter (beyond the trained horizon
+only with the `extend` parameter "recursive"), and an optional `level` parameter (a list, e.g.
+[80, 90]: the prediction intervals of `forecaster predict --level 80,90`); the answer is the
+forecast table that `forecaster predict` writes. The model's signature is inferred from a forecast
+by the in-memory package, before anything is written.
 
 `forecaster predict --model <uri>` does not go through `mlflow.pyfunc.load_model`, which would
 unpickle or run whatever model the URI names: `download_package` reads the MLmodel file as data,
@@ -61,13 +62,16 @@ SERVE_OPTIONAL = {"statsforecast"}  # dependencies the forecast path imports onl
 CODE_LOADERS = ("mlflow.pyfunc.loaders.code_model", "mlflow.pyfunc.model")
 
 
-def forecast_table(package, model_input: pd.DataFrame, horizon: int | None = None, level=None) -> pd.DataFrame:
+def forecast_table(
+    package, model_input: pd.DataFrame, horizon: int | None = None, level=None, extend: str = "none"
+) -> pd.DataFrame:
     """The forecast of a `ForecastPackage` for a request table, timestamps as text (JSON-ready);
-    `level` (a list of percentages; empty or None: none) adds the interval columns."""
+    `level` (a list of percentages; empty or None: none) adds the interval columns; `extend`
+    (none or recursive) says what a horizon beyond the trained one does (`forecaster.serve.extension`)."""
     from forecaster.scores.intervals import parse_levels
 
     levels = parse_levels(list(level)) if level is not None and len(level) else None
-    out = package.forecast(package.read(model_input), horizon, levels)
+    out = package.forecast(package.read(model_input), horizon, levels, extend=extend)
     time_col = package.schema.time_col
     out[time_col] = out[time_col].astype(str)
     return out
@@ -157,7 +161,7 @@ def log_model(
 
     shown = [80.0, 90.0] if package.calibration is not None else None  # the output with intervals, as an example
     output = forecast_table(package, input_example, level=shown)
-    inferred = infer_signature(input_example, output, params={"horizon": package.schema.horizon})
+    inferred = infer_signature(input_example, output, params={"horizon": package.schema.horizon, "extend": "none"})
     level = ParamSpec("level", "double", [], (-1,))  # default []: no interval columns
     params = ParamSchema([*inferred.params.params, level])
     signature = ModelSignature(inferred.inputs, inferred.outputs, params)

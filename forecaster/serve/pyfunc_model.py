@@ -19,7 +19,8 @@ class ForecasterPyfunc(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
         params = params or {}
-        return forecast_table(self.package, model_input, params.get("horizon"), params.get("level"))
+        horizon, level, extend = params.get("horizon"), params.get("level"), params.get("extend") or "none"
+        return forecast_table(self.package, model_input, horizon, level, extend)
 
 
 mlflow.models.set_model(ForecasterPyfunc())
