@@ -61,7 +61,7 @@ def forecasts(short, long, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np
     data = windowed(long.package, df)
     test = data.dataset("test")
     starts = test.start_rows(np.arange(len(test))).numpy()
-    _, y = test.__getitems__(list(range(len(test))))
+    y = test.__getitems__(list(range(len(test))))[1]  # (windows, 192, K) scaled
     scaler = long.package.scaler
     other = short.package.scaler
     if not (np.allclose(scaler.mean, other.mean) and np.allclose(scaler.scale, other.scale)):
