@@ -55,12 +55,14 @@ def window_frames(package, df: pd.DataFrame, starts: np.ndarray):
 
 def forecasts(short, long, df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Scaled (windows, 192, K) forecasts of the 192-step model and of the 96-step one extended, and the actuals."""
+    import torch
+
     from forecaster.serve.evaluation import windowed
     from forecaster.serve.extension import recursive
 
     data = windowed(long.package, df)
     test = data.dataset("test")
-    starts = test.start_rows(np.arange(len(test))).numpy()
+    starts = test.start_rows(torch.arange(len(test))).numpy()
     y = test.__getitems__(list(range(len(test))))[1]  # (windows, 192, K) scaled
     scaler = long.package.scaler
     other = short.package.scaler
