@@ -189,6 +189,7 @@ def _printed_tables() -> dict[str, str]:
         "m4_weekly": _module("m4_weekly").table(load("m4_weekly.json")),
         "fanout": _module("fanout").table(load("fanout.json")),
         "attention_scaling": _module("attention_scaling").table(load("attention_scaling.json")),
+        "many_series": _module("many_series").table(load("many_series.json")),
         "long_context": _module("long_context").table(
             long_context["rows"], list(dict.fromkeys(r["pattern"] for r in long_context["rows"]))
         ),
