@@ -191,6 +191,7 @@ def _printed_tables() -> dict[str, str]:
         "attention_scaling": _module("attention_scaling").table(load("attention_scaling.json")),
         "many_series": _module("many_series").table(load("many_series.json")),
         "extend_horizon": _module("extend_horizon").table(load("extend_horizon.json")["rows"]),
+        "gpu": _module("gpu").table(load("gpu_cpu.json")),
         "long_context": _module("long_context").table(
             long_context["rows"], list(dict.fromkeys(r["pattern"] for r in long_context["rows"]))
         ),
