@@ -82,11 +82,11 @@ def frame_from_table(
     numbers = np.column_stack([_parse_numbers(table[c], lines, path, c) for c in columns])  # (rows, F)
     ids = table[id_col].to_numpy() if id_col else np.full(len(table), Path(path).stem, dtype=object)
     codes, sids = pd.factorize(ids, use_na_sentinel=False)  # the series in order of first appearance
-    parts = []
+    parts, stamps = [], times.to_numpy()  # numpy's indexing: pandas' costs more than the series' checks
     for code, rows in enumerate(np.split(np.argsort(codes, kind="stable"), np.cumsum(np.bincount(codes))[:-1])):
         sid = str(sids[code])
         where = _Where(path, time_col, sid, f"series '{sid}': " if layout == "long" else "", found_tz)
-        parts.append(_one_series(times[rows], numbers[rows], lines[rows], cfg, where))
+        parts.append(_one_series(pd.DatetimeIndex(stamps[rows]), numbers[rows], lines[rows], cfg, where))
     n_train = [min(split_bounds(len(p.times), cfg)[0][1], len(p.times)) for p in parts] if fit_on_train else None
     ids, values = [p.where.sid for p in parts], [p.values for p in parts]
     clipped = outliers.screen(

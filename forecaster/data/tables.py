@@ -87,7 +87,8 @@ def _fast(raw: bytes, delimiter: str) -> pd.DataFrame | None:
 
     lines = raw.count(b"\n") + (not raw.endswith(b"\n"))
     end = raw.find(b"\n")
-    if raw.count(b"\r") != raw.count(b"\r\n") or end < 0:
+    returns = raw.count(b"\r")
+    if (returns and returns != raw.count(b"\r\n")) or end < 0:
         return None
     try:
         header = next(csv.reader([raw[:end].decode("utf-8").rstrip("\r")], delimiter=delimiter))

@@ -24,6 +24,7 @@ package saved before this field existed); it is then not checked.
 
 from __future__ import annotations
 
+import functools
 import warnings
 from datetime import timedelta, timezone
 from typing import NamedTuple
@@ -80,10 +81,13 @@ def read_times(
     """
     text = as_text(col)
     readable, dayfirst = as_written(text, lines, path, name, dayfirst)  # day/month dates rewritten year first
-    parsed, offsets = _one_convention(readable), None
+    codes, unique = pd.factorize(readable, use_na_sentinel=False)  # a long file repeats its stamps: parse each once
+    unique = pd.Series(unique)
+    parsed, offsets = _one_convention(unique), None
     if parsed is None:  # several offsets, or stamps with and without one: read each stamp's
-        parsed = pd.to_datetime(readable, errors="coerce", format="mixed", utc=True)
-        offsets = _offsets(readable, parsed)
+        parsed = pd.to_datetime(unique, errors="coerce", format="mixed", utc=True)
+        offsets = np.asarray(_offsets(unique, parsed), dtype=object)[codes].tolist()
+    parsed = pd.Series(parsed.array.take(codes), index=text.index)
     DataError.first_cell(
         np.flatnonzero(parsed.isna().to_numpy()),
         text,
@@ -281,7 +285,19 @@ def looks_like_times(col: pd.Series) -> bool:
 
 
 def infer_freq(times: pd.DatetimeIndex) -> str | None:
-    """pandas' inferred frequency as a string (pandas 3 is moving it to an offset object)."""
+    """pandas' inferred frequency as a string (pandas 3 is moving it to an offset object); inferred
+    once for the identical stamps of the many series of a long file."""
+    if times.tz is not None:
+        return _inferred(times)
+    return _inferred_naive(times.as_unit("ns").asi8.tobytes())
+
+
+@functools.lru_cache(maxsize=16)
+def _inferred_naive(stamps: bytes) -> str | None:
+    return _inferred(pd.DatetimeIndex(np.frombuffer(stamps, dtype="datetime64[ns]")))
+
+
+def _inferred(times: pd.DatetimeIndex) -> str | None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         freq = pd.infer_freq(times)
@@ -321,7 +337,7 @@ def common_freq(freqs: list[str]) -> str | None:
     Equal strings give that string; equal steps written differently (``W-SUN`` and ``7D``, from a
     series whose gaps were filled) give the step's canonical string.
     """
-    first = freqs[0]
+    first, freqs = freqs[0], list(dict.fromkeys(freqs))  # distinct: thousands of series share one
     if any(not same_freq(first, f) for f in freqs[1:]):
         return None
     if all(f == first for f in freqs):
