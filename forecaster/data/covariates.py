@@ -27,6 +27,7 @@ import pandas as pd
 from forecaster.config import DataConfig
 from forecaster.data import calendar
 from forecaster.data.schema import COVARIATE_FIELDS, Schema, SeriesFrame
+from forecaster.data.times import steps_after
 from forecaster.errors import ConfigError, DataError
 
 MISSING = {"", "na", "nan", "null", "none", "n/a", "#n/a", "-"}  # as forecaster.data.io reads cells
@@ -215,7 +216,7 @@ def future_values(
 ) -> np.ndarray:
     """(H, len(future_covariates)) values of checked future `rows`, whose timestamps (parsed by
     `parse`) must be the H steps after `times[-1]`."""
-    expected = pd.date_range(times[-1], periods=len(rows) + 1, freq=freq)[1:]
+    expected = steps_after(times[-1], len(rows), freq)
     stamps = parse(rows[schema.time_col], rows["__line"].to_numpy())
     bad = np.flatnonzero(pd.DatetimeIndex(stamps) != expected)
     if bad.size:

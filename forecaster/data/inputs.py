@@ -26,6 +26,7 @@ import torch
 from forecaster.data.covariates import calendar_rows, encode_static
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
+from forecaster.data.times import steps_after
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def _continued(
 ) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """One series' rows continued `schema.horizon` steps: the future covariate columns `known`
     ((H, len(future_covariates)), None without), every other column NaN."""
-    steps = pd.date_range(times[-1], periods=schema.horizon + 1, freq=freq)[1:]
+    steps = steps_after(times[-1], schema.horizon, freq)
     future = np.full((schema.horizon, len(schema.columns)), np.nan)
     if schema.future_covariates:
         future[:, len(schema.columns) - len(schema.future_covariates) :] = known

@@ -304,6 +304,11 @@ def _inferred(times: pd.DatetimeIndex) -> str | None:
     return getattr(freq, "freqstr", freq)
 
 
+def steps_after(last: pd.Timestamp, n: int, freq: str) -> pd.DatetimeIndex:
+    """The `n` stamps after `last` on the calendar of `freq` (a forecast's, or a continued series')."""
+    return pd.date_range(last, periods=n + 1, freq=freq)[1:]
+
+
 def step_freq(step: pd.Timedelta) -> str:
     """The frequency string of a fixed step, as `infer_freq` writes it: ``D`` for a day, not ``24h``."""
     if step % pd.Timedelta(days=1) == pd.Timedelta(0):

@@ -18,10 +18,10 @@ from collections.abc import Callable
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 
 from forecaster.config.choices import EXTENDS
 from forecaster.data.schema import Schema, SeriesFrame
+from forecaster.data.times import steps_after
 from forecaster.errors import ConfigError, DataError
 
 
@@ -82,7 +82,7 @@ def appended(frame: SeriesFrame, block: np.ndarray) -> SeriesFrame:
     """`frame` with `block` (series, n, F), a forecast of every column, as each series' next n rows
     (timestamps by the frame's frequency; observed, as a fed-back forecast is read)."""
     n = block.shape[1]
-    times = [t.append(pd.date_range(t[-1], periods=n + 1, freq=frame.schema.freq)[1:]) for t in frame.times]
+    times = [t.append(steps_after(t[-1], n, frame.schema.freq)) for t in frame.times]
     values = [np.vstack([v, block[i].astype(v.dtype)]) for i, v in enumerate(frame.values)]
     observed = None
     if frame.observed is not None:

@@ -40,7 +40,7 @@ from forecaster.config import Config, dump_yaml
 from forecaster.data.future import model_inputs, read_input
 from forecaster.data.scaling import Scaler
 from forecaster.data.schema import Schema, SeriesFrame
-from forecaster.data.times import localize, same_freq
+from forecaster.data.times import localize, same_freq, steps_after
 from forecaster.errors import DataError, PackageError
 from forecaster.nn.common import device_of, to_device
 from forecaster.scores import intervals
@@ -274,7 +274,7 @@ class ForecastPackage:
         columns = [s.columns[0]] if s.layout == "long" else s.targets
         parts = []
         for i, (sid, times) in enumerate(zip(frame.schema.series_ids, frame.times)):
-            future = pd.date_range(times[-1], periods=pred.shape[1] + 1, freq=frame.schema.freq)[1:]
+            future = steps_after(times[-1], pred.shape[1], frame.schema.freq)
             cells = {c: pred[i, :, k] for k, c in enumerate(columns)}
             for level, (lo, hi) in bands.items():
                 for k, c in enumerate(columns):
