@@ -222,18 +222,17 @@ def test_mlflow_models_serve_answers_like_forecaster_predict(fresh, registered, 
         wait_http(f"http://127.0.0.1:{port}/ping", proc, seconds=240 if fresh else 120)
         recent = pd.read_csv(wide_csv).tail(40)
         split = recent.to_dict(orient="split", index=False)
-        answer, bands = (
+        answer, bands, extended = (
             _invoke(port, {"dataframe_split": split, "params": params})
-            for params in ({"horizon": 4}, {"horizon": 4, "level": [80, 90]})
+            for params in ({"horizon": 4}, {"horizon": 4, "level": [80, 90]}, {"horizon": 9, "extend": "recursive"})
         )
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     recent.to_csv(tmp_path / "recent.csv", index=False)
-    for answered, level in ((answer, []), (bands, ["--level", "80,90"])):
-        code, out, err = run_cli(
-            capsys, "predict", "--model", registered, "--data", tmp_path / "recent.csv", "--horizon", "4", *level
-        )
+    asked = [(answer, ["--horizon", "4"]), (bands, ["--horizon", "4", "--level", "80,90"])]
+    for answered, args in [*asked, (extended, ["--horizon", "9", "--extend", "recursive"])]:  # trained: 6
+        code, out, err = run_cli(capsys, "predict", "--model", registered, "--data", tmp_path / "recent.csv", *args)
         assert code == 0, err
         expected = pd.read_csv(pd.io.common.StringIO(out))
         assert list(answered.columns) == list(expected.columns)
