@@ -270,6 +270,13 @@ def cmd_evaluate(args, given) -> int:
     check_at_least("--step", args.step, 1)
     package = load_any(args.model, device=args.device)
     metrics = evaluate_package(package, args.data, backtest_windows=args.backtest_windows, step=args.step)
+    if metrics["in_sample"]:
+        print(
+            "note: this model was refitted on every row of its training file (--refit true), the test period "
+            "included: on that file these scores are in-sample, not held out. For held-out scores, evaluate the "
+            "validated fit (train with --refit false), or a file of rows newer than the training file.",
+            file=sys.stderr,
+        )
     for key, value in metrics.items():
         print(f"{key:>24}: {value:.6g}" if isinstance(value, float) else f"{key:>24}: {value}")
     if args.metrics_out:

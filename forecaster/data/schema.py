@@ -17,7 +17,7 @@ import json
 import types
 import typing
 from dataclasses import asdict, dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -56,6 +56,9 @@ class Schema:
         static_categories: for each static column, its categories (embedded), or [] for a number.
         static_mean, static_scale: a numeric static column's standardisation (0 and 1 for a
             categorical one), fitted on the training series.
+        fitted_on: the rows a model's network was fitted on: ``train`` (the training split), or
+            ``every row`` (refitted before deploying, the validation and test periods included: its
+            scores on those rows are in-sample).
     """
 
     layout: str
@@ -76,6 +79,7 @@ class Schema:
     static_categories: list[list[str]] = field(default_factory=list)
     static_mean: list[float] = field(default_factory=list)
     static_scale: list[float] = field(default_factory=list)
+    fitted_on: Literal["train", "every row"] = "train"
 
     @property
     def n_features(self) -> int:
@@ -110,10 +114,11 @@ class Schema:
 
     def to_json(self) -> str:
         """`schema.json` of a model package (format version 1). The covariate fields are written
-        only when a dataset has covariates, `dayfirst` only for day/month dates, so a package
-        without them reads as before."""
+        only when a dataset has covariates, `dayfirst` only for day/month dates, `fitted_on` only
+        for a refit, so a package without them reads as before."""
         fields = asdict(self)
         unset = {k for k in COVARIATE_FIELDS if not fields[k]} | ({"dayfirst"} if self.dayfirst is None else set())
+        unset |= {"fitted_on"} if self.fitted_on == "train" else set()
         raw = {k: v for k, v in fields.items() if k not in unset}
         return json.dumps(raw, indent=2)
 
@@ -152,6 +157,8 @@ def _matches(value: Any, hint: Any) -> bool:
         return any(_matches(value, arg) for arg in args)
     if origin is list:
         return isinstance(value, list) and all(_matches(v, args[0]) for v in value)
+    if origin is Literal:
+        return isinstance(value, str) and value in args
     if hint is type(None):
         return value is None
     if hint is float:  # JSON writes 1.0 as 1
@@ -170,6 +177,8 @@ def _describe(hint: Any) -> str:
         return " or ".join(_describe(arg) for arg in args)
     if origin is list:
         return f"a list of {_describe(args[0]).split(' ', 1)[1]}s"
+    if origin is Literal:
+        return "one of " + ", ".join(repr(a) for a in args)
     names = {type(None): "null", int: "an integer", float: "a number", str: "a string", bool: "true or false"}
     return names.get(hint, str(hint))
 

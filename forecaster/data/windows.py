@@ -154,7 +154,8 @@ class PreparedData:
         ranges = [window_range(0, int(n), self.schema.context_len, self.schema.horizon) for n in lengths]
         train = (self.offsets + np.array([first for first, _ in ranges]), np.array([count for _, count in ranges]))
         train, _ = observed_only(train, self.targets, self.schema.context_len, self.schema.horizon)
-        return replace(self, segments={**self.segments, "train": train})
+        frame = replace(self.frame, schema=replace(self.schema, fitted_on="every row"))  # a package records it
+        return replace(self, frame=frame, segments={**self.segments, "train": train})
 
 
 def prepare(

@@ -27,9 +27,17 @@ def windowed(package: ForecastPackage, source):
     return prepare(package.cfg.data, frame=frame, scaler=package.scaler, fitted=package.schema)
 
 
+def in_sample(package: ForecastPackage) -> bool:
+    """Whether the package (or a member of an ensemble) was refitted on every row of its training
+    file: scored on that file, its test and backtest windows are rows it was fitted on."""
+    members = getattr(package, "members", {"": package})
+    return any(m.schema.fitted_on == "every row" for m in members.values())
+
+
 def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: int = 0, step: int = 1) -> dict:
     """Test-split metrics (the split recorded in the package), plus a rolling-origin backtest:
-    the last `backtest_windows` forecast origins of every series, `step` steps apart."""
+    the last `backtest_windows` forecast origins of every series, `step` steps apart. `in_sample`
+    says whether the package was refitted on every row (see `in_sample`)."""
     data = windowed(package, path)
     batch = package.cfg.data.eval_batch_size
     metrics = evaluate(package.network, data.dataset("test"), data.scaler, batch_size=batch)
@@ -40,7 +48,7 @@ def evaluate_package(package: ForecastPackage, path: str, *, backtest_windows: i
         back = evaluate(package.network, dataset, data.scaler, batch_size=batch)
         metrics.update({f"backtest_{k}": back[k] for k in BACKTEST_KEYS})
         metrics["backtest_windows"] = len(dataset)
-    return metrics
+    return {**metrics, "in_sample": in_sample(package)}
 
 
 def backtest_dataset(data, path: str, *, windows: int, step: int) -> WindowDataset:

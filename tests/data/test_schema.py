@@ -55,6 +55,10 @@ def test_schema_json_keeps_the_format_version_1_fields(long_csv):
     assert Schema.from_json(json.dumps({k: raw[k] for k in V1_FIELDS})).tz is None  # an older package
     with pytest.raises(TypeError):
         Schema.from_json(json.dumps({**raw, "surprise": 1}))
+    refit = prepare(DataConfig(path=str(long_csv), context_len=14, horizon=7)).every_row().schema
+    assert json.loads(refit.to_json())["fitted_on"] == "every row" and Schema.from_json(refit.to_json()) == refit
+    with pytest.raises(TypeError, match="field 'fitted_on' must be one of 'train', 'every row'"):
+        Schema.from_json(json.dumps({**raw, "fitted_on": "all"}))
 
 
 def test_the_schema_sizes_the_network():

@@ -83,3 +83,9 @@ def test_train_save_refits_on_every_row_in_a_run_of_its_own(long_csv, tmp_path, 
     frame = read_frame(history.data)
     refitted, kept = (ForecastPackage.load(tmp_path / name).predict_array(frame) for name in ("refit", "kept"))
     assert refitted.shape == kept.shape and not np.allclose(refitted, kept)  # a network fitted on other rows
+    for name, refit in (("refit", True), ("kept", False)):  # evaluate says when its scores are in-sample
+        out = tmp_path / f"{name}-scores.json"
+        code, _, err = run_cli(capsys, "evaluate", "--model", tmp_path / name, "--data", long_csv, "--metrics-out", out)
+        assert code == 0 and ("in-sample, not held out" in err) == refit, err
+        assert json.loads(out.read_text())["in_sample"] is refit
+        assert ForecastPackage.load(tmp_path / name).schema.fitted_on == ("every row" if refit else "train")
