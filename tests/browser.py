@@ -45,11 +45,15 @@ def chromium(width: int = 1800, height: int = 1000):
 
 
 def wait_for(driver, xpath: str, seconds: float = 60):
+    """The element at `xpath` once it is clickable; an element that React redraws while it is
+    checked (stale) is looked up again, not an error."""
+    from selenium.common.exceptions import StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, seconds).until(EC.element_to_be_clickable((By.XPATH, xpath)))
+    wait = WebDriverWait(driver, seconds, ignored_exceptions=(StaleElementReferenceException,))
+    return wait.until(EC.element_to_be_clickable((By.XPATH, xpath)))
 
 
 def open_runs_with_metric(driver, base_url: str, experiment_id: str, parent_name: str, metric: str = "mse") -> str:
