@@ -264,7 +264,8 @@ def _log_summary(parent, cfg: Config, ranking: Ranking, overlay: tuple) -> None:
         parent.log_metrics({"val_winner_val_score": best["val_score"]})
         parent.set_tags({"val_winner": best["variant"]})
     if ranking.members:
-        parent.set_tags({"ensemble_members": ",".join(ranking.members)})
+        rule = next((s.get("ensemble_rule") for s in summary if s["variant"] == "ensemble"), None)
+        parent.set_tags({"ensemble_members": ",".join(ranking.members), **({"ensemble_rule": rule} if rule else {})})
     if cfg.tracking.plots and summary:
         _log_plots(parent, summary, *overlay)
     log_parent(parent, cfg, ranking.rows, summary, best, overlay[1])  # the table, winner, charts, p-values, data

@@ -98,12 +98,21 @@ def _winner(parent) -> str:
     if not best:
         return ""
     shown = [f"{k} {metrics[f'val_winner_{k}']:.4f}" for k in ("mse", "mae") if f"val_winner_{k}" in metrics]
-    members = parent.data.tags.get("ensemble_members") if best == "ensemble" else None
-    what = f"<b>{html.escape(best)}</b>" + (f" (median of {html.escape(members)})" if members else "")
+    what = f"<b>{html.escape(best)}</b>" + (ensemble_label(parent.data.tags) if best == "ensemble" else "")
     return (
         f'<div class="winner">Validation winner (what to deploy): {what}; test {", ".join(shown)}. '
         "It is chosen on the validation loss; the test ranking below is for reporting.</div>"
     )
+
+
+def ensemble_label(tags: dict) -> str:
+    """How an ensemble winner combines its members, from the comparison's tags: " (median of a,b)",
+    " (weighted mean of a,b)", or " (of a,b)" for a comparison logged before the rule was tagged."""
+    members = tags.get("ensemble_members")
+    if not members:
+        return ""
+    rule = {"median": "median of ", "weighted": "weighted mean of "}.get(tags.get("ensemble_rule"), "of ")
+    return f" ({rule}{html.escape(members)})"
 
 
 def _table(run_id: str, winner: str | None) -> str:

@@ -32,6 +32,7 @@ def test_compare_names_saves_and_registers_the_validation_winner(mlflow_uri, wid
     )[0]
     assert parent.data.tags["val_winner"] == chosen["variant"]
     assert parent.data.tags["ensemble_members"] == next(",".join(r["members"]) for r in rows if r.get("members"))
+    assert parent.data.tags["ensemble_rule"] in ("median", "weighted")  # what the report's winner line names
     code, _, err = run_cli(capsys, "predict", "--model", best, "--data", wide_csv, "--output", tmp_path / "f.csv")
     assert code == 0, err
     registered = load_any("models:/champ@champion")

@@ -53,3 +53,13 @@ def test_the_report_opens_in_chromium_with_the_table_charts_and_forecasts(mlflow
     assert {"mse_by_seed.png", "accuracy_vs_time.png", "mse_by_variant.png"} <= drawn
     assert {"local-seed42: forecast.png", "naive-seed42: forecast.png"} <= drawn
     assert "Validation winner" in page and "<h2>Config</h2>" in page and "report.html" in out
+
+
+def test_the_winner_line_names_how_the_ensemble_combines_its_members():
+    from forecaster.compare.report import ensemble_label
+
+    members = {"ensemble_members": "causal,linear"}
+    assert ensemble_label({**members, "ensemble_rule": "weighted"}) == " (weighted mean of causal,linear)"
+    assert ensemble_label({**members, "ensemble_rule": "median"}) == " (median of causal,linear)"
+    assert ensemble_label(members) == " (of causal,linear)"  # logged before the rule was tagged
+    assert ensemble_label({}) == ""
